@@ -1,0 +1,64 @@
+// Builds every bundle: extension host, language server, CLI, worker threads, webview, and the tests.
+// Dependencies are bundled in (execa is ESM-only; the bundles are CommonJS so VS Code and Node 20 load them).
+import * as esbuild from 'esbuild';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+function findTests(dir, suffix) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p, suffix));
+    else if (p.endsWith(suffix)) out.push(p);
+  }
+  return out;
+}
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  external: ['vscode'],
+  // Some ESM dependencies read import.meta.url; give them the bundle's own URL.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+};
+
+const nodeEntries = {
+  extension: 'src/vscode/extension.ts',
+  server: 'src/server/server.ts',
+  cli: 'src/cli/main.ts',
+  'workers/sampler': 'src/core/sampler/samplerWorker.ts',
+  'workers/httpLoad': 'src/core/stress/httpLoadWorker.ts',
+};
+const present = Object.fromEntries(Object.entries(nodeEntries).filter(([, f]) => existsSync(f)));
+
+const builds = [
+  { ...node, entryPoints: present, outdir: 'dist' },
+];
+if (existsSync('webview/main.ts')) {
+  builds.push({
+    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: production ? false : 'linked',
+    minify: production, logLevel: 'warning', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist',
+    loader: { '.css': 'css' },
+  });
+}
+// Tests: one bundle per unit test file (run by `node --test`), and the integration suite for the VS Code host.
+const unitTests = findTests('test/unit', '.test.ts');
+if (unitTests.length) builds.push({ ...node, entryPoints: unitTests, outdir: 'dist/test/unit', outbase: 'test/unit' });
+const integration = findTests('test/integration', '.ts');
+if (integration.length) builds.push({ ...node, entryPoints: integration, outdir: 'dist/test/integration', outbase: 'test/integration', external: ['vscode', 'mocha'] });
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

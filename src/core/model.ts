@@ -1,0 +1,138 @@
+// The data every layer shares: samples, events, run records. The on-disk run format (ARCHITECTURE.md) is
+// exactly these shapes serialised as JSON, so changing a field here changes the file format: add, never rename.
+
+export const RUN_SCHEMA_VERSION = 1;
+
+/** One procfs reading of the target (summed over its process tree). Byte figures are named with units. */
+export interface Sample {
+  /** Milliseconds since the environment's start, monotonic clock. */
+  t: number;
+  rssBytes: number;
+  /** From /proc/PID/status at a lower rate; absent on ticks where it was not read. */
+  anonBytes?: number;
+  fileBytes?: number;
+  shmemBytes?: number;
+  /** From smaps_rollup at a lower rate still (the read costs milliseconds on large processes). */
+  pssBytes?: number;
+  /** Cumulative user+system CPU time of the tree, milliseconds. */
+  cpuMs?: number;
+  threads?: number;
+  /** Processes summed into this sample (the target and its children). */
+  processes?: number;
+  /** Live heap and allocator-held bytes, once the probe (ledger) provides them. */
+  liveHeapBytes?: number;
+  allocatorHeldBytes?: number;
+}
+
+export type PhaseKind = 'warmup' | 'load' | 'idle';
+
+/** Load statistics of one phase (built-in HTTP driver; external drivers report what they can). */
+export interface LoadStats {
+  requests: number;
+  errors: { status: number; connect: number; timeout: number; other: number };
+  durationMs: number;
+  throughputRps: number;
+  latencyMs?: { p50: number; p90: number; p99: number; max: number };
+}
+
+/** What happened to the target, in time order (events.ndjson). */
+export type RunEvent =
+  | { t: number; type: 'spawn'; pid: number; command: string; args: string[] }
+  | { t: number; type: 'ready'; how: string }
+  | { t: number; type: 'verified'; verification: Verification }
+  | { t: number; type: 'phase-start'; phase: string; kind: PhaseKind; index: number }
+  | { t: number; type: 'phase-end'; phase: string; kind: PhaseKind; index: number; load?: LoadStats }
+  | { t: number; type: 'exit'; code: number | null; signal: string | null; expected: boolean }
+  | { t: number; type: 'debug-stop'; reason: string; description?: string; threadId?: number }
+  | { t: number; type: 'note'; level: 'info' | 'warning' | 'error'; message: string };
+
+/** Did the allocator environment really take effect in the target? */
+export interface Verification {
+  applied: boolean;
+  /** Why it was not applied (missing file, static binary, setuid, binary links its own allocator, ...). */
+  notAppliedReason?: string;
+  /** Path of the allocator library mapped in the target, or null when it runs on glibc malloc. */
+  mappedAllocator: string | null;
+  /** Every shared library mapped in the target at verification time. */
+  mappedLibraries: string[];
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** True when we stopped it (end of run, cancel); false when it died on its own (crash, OOM kill, exit). */
+  expected: boolean;
+}
+
+/** Per-phase metrics (computed by core/analysis from samples and events). */
+export interface PhaseMetrics {
+  phase: string;
+  kind: PhaseKind;
+  index: number;
+  startMs: number;
+  endMs: number;
+  startRssBytes: number;
+  endRssBytes: number;
+  peakRssBytes: number;
+  growthBytesPerMin: number | null;
+  /** For idle phases: share of the RSS gained since the first load phase that was given back (0..1). */
+  returnedFraction?: number | null;
+  /** For idle phases: RSS returned after 1 s, 10 s, 60 s of idle (bytes, when the phase lasted that long). */
+  returnedBytesAfter?: { '1s'?: number; '10s'?: number; '60s'?: number };
+  load?: LoadStats;
+}
+
+export interface EnvironmentMetrics {
+  samples: number;
+  peakRssBytes: number;
+  finalRssBytes: number;
+  /** Least-squares slope of RSS over the load phases (or the whole run when there are none), bytes/min. */
+  growthBytesPerMin: number | null;
+  /** Share of RSS gained during load that was returned during the following idle phase (0..1). */
+  returnedFraction: number | null;
+  throughputRps: number | null;
+  latencyP99Ms: number | null;
+  requests: number | null;
+  /** Peak RSS divided by requests served (memory per request, fair across allocators of different speed). */
+  peakBytesPerRequest: number | null;
+  phases: PhaseMetrics[];
+}
+
+/** One environment's execution inside a run (one folder under the run directory). */
+export interface EnvironmentRecord {
+  env: string;
+  label: string;
+  /** Folder name relative to the run directory. */
+  dir: string;
+  repetition: number;
+  /** The variables the profile added to the target's environment. */
+  appliedEnv: Record<string, string>;
+  pid: number | null;
+  startedAt: string;
+  durationMs: number | null;
+  verification: Verification | null;
+  exit: ExitInfo | null;
+  /** A failure of this environment's run (could not start, never ready, crashed), in words. */
+  error: string | null;
+  metrics: EnvironmentMetrics | null;
+}
+
+export type RunKind = 'scenario' | 'compare' | 'watch' | 'debug' | 'profile';
+
+/** run.json */
+export interface RunRecord {
+  schemaVersion: number;
+  id: string;
+  name: string;
+  kind: RunKind;
+  createdAt: string;
+  /** False until the run finished (or was cancelled and closed cleanly); an interrupted run stays false. */
+  complete: boolean;
+  cancelled: boolean;
+  host: { hostname: string; cpus: number; kernel: string; node: string };
+  scenarioPath: string | null;
+  /** The scenario as resolved (overrides applied). */
+  scenario: unknown;
+  environments: EnvironmentRecord[];
+  verdict: string | null;
+}
