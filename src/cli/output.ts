@@ -1,0 +1,68 @@
+// What the CLI prints: the comparison table and the --json document (fields are added, never renamed).
+import type { StoredRun } from '../core/runs/store';
+import { formatGrowth, formatMiB } from '../core/units';
+
+/** The --json document of a run. */
+export function runJson(run: StoredRun) {
+  const r = run.record;
+  return {
+    runDir: run.dir,
+    name: r.name,
+    kind: r.kind,
+    complete: r.complete,
+    cancelled: r.cancelled,
+    environments: run.environments.map(({ record: e }) => ({
+      env: e.env,
+      label: e.label,
+      repetition: e.repetition,
+      applied: e.verification?.applied ?? false,
+      notAppliedReason: e.verification?.notAppliedReason ?? null,
+      mappedAllocator: e.verification?.mappedAllocator ?? null,
+      samples: e.metrics?.samples ?? 0,
+      peakRssBytes: e.metrics?.peakRssBytes ?? null,
+      finalRssBytes: e.metrics?.finalRssBytes ?? null,
+      growthBytesPerMin: e.metrics?.growthBytesPerMin ?? null,
+      returnedFraction: e.metrics?.returnedFraction ?? null,
+      throughputRps: e.metrics?.throughputRps ?? null,
+      latencyP99Ms: e.metrics?.latencyP99Ms ?? null,
+      requests: e.metrics?.requests ?? null,
+      peakBytesPerRequest: e.metrics?.peakBytesPerRequest ?? null,
+      exit: e.exit ? { code: e.exit.code, signal: e.exit.signal, expected: e.exit.expected } : null,
+      error: e.error,
+      appliedEnv: e.appliedEnv,
+      dir: e.dir,
+      phases: e.metrics?.phases ?? [],
+    })),
+    verdict: r.verdict,
+  };
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  return cells.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+/** The comparison table, one row per environment (and repetition). */
+export function renderTable(run: StoredRun): string {
+  const rows: string[][] = [['environment', 'applied', 'peak', 'final', 'growth (load)', 'returned', 'req/s', 'p99', 'exit']];
+  for (const { record: e } of run.environments) {
+    const m = e.metrics;
+    const applied = e.verification ? (e.verification.applied ? 'yes' : 'NO') : e.error ? 'failed' : '-';
+    const exit = !e.exit ? '-' : e.exit.expected ? 'stopped' : e.exit.signal ? e.exit.signal : `code ${e.exit.code}`;
+    rows.push([
+      e.label,
+      applied,
+      formatMiB(m?.peakRssBytes),
+      formatMiB(m?.finalRssBytes),
+      formatGrowth(m?.growthBytesPerMin),
+      m?.returnedFraction == null ? '-' : `${Math.round(m.returnedFraction * 100)} %`,
+      m?.throughputRps == null ? '-' : m.throughputRps.toFixed(0),
+      m?.latencyP99Ms == null ? '-' : `${m.latencyP99Ms.toFixed(1)} ms`,
+      exit,
+    ]);
+  }
+  const notes = run.environments
+    .filter(({ record: e }) => (e.verification && !e.verification.applied) || e.error)
+    .map(({ record: e }) => `  ${e.label}: ${e.verification && !e.verification.applied ? `not applied: ${e.verification.notAppliedReason}` : e.error}`);
+  return pad(rows) + (notes.length ? `\n\n${notes.join('\n')}` : '');
+}

@@ -1,0 +1,40 @@
+// `alloclab watch PID`: live RSS of a running process, saved as a run.
+import type { Command } from 'commander';
+import { AlloclabError } from '../core/errors';
+import { watchProcess } from '../core/runs/watch';
+import { openRun } from '../core/runs/store';
+import { formatMiB, parseDuration } from '../core/units';
+import { renderTable, runJson } from './output';
+
+export function watchCommand(program: Command): void {
+  program
+    .command('watch')
+    .description('sample a running process until it exits, --duration ends, or Ctrl-C; saved as a run')
+    .argument('<pid>', 'process id')
+    .option('--duration <d>', 'stop after this long, e.g. 30s')
+    .option('--interval <ms>', 'sampling interval in milliseconds', '50')
+    .option('--runs-dir <dir>', 'parent folder of run folders', '.alloclab/runs')
+    .option('--out <dir>', 'exact run folder')
+    .option('--json', 'print one JSON document')
+    .action(async (pidText: string, opts: { duration?: string; interval: string; runsDir: string; out?: string; json?: boolean }) => {
+      const pid = Number(pidText);
+      if (!Number.isInteger(pid) || pid <= 0) throw new AlloclabError(`"${pidText}" is not a process id`, 2);
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.on('SIGINT', onSignal);
+      const tty = process.stderr.isTTY && !opts.json;
+      try {
+        const { runDir } = await watchProcess({
+          pid, runsDir: opts.runsDir, outDir: opts.out, intervalMs: Number(opts.interval),
+          durationMs: opts.duration ? parseDuration(opts.duration) : undefined, signal: controller.signal,
+        }, {
+          samples: (_i, batch) => { if (tty && batch.length) process.stderr.write(`\r\x1b[KPID ${pid}  RSS ${formatMiB(batch[batch.length - 1].rssBytes)}`); },
+        });
+        if (tty) process.stderr.write('\r\x1b[K');
+        const run = openRun(runDir);
+        process.stdout.write(opts.json ? JSON.stringify(runJson(run), null, 2) + '\n' : `${renderTable(run)}\n\nRun saved in ${runDir}\n`);
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
+    });
+}

@@ -1,0 +1,132 @@
+// Metrics of one environment's run, from its samples and events. Pure functions: no I/O.
+import type { EnvironmentMetrics, LoadStats, PhaseKind, PhaseMetrics, RunEvent, Sample } from '../model';
+
+/** Least-squares slope of y over x, or null with fewer than 3 points or no spread in x. */
+export function slope(xs: number[], ys: number[]): number | null {
+  const n = xs.length;
+  if (n < 3) return null;
+  let sx = 0, sy = 0;
+  for (let i = 0; i < n; i++) { sx += xs[i]; sy += ys[i]; }
+  const mx = sx / n, my = sy / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i] - mx;
+    num += dx * (ys[i] - my);
+    den += dx * dx;
+  }
+  return den > 0 ? num / den : null;
+}
+
+/** Growth of RSS in bytes per minute over the samples with startMs <= t <= endMs. */
+export function growthBytesPerMin(samples: Sample[], startMs: number, endMs: number): number | null {
+  const xs: number[] = [], ys: number[] = [];
+  for (const s of samples) {
+    if (s.t >= startMs && s.t <= endMs) { xs.push(s.t); ys.push(s.rssBytes); }
+  }
+  const k = slope(xs, ys);
+  return k == null ? null : k * 60_000;
+}
+
+interface PhaseWindow { phase: string; kind: PhaseKind; index: number; startMs: number; endMs: number; load?: LoadStats }
+
+/** Phase windows from phase-start/phase-end events; a phase without an end (crash, cancel) ends at the last sample. */
+export function phaseWindows(events: RunEvent[], lastT: number): PhaseWindow[] {
+  const out: PhaseWindow[] = [];
+  const open = new Map<number, PhaseWindow>();
+  for (const e of events) {
+    if (e.type === 'phase-start') {
+      const w: PhaseWindow = { phase: e.phase, kind: e.kind, index: e.index, startMs: e.t, endMs: lastT };
+      open.set(e.index, w);
+      out.push(w);
+    } else if (e.type === 'phase-end') {
+      const w = open.get(e.index);
+      if (w) { w.endMs = e.t; w.load = e.load; open.delete(e.index); }
+    }
+  }
+  return out;
+}
+
+function rssAt(samples: Sample[], t: number): number | null {
+  // Last sample at or before t (samples are in time order).
+  let lo = 0, hi = samples.length - 1, best: number | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid].t <= t) { best = samples[mid].rssBytes; lo = mid + 1; } else hi = mid - 1;
+  }
+  return best;
+}
+
+function within(samples: Sample[], a: number, b: number): Sample[] {
+  return samples.filter((s) => s.t >= a && s.t <= b);
+}
+
+/** Metrics of one phase. `baselineRss` is the RSS before the first load phase (for "returned" in idle phases). */
+export function phaseMetrics(samples: Sample[], w: PhaseWindow, baselineRss: number | null): PhaseMetrics {
+  const inside = within(samples, w.startMs, w.endMs);
+  const startRss = rssAt(samples, w.startMs) ?? inside[0]?.rssBytes ?? 0;
+  const endRss = inside.at(-1)?.rssBytes ?? startRss;
+  const peak = inside.reduce((m, s) => Math.max(m, s.rssBytes), startRss);
+  const m: PhaseMetrics = {
+    phase: w.phase, kind: w.kind, index: w.index, startMs: w.startMs, endMs: w.endMs,
+    startRssBytes: startRss, endRssBytes: endRss, peakRssBytes: peak,
+    growthBytesPerMin: growthBytesPerMin(samples, w.startMs, w.endMs),
+  };
+  if (w.load) m.load = w.load;
+  if (w.kind === 'idle') {
+    const gained = baselineRss == null ? null : startRss - baselineRss;
+    m.returnedFraction = gained && gained > 0 ? clamp01((startRss - endRss) / gained) : null;
+    const after: NonNullable<PhaseMetrics['returnedBytesAfter']> = {};
+    for (const [key, ms] of [['1s', 1000], ['10s', 10_000], ['60s', 60_000]] as const) {
+      if (w.endMs - w.startMs >= ms) {
+        const r = rssAt(samples, w.startMs + ms);
+        if (r != null) after[key] = startRss - r;
+      }
+    }
+    m.returnedBytesAfter = after;
+  }
+  return m;
+}
+
+function clamp01(x: number): number {
+  return Math.max(0, Math.min(1, x));
+}
+
+/** Everything the comparison table shows for one environment. */
+export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[]): EnvironmentMetrics {
+  const lastT = samples.at(-1)?.t ?? 0;
+  const windows = phaseWindows(events, lastT);
+  const firstLoad = windows.find((w) => w.kind === 'load');
+  const baseline = firstLoad ? rssAt(samples, firstLoad.startMs) : null;
+  const phases = windows.map((w) => phaseMetrics(samples, w, baseline));
+
+  const loadPhases = phases.filter((p) => p.kind === 'load');
+  let growth: number | null;
+  if (loadPhases.length) {
+    // Fit over all load phases together: the retention signal while work is done.
+    const xs: number[] = [], ys: number[] = [];
+    for (const p of loadPhases) for (const s of within(samples, p.startMs, p.endMs)) { xs.push(s.t); ys.push(s.rssBytes); }
+    const k = slope(xs, ys);
+    growth = k == null ? null : k * 60_000;
+  } else {
+    // No phases (compare, watch): the second half of the run, after start-up.
+    growth = growthBytesPerMin(samples, lastT / 2, lastT);
+  }
+  const idle = phases.filter((p) => p.kind === 'idle' && p.returnedFraction != null);
+  const loads = loadPhases.map((p) => p.load).filter((l): l is LoadStats => !!l);
+  const requests = loads.length ? loads.reduce((a, l) => a + l.requests, 0) : null;
+  const loadMs = loads.reduce((a, l) => a + l.durationMs, 0);
+  const peak = samples.reduce((m, s) => Math.max(m, s.rssBytes), 0);
+  const p99s = loads.map((l) => l.latencyMs?.p99).filter((x): x is number => x != null);
+  return {
+    samples: samples.length,
+    peakRssBytes: peak,
+    finalRssBytes: samples.at(-1)?.rssBytes ?? 0,
+    growthBytesPerMin: growth,
+    returnedFraction: idle.length ? idle.at(-1)!.returnedFraction! : null,
+    throughputRps: requests != null && loadMs > 0 ? (requests * 1000) / loadMs : null,
+    latencyP99Ms: p99s.length ? Math.max(...p99s) : null,
+    requests,
+    peakBytesPerRequest: requests ? peak / requests : null,
+    phases,
+  };
+}

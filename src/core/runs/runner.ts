@@ -1,0 +1,277 @@
+// Runs a scenario over its allocator environments, one after another (never in parallel: on a small machine
+// they would distort each other), and records everything in a run folder as it happens.
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import {
+  composeEnvironment, inspectBinary, preflight, resolveEnvironments, verifyEnvironment,
+  type AllocatorProfile, type BinaryInfo, type DiscoveryOptions,
+} from '../allocators';
+import { computeEnvironmentMetrics } from '../analysis/metrics';
+import { verdict } from '../analysis/verdict';
+import { AlloclabError } from '../errors';
+import { findFreePort, launchTarget, resolveExecutable, type ResolvedReady, type TargetProcess } from '../launch';
+import type { EnvironmentRecord, LoadStats, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
+import { startSampler } from '../sampler';
+import { assertLoopback, expandPhases, runLoad, substitute } from '../stress';
+import type { LoadedScenario, Phase, Scenario } from '../stress/scenario';
+import { parseDuration } from '../units';
+import { RunWriter, SAMPLES_FILE } from './store';
+
+export interface RunRequest {
+  kind: RunKind;
+  loaded: LoadedScenario;
+  /** Override the scenario's environments. */
+  environments?: string[];
+  /** Override the durations of load phases (and of the single phase of a compare). */
+  durationOverrideMs?: number;
+  /** Parent folder of run folders. */
+  runsDir: string;
+  /** Exact run folder instead of a new one under runsDir. */
+  outDir?: string;
+  allocators?: DiscoveryOptions;
+  /** The user confirmed load to non-loopback targets (CLI --allow-remote); the scenario must also allow it. */
+  allowRemote?: boolean;
+  signal?: AbortSignal;
+  hooks?: RunHooks;
+}
+
+/** Extension points for attribution backends (profilers wrap the launch and collect after exit). */
+export interface RunHooks {
+  prepareLaunch?(launch: { command: string; args: string[]; env: Record<string, string> }, envDir: string, profile: AllocatorProfile):
+    { command: string; args: string[]; env: Record<string, string> };
+  afterEnvironment?(env: EnvironmentRecord, envDir: string, binary: string): Promise<void>;
+}
+
+export interface RunObserver {
+  runStarted?(runDir: string, record: RunRecord): void;
+  environmentStarted?(index: number, env: EnvironmentRecord): void;
+  samples?(index: number, samples: Sample[]): void;
+  event?(index: number, event: RunEvent): void;
+  environmentFinished?(index: number, env: EnvironmentRecord): void;
+  progress?(message: string): void;
+}
+
+export interface RunOutcome { runDir: string; record: RunRecord }
+
+const STOP_GRACE_MS = 3000;
+
+/** A scenario with no load: run BINARY ARGS for durationMs under each environment. */
+export function compareScenario(command: string, args: string[], durationMs: number, environments: string[], cwd: string): LoadedScenario {
+  const scenario: Scenario = {
+    name: `compare-${path.basename(command).replace(/[^\w.-]/g, '_') || 'binary'}`,
+    target: { command, args, env: {} },
+    environments,
+    sampling: { intervalMs: 50 },
+    phases: [{ name: 'run', kind: 'load', duration: `${Math.max(1, Math.round(durationMs))}ms` }],
+    allowRemoteTargets: false,
+  } as Scenario;
+  return { file: null, baseDir: cwd, scenario };
+}
+
+function notApplied(reason: string): Verification {
+  return { applied: false, notAppliedReason: reason, mappedAllocator: null, mappedLibraries: [] };
+}
+
+function describeExit(exit: { code: number | null; signal: string | null }): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+/** Runs every environment of the request and returns the finished run folder and record. */
+export async function executeRun(req: RunRequest, observer: RunObserver = {}): Promise<RunOutcome> {
+  const { scenario, baseDir } = req.loaded;
+  const profiles = resolveEnvironments(req.environments ?? scenario.environments, req.allocators);
+  const cwd = path.resolve(baseDir, scenario.target.cwd ?? '.');
+  const allowRemote = !!(req.allowRemote && scenario.allowRemoteTargets);
+  const phases: Phase[] = expandPhases(scenario.phases).map((p: Phase) =>
+    req.durationOverrideMs && p.kind === 'load' ? { ...p, duration: `${req.durationOverrideMs}ms` } : p);
+  for (const p of phases) {
+    if (p.load?.driver === 'http') assertLoopback(substitute(p.load.url, { port: '1' }), allowRemote);
+  }
+  const executable = resolveExecutable(scenario.target.command, cwd, process.env.PATH);
+  const binary = inspectBinary(executable);
+
+  const writer = RunWriter.create({
+    runsDir: req.runsDir, outDir: req.outDir, name: scenario.name, kind: req.kind,
+    scenarioPath: req.loaded.file, scenario: { ...scenario, phases },
+  });
+  observer.runStarted?.(writer.dir, writer.record);
+
+  const build = (scenario.target as { build?: { command: string; args?: string[]; cwd?: string } }).build;
+  if (build) {
+    observer.progress?.(`building: ${build.command} ${(build.args ?? []).join(' ')}`);
+    const r = await execa(build.command, build.args ?? [], { cwd: path.resolve(baseDir, build.cwd ?? '.'), reject: false, all: true, cancelSignal: req.signal } as never);
+    if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${String(r.all ?? '').slice(-2000)}`, 1);
+  }
+
+  const repeat = Math.max(1, (scenario as { repeat?: number }).repeat ?? 1);
+  try {
+    outer: for (const profile of profiles) {
+      for (let rep = 1; rep <= repeat; rep++) {
+        if (req.signal?.aborted) break outer;
+        await runEnvironment({ req, observer, writer, profile, repetition: rep, executable, binary, cwd, phases, allowRemote });
+      }
+    }
+  } finally {
+    writer.record.cancelled = !!req.signal?.aborted;
+    writer.record.verdict = verdict(writer.record.environments);
+    writer.record.complete = true;
+    writer.save();
+  }
+  return { runDir: writer.dir, record: writer.record };
+}
+
+interface EnvContext {
+  req: RunRequest; observer: RunObserver; writer: RunWriter; profile: AllocatorProfile; repetition: number;
+  executable: string; binary: BinaryInfo; cwd: string; phases: Phase[]; allowRemote: boolean;
+}
+
+async function runEnvironment(c: EnvContext): Promise<void> {
+  const { req, observer, writer, profile } = c;
+  const scenario = req.loaded.scenario;
+  const index = writer.record.environments.length;
+  const label = c.repetition > 1 ? `${profile.label} #${c.repetition}` : profile.label;
+  const rec = writer.addEnvironment({
+    env: profile.id, label, repetition: c.repetition, appliedEnv: {}, pid: null, startedAt: new Date().toISOString(),
+    durationMs: null, verification: null, exit: null, error: null, metrics: null,
+  });
+  observer.environmentStarted?.(index, rec);
+  const envDir = path.join(writer.dir, rec.dir);
+  let t0 = process.hrtime.bigint();
+  const now = () => Number(process.hrtime.bigint() - t0) / 1e6;
+  const events: RunEvent[] = [];
+  const emit = (e: RunEvent) => {
+    events.push(e);
+    writer.appendEvent(rec, e);
+    observer.event?.(index, e);
+  };
+  const finish = () => {
+    writer.save();
+    observer.environmentFinished?.(index, rec);
+  };
+
+  const reason = profile.available ? preflight(profile, c.binary) : profile.unavailableReason ?? 'not available on this system';
+  if (reason) {
+    rec.verification = notApplied(reason);
+    emit({ t: 0, type: 'note', level: 'warning', message: `${profile.label} not applied: ${reason}` });
+    observer.progress?.(`${label}: not applied (${reason})`);
+    return finish();
+  }
+
+  const port = await findFreePort();
+  const vars = { port: String(port) };
+  const targetEnv = Object.fromEntries(Object.entries(scenario.target.env ?? {}).map(([k, v]) => [k, substitute(v, vars)]));
+  const composed = composeEnvironment(process.env, targetEnv, profile);
+  rec.appliedEnv = composed.applied;
+  let launch = { command: c.executable, args: scenario.target.args.map((a) => substitute(a, vars)), env: composed.env };
+  if (req.hooks?.prepareLaunch) launch = req.hooks.prepareLaunch(launch, envDir, profile);
+
+  observer.progress?.(`${label}: starting ${path.basename(c.executable)}`);
+  let target: TargetProcess;
+  try {
+    target = await launchTarget({
+      command: launch.command, args: launch.args, cwd: c.cwd, env: launch.env,
+      stdoutPath: path.join(envDir, 'stdout.log'), stderrPath: path.join(envDir, 'stderr.log'),
+    });
+  } catch (e) {
+    rec.error = (e as Error).message;
+    return finish();
+  }
+  t0 = target.startNs;
+  rec.pid = target.pid;
+  emit({ t: 0, type: 'spawn', pid: target.pid, command: launch.command, args: launch.args });
+  writer.save();
+
+  const samples: Sample[] = [];
+  const sampler = startSampler({
+    pid: target.pid, startNs: target.startNs, intervalMs: scenario.sampling.intervalMs,
+    samplesFile: path.join(envDir, SAMPLES_FILE),
+  });
+  sampler.onBatch((batch) => {
+    for (const s of batch) samples.push(s);
+    observer.samples?.(index, batch);
+  });
+
+  let died: { code: number | null; signal: string | null } | null = null;
+  const exitWatch = target.exited.then((x) => { died = x; return x; });
+  const envAbort = new AbortController();
+  const onAbort = () => envAbort.abort();
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  void exitWatch.then(() => envAbort.abort());
+  let samplerError: string | null = null;
+  void sampler.done.then((s) => {
+    if (s.reason === 'error') {
+      samplerError = s.error ?? 'the sampler failed';
+      envAbort.abort();
+    }
+  });
+
+  try {
+    const ready = resolveReady(scenario, vars);
+    if (ready) {
+      const how = await target.waitReady(ready, envAbort.signal);
+      emit({ t: now(), type: 'ready', how });
+    }
+    const verification = verifyEnvironment(target.pid, profile, c.binary);
+    rec.verification = verification;
+    emit({ t: now(), type: 'verified', verification });
+    if (!verification.applied) {
+      observer.progress?.(`${label}: not applied (${verification.notAppliedReason})`);
+    } else {
+      for (const [i, phase] of c.phases.entries()) {
+        if (envAbort.signal.aborted) break;
+        const durationMs = parseDuration(phase.duration);
+        observer.progress?.(`${label}: ${phase.name} (${phase.duration})`);
+        emit({ t: now(), type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
+        let load: LoadStats | undefined;
+        if (phase.load && phase.kind !== 'idle') {
+          load = await runLoad(phase.load, {
+            port, durationMs, signal: envAbort.signal, outDir: envDir, phaseName: phase.name,
+            baseDir: req.loaded.baseDir, allowRemote: c.allowRemote,
+          } as never);
+        } else {
+          await sleep(durationMs, undefined, { signal: envAbort.signal }).catch(() => undefined);
+        }
+        emit({ t: now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}) });
+      }
+    }
+  } catch (e) {
+    if (!req.signal?.aborted && !died) rec.error = (e as Error).message;
+  } finally {
+    req.signal?.removeEventListener('abort', onAbort);
+  }
+
+  // Stop: whatever happened above, nothing of this environment stays running.
+  const wasRunning = !died;
+  const exit = await target.stop(STOP_GRACE_MS);
+  await sampler.stop();
+  rec.exit = { code: exit.code, signal: exit.signal, expected: wasRunning };
+  emit({ t: now(), type: 'exit', code: exit.code, signal: exit.signal, expected: wasRunning });
+  if (!wasRunning) {
+    const msg = `The target ${describeExit(exit)} ${(now() / 1000).toFixed(1)} s after start under ${label} (see ${path.join(envDir, 'stderr.log')}).`;
+    rec.error = rec.error ? `${rec.error} ${msg}` : msg;
+  }
+  if (samplerError) rec.error = `Sampling stopped: ${samplerError}. The target was stopped.`;
+  rec.durationMs = now();
+  rec.metrics = samples.length ? computeEnvironmentMetrics(samples, events) : null;
+  if (req.hooks?.afterEnvironment) {
+    try {
+      await req.hooks.afterEnvironment(rec, envDir, c.executable);
+    } catch (e) {
+      emit({ t: now(), type: 'note', level: 'error', message: (e as Error).message });
+    }
+  }
+  finish();
+  if (samplerError) throw new AlloclabError(rec.error!, 1);
+}
+
+function resolveReady(scenario: Scenario, vars: Record<string, string>): ResolvedReady | null {
+  const r = scenario.target.ready;
+  if (!r) return null;
+  const out: ResolvedReady = { timeoutMs: parseDuration(r.timeout) };
+  if (r.tcpPort != null) out.tcpPort = Number(substitute(String(r.tcpPort), vars));
+  if (r.httpUrl) out.httpUrl = substitute(r.httpUrl, vars);
+  if (r.logLine) out.logLine = r.logLine;
+  if (r.delay) out.delayMs = parseDuration(r.delay);
+  return out;
+}

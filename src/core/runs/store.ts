@@ -1,0 +1,184 @@
+// The on-disk run store: one folder per run, append-only files per environment, so a crash of anything loses
+// at most the last second of samples. The format is documented in ARCHITECTURE.md.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { computeEnvironmentMetrics } from '../analysis/metrics';
+import { AlloclabError } from '../errors';
+import { RUN_SCHEMA_VERSION, type EnvironmentRecord, type RunEvent, type RunKind, type RunRecord, type Sample } from '../model';
+
+export const RUN_FILE = 'run.json';
+export const SAMPLES_FILE = 'samples.ndjson';
+export const EVENTS_FILE = 'events.ndjson';
+
+export interface StoredEnvironment { record: EnvironmentRecord; samples: Sample[]; events: RunEvent[] }
+export interface StoredRun { dir: string; record: RunRecord; environments: StoredEnvironment[] }
+export interface RunSummary {
+  dir: string; id: string; name: string; kind: RunKind; createdAt: string; complete: boolean;
+  environments: string[]; verdict: string | null;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Wraps a file-system failure in an error that says which folder and what to do. */
+function storeError(what: string, target: string, e: unknown): AlloclabError {
+  const err = e as NodeJS.ErrnoException;
+  const hint = err.code === 'ENOSPC' ? 'the disk is full; free space or pick another folder with --out'
+    : err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS' ? 'it is not writable; pick another folder with --out (or the allocatorLab.runsDirectory setting)'
+    : err.message;
+  return new AlloclabError(`Cannot ${what} ${target}: ${hint}`, 1);
+}
+
+/** Writes a run folder as the run goes. */
+export class RunWriter {
+  readonly record: RunRecord;
+
+  private constructor(readonly dir: string, record: RunRecord) {
+    this.record = record;
+  }
+
+  /** Creates `<runsDir>/<timestamp>-<name>/` (or exactly `outDir`) and writes the first run.json. */
+  static create(opts: { runsDir: string; outDir?: string; name: string; kind: RunKind; scenarioPath: string | null; scenario: unknown }): RunWriter {
+    const now = new Date();
+    let dir = opts.outDir ? path.resolve(opts.outDir) : path.join(path.resolve(opts.runsDir), `${stamp(now)}-${opts.name}`);
+    if (!opts.outDir) {
+      for (let i = 2; fs.existsSync(dir); i++) dir = path.join(path.resolve(opts.runsDir), `${stamp(now)}-${opts.name}-${i}`);
+    }
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw storeError('create the run folder', dir, e);
+    }
+    const record: RunRecord = {
+      schemaVersion: RUN_SCHEMA_VERSION,
+      id: path.basename(dir),
+      name: opts.name,
+      kind: opts.kind,
+      createdAt: now.toISOString(),
+      complete: false,
+      cancelled: false,
+      host: { hostname: os.hostname(), cpus: os.cpus().length, kernel: os.release(), node: process.version },
+      scenarioPath: opts.scenarioPath,
+      scenario: opts.scenario,
+      environments: [],
+      verdict: null,
+    };
+    const w = new RunWriter(dir, record);
+    w.save();
+    return w;
+  }
+
+  /** Adds an environment and creates its folder (`01-glibc`, `02-jemalloc-r2`, ...). */
+  addEnvironment(env: Omit<EnvironmentRecord, 'dir'>): EnvironmentRecord {
+    const n = String(this.record.environments.length + 1).padStart(2, '0');
+    const dirName = `${n}-${env.env}${env.repetition > 1 ? `-r${env.repetition}` : ''}`;
+    try {
+      fs.mkdirSync(path.join(this.dir, dirName), { recursive: true });
+    } catch (e) {
+      throw storeError('create the environment folder in', this.dir, e);
+    }
+    const rec: EnvironmentRecord = { ...env, dir: dirName };
+    this.record.environments.push(rec);
+    this.save();
+    return rec;
+  }
+
+  envPath(rec: EnvironmentRecord, file: string): string {
+    return path.join(this.dir, rec.dir, file);
+  }
+
+  /** Appends one event line; events are rare, so each is written through at once. */
+  appendEvent(rec: EnvironmentRecord, event: RunEvent): void {
+    try {
+      fs.appendFileSync(this.envPath(rec, EVENTS_FILE), JSON.stringify(event) + '\n');
+    } catch (e) {
+      throw storeError('write events to', this.envPath(rec, EVENTS_FILE), e);
+    }
+  }
+
+  /** Rewrites run.json atomically (write then rename), so a crash leaves the old or the new one. */
+  save(): void {
+    const file = path.join(this.dir, RUN_FILE);
+    const tmp = `${file}.tmp`;
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(this.record, null, 2) + '\n');
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      throw storeError('write', file, e);
+    }
+  }
+}
+
+/** Reads an ndjson file, skipping a torn last line (the writer died mid-line). */
+export function readNdjson<T>(file: string): T[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: T[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // A line cut by a crash: everything before it is kept.
+    }
+  }
+  return out;
+}
+
+/** Opens a run folder, also an interrupted one: missing metrics are recomputed from the samples. */
+export function openRun(dir: string): StoredRun {
+  const file = path.join(dir, RUN_FILE);
+  let record: RunRecord;
+  try {
+    record = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+  } catch (e) {
+    throw new AlloclabError(`${dir} is not a readable Allocator Lab run (${(e as Error).message}). Runs live in .alloclab/runs/.`, 2);
+  }
+  if (typeof record.schemaVersion !== 'number' || record.schemaVersion > RUN_SCHEMA_VERSION) {
+    throw new AlloclabError(`${file} has schema version ${record.schemaVersion}; this Allocator Lab reads up to ${RUN_SCHEMA_VERSION}. Update Allocator Lab.`, 2);
+  }
+  const environments = record.environments.map((env) => {
+    const samples = readNdjson<Sample>(path.join(dir, env.dir, SAMPLES_FILE));
+    const events = readNdjson<RunEvent>(path.join(dir, env.dir, EVENTS_FILE));
+    if (!env.metrics && samples.length) env.metrics = computeEnvironmentMetrics(samples, events);
+    return { record: env, samples, events };
+  });
+  return { dir, record, environments };
+}
+
+/** Runs under a runs folder, newest first. Unreadable folders are skipped. */
+export function listRuns(runsDir: string): RunSummary[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(runsDir);
+  } catch {
+    return [];
+  }
+  const out: RunSummary[] = [];
+  for (const name of names) {
+    const dir = path.join(runsDir, name);
+    try {
+      const r = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILE), 'utf8')) as RunRecord;
+      out.push({
+        dir, id: r.id, name: r.name, kind: r.kind, createdAt: r.createdAt, complete: r.complete,
+        environments: r.environments.map((e) => e.env), verdict: r.verdict,
+      });
+    } catch {
+      continue;
+    }
+  }
+  return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/** Deletes a run folder (only one that holds a run.json, so a wrong path cannot remove anything else). */
+export function deleteRun(dir: string): void {
+  if (!fs.existsSync(path.join(dir, RUN_FILE))) throw new AlloclabError(`${dir} is not a run folder (no ${RUN_FILE}).`, 2);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
