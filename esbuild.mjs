@@ -25,7 +25,7 @@ const node = {
   format: 'cjs',
   sourcemap: production ? false : 'linked',
   minify: production,
-  logLevel: 'warning',
+  logLevel: 'error',
   external: ['vscode'],
   // Some ESM dependencies read import.meta.url; give them the bundle's own URL.
   define: { 'import.meta.url': 'importMetaUrl' },
@@ -41,9 +41,8 @@ const nodeEntries = {
 };
 const present = Object.fromEntries(Object.entries(nodeEntries).filter(([, f]) => existsSync(f)));
 
-const builds = [
-  { ...node, entryPoints: present, outdir: 'dist' },
-];
+// One build per entry, so a bundle that does not compile yet does not stop the others from being written.
+const builds = Object.entries(present).map(([name, file]) => ({ ...node, entryPoints: { [name]: file }, outdir: 'dist' }));
 if (existsSync('webview/main.ts')) {
   builds.push({
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: production ? false : 'linked',
@@ -53,12 +52,18 @@ if (existsSync('webview/main.ts')) {
 }
 // Tests: one bundle per unit test file (run by `node --test`), and the integration suite for the VS Code host.
 const unitTests = findTests('test/unit', '.test.ts');
-if (unitTests.length) builds.push({ ...node, entryPoints: unitTests, outdir: 'dist/test/unit', outbase: 'test/unit' });
+for (const t of unitTests) builds.push({ ...node, entryPoints: [t], outdir: 'dist/test/unit', outbase: 'test/unit' });
 const integration = findTests('test/integration', '.ts');
 if (integration.length) builds.push({ ...node, entryPoints: integration, outdir: 'dist/test/integration', outbase: 'test/integration', external: ['vscode', 'mocha'] });
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
-  await Promise.all(builds.map((b) => esbuild.build(b)));
+  // --strict (setup, CI): any failing bundle fails the build. Without it, failures are printed and the rest is kept.
+  const results = await Promise.allSettled(builds.map((b) => esbuild.build(b)));
+  const failed = results.filter((r) => r.status === 'rejected');
+  if (failed.length) {
+    console.error(`esbuild: ${failed.length} of ${builds.length} bundles failed`);
+    if (process.argv.includes('--strict')) process.exitCode = 1;
+  }
 }

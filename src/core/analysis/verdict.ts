@@ -16,7 +16,8 @@ interface Measured { rec: EnvironmentRecord; m: EnvironmentMetrics }
 function medianByEnv(envs: EnvironmentRecord[]): Measured[] {
   const groups = new Map<string, Measured[]>();
   for (const rec of envs) {
-    if (!rec.metrics || rec.metrics.samples === 0 || rec.verification?.applied === false) continue;
+    // A run that crashed or failed has truncated figures: it is reported, not compared.
+    if (!rec.metrics || rec.metrics.samples === 0 || rec.verification?.applied === false || rec.error || (rec.exit && !rec.exit.expected)) continue;
     const list = groups.get(rec.env) ?? [];
     list.push({ rec, m: rec.metrics });
     groups.set(rec.env, list);
