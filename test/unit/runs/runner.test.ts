@@ -1,0 +1,118 @@
+// The orchestrator end to end, against real processes: environments applied or not, phases with load,
+// crashes, readiness failures, cancellation, and nothing left running afterwards.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { compareScenario, executeRun } from '../../../src/core/runs/runner';
+import { openRun } from '../../../src/core/runs/store';
+import { parseScenarioText } from '../../../src/core/stress/scenario';
+import { nativeProgram } from '../support/paths';
+
+const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alloclab-runner-'));
+
+function alive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+test('compare: glibc and jemalloc on /bin/sleep, jemalloc verified from the maps, nothing left running', async () => {
+  const loaded = compareScenario('/bin/sleep', ['30'], 1500, ['glibc', 'jemalloc'], os.tmpdir());
+  const { runDir, record } = await executeRun({ kind: 'compare', loaded, runsDir });
+  assert.equal(record.complete, true);
+  assert.equal(record.environments.length, 2);
+  const [g, j] = record.environments;
+  assert.equal(g.verification?.applied, true);
+  assert.equal(g.verification?.mappedAllocator, null);
+  assert.equal(j.verification?.applied, true);
+  assert.match(j.verification!.mappedAllocator!, /libjemalloc\.so/);
+  assert.match(j.appliedEnv.LD_PRELOAD, /libjemalloc\.so/);
+  for (const e of record.environments) {
+    assert.ok(e.metrics!.samples >= 15, `${e.env}: ${e.metrics!.samples} samples`);
+    assert.equal(e.exit?.expected, true);
+    assert.ok(!alive(e.pid), `${e.env} pid ${e.pid} still alive`);
+  }
+  const stored = openRun(runDir);
+  assert.equal(stored.environments[1].samples.length, record.environments[1].metrics!.samples);
+  assert.ok(stored.environments[0].events.some((e) => e.type === 'exit'));
+});
+
+test('a library that does not exist is reported not applied, and is not measured', async () => {
+  const loaded = compareScenario('/bin/sleep', ['30'], 1000, ['bogus'], os.tmpdir());
+  const { record } = await executeRun({ kind: 'compare', loaded, runsDir, allocators: { custom: [{ id: 'bogus', library: '/nonexistent/libbogus.so' }] } });
+  const [b] = record.environments;
+  assert.equal(b.verification?.applied, false);
+  assert.match(b.verification!.notAppliedReason!, /nonexistent\/libbogus\.so/);
+  assert.equal(b.metrics, null);
+  assert.match(record.verdict!, /not applied/);
+});
+
+test('a target that crashes keeps its samples and the run says what happened', async () => {
+  const loaded = compareScenario(nativeProgram('crash-segv'), [], 5000, ['glibc'], os.tmpdir());
+  const { record } = await executeRun({ kind: 'compare', loaded, runsDir });
+  const [e] = record.environments;
+  assert.equal(e.exit?.signal, 'SIGSEGV');
+  assert.equal(e.exit?.expected, false);
+  assert.match(e.error!, /SIGSEGV/);
+  assert.ok((e.metrics?.samples ?? 0) > 0, 'samples before the crash are kept');
+  assert.match(record.verdict!, /SIGSEGV/);
+});
+
+test('a target that never gets ready fails with a clear error and is stopped', async () => {
+  const text = JSON.stringify({
+    name: 'never-ready', target: { command: '/bin/sleep', args: ['30'], ready: { tcpPort: '${port}', timeout: '800ms' } },
+    environments: ['glibc'], phases: [{ name: 'load', kind: 'load', duration: '1s' }],
+  });
+  const loaded = { file: null, baseDir: os.tmpdir(), scenario: parseScenarioText(text, 'inline.alloclab.json') };
+  const { record } = await executeRun({ kind: 'scenario', loaded, runsDir });
+  const [e] = record.environments;
+  assert.match(e.error!, /ready/i);
+  assert.ok(!alive(e.pid));
+});
+
+test('cancelling stops the target at once and keeps the run, marked cancelled', async () => {
+  const loaded = compareScenario('/bin/sleep', ['60'], 30_000, ['glibc', 'jemalloc'], os.tmpdir());
+  const controller = new AbortController();
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 1200);
+  const { record } = await executeRun({ kind: 'compare', loaded, runsDir, signal: controller.signal });
+  assert.ok(Date.now() - started < 10_000, 'cancel returned promptly');
+  assert.equal(record.cancelled, true);
+  assert.equal(record.environments.length, 1, 'the second environment never started');
+  assert.ok(!alive(record.environments[0].pid));
+  assert.ok(record.environments[0].metrics!.samples > 5);
+});
+
+test('a scenario with phases and built-in HTTP load against a loopback server records per-phase metrics', async () => {
+  const server = `const http=require('http');const keep=[];http.createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{keep.push(Buffer.alloc(4096,1));s.end('ok')})}).listen(+process.argv[1],'127.0.0.1',()=>console.log('listening'))`;
+  const text = `{
+    // a node server that keeps 4 KiB per request: RSS grows under load
+    "name": "phases",
+    "target": { "command": "${process.execPath}", "args": ["-e", ${JSON.stringify(server)}, "\${port}"], "ready": { "logLine": "listening", "timeout": "10s" } },
+    "environments": ["glibc"],
+    "phases": [
+      { "name": "warmup", "kind": "warmup", "duration": "500ms", "load": { "driver": "http", "method": "POST", "url": "http://127.0.0.1:\${port}/x", "body": "{\\"n\\": {{counter}}}", "concurrency": 4 } },
+      { "name": "load", "kind": "load", "duration": "2s", "load": { "driver": "http", "method": "POST", "url": "http://127.0.0.1:\${port}/x", "body": "{\\"n\\": {{counter}}}", "concurrency": 8 } },
+      { "name": "idle", "kind": "idle", "duration": "1s" }
+    ]
+  }`;
+  const loaded = { file: null, baseDir: os.tmpdir(), scenario: parseScenarioText(text, 'phases.alloclab.json') };
+  const { record } = await executeRun({ kind: 'scenario', loaded, runsDir });
+  const [e] = record.environments;
+  assert.equal(e.error, null, String(e.error));
+  const m = e.metrics!;
+  assert.deepEqual(m.phases.map((p) => p.kind), ['warmup', 'load', 'idle']);
+  const load = m.phases[1].load!;
+  assert.ok(load.requests > 50, `requests ${load.requests}`);
+  assert.equal(load.errors.status + load.errors.connect, 0);
+  assert.ok(m.throughputRps! > 0);
+  assert.ok(m.latencyP99Ms! > 0);
+  assert.ok(m.phases[2].returnedFraction !== undefined);
+});
