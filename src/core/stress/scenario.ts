@@ -2,10 +2,13 @@
 // in the package is generated from this definition. Extend it by adding optional fields, never by renaming.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as jsonc from 'jsonc-parser';
+// The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format) when bundling.
+import * as jsonc from 'jsonc-parser/lib/esm/main.js';
 import { z } from 'zod';
 import { ScenarioError } from '../errors';
 import { parseDuration } from '../units';
+import { parseTemplate } from './templates';
+import { parseFailOn } from './thresholds';
 
 const duration = z
   .string()
@@ -24,29 +27,73 @@ export const readySchema = z
   .strict()
   .describe('How to know the target is ready. Give one of tcpPort, httpUrl, logLine, delay.');
 
+const listSource = z
+  .union([
+    z.array(z.string()).min(1).describe('The values, inline.'),
+    z
+      .object({ file: z.string().min(1).describe('A .csv (one value per non-empty line) or .json (an array) file, relative to the scenario file.') })
+      .strict(),
+  ])
+  .describe('Values for {{list NAME}}: an array of strings, or { "file": "values.csv" | "values.json" }.');
+
+export const listsSchema = z
+  .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'a list name: letters, digits, dash, underscore'), listSource)
+  .describe('Named value lists used by {{list NAME}} in request templates.');
+
 export const httpLoadSchema = z
   .object({
-    driver: z.literal('http'),
+    driver: z.literal('http').describe('The built-in HTTP load driver.'),
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
-    url: z.string().describe('Target URL; ${port} is replaced by the port picked for this run.'),
-    headers: z.record(z.string(), z.string()).default({}),
-    body: z.string().optional().describe('Body template: {{counter}}, {{randomHex N}}, {{randomInt MIN MAX}}, {{uuid}}, {{choice a b c}}.'),
-    concurrency: z.number().int().min(1).max(4096).default(16).describe('Requests in flight at once (closed model).'),
-    keepAlive: z.boolean().default(true),
+    url: z.string().describe('Target URL; ${port} is replaced by the port picked for this run. May hold {{...}} template variables in its path and query.'),
+    headers: z.record(z.string(), z.string()).default({}).describe('Request headers; values may hold {{...}} template variables.'),
+    body: z.string().optional().describe('Body template: {{counter}}, {{randomHex N}}, {{randomInt MIN MAX}}, {{uuid}}, {{choice a b c}}, {{list NAME}}.'),
+    concurrency: z.number().int().min(1).max(4096).optional()
+      .describe('Closed model: requests in flight at once, each sent when the previous one answered (default 16). Do not combine with rate.'),
+    rate: z.number().positive().max(1_000_000).optional()
+      .describe('Open model: requests per second sent on schedule whether or not earlier ones answered; latency is measured from the intended send time.'),
+    maxInFlight: z.number().int().min(1).max(65536).default(1024)
+      .describe('Open model: cap on outstanding requests (and connections); sends beyond it wait, their latency still counts from the intended time.'),
+    keepAlive: z.boolean().default(true).describe('Reuse connections; false opens a new connection for every request.'),
     timeout: duration.default('10s').describe('Per-request timeout.'),
+    lists: listsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .describe('Built-in HTTP load: closed model (concurrency) or open model (rate).');
 
-export const loadSchema = z.discriminatedUnion('driver', [httpLoadSchema]);
+export const commandLoadSchema = z
+  .object({
+    driver: z.literal('command').describe('An external load generator (wrk, siege, a script...).'),
+    command: z.string().min(1).describe('The program: absolute, relative to the scenario file, or found on PATH.'),
+    args: z.array(z.string()).default([])
+      .describe('Arguments (no shell): ${url}, ${port}, ${duration} (whole seconds, e.g. wrk -d ${duration}s) and ${durationMs} are replaced.'),
+    url: z.string().optional().describe('The URL the driver loads, available as ${url}; checked to be loopback unless remote targets are allowed.'),
+    cwd: z.string().optional().describe('Working directory, relative to the scenario file. Default: the scenario file\'s folder.'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for the driver (same substitutions as args).'),
+  })
+  .strict()
+  .describe('External load driver: started at phase start in its own process group, output saved to driver-<phase>.log, stopped at phase end.');
+
+export const loadSchema = z.discriminatedUnion('driver', [httpLoadSchema, commandLoadSchema]);
 
 export const phaseSchema = z
   .object({
     name: z.string().min(1),
     kind: z.enum(['warmup', 'load', 'idle']).describe('warmup and load run the load; idle runs none, to see whether memory comes back.'),
-    duration: duration,
+    duration: duration.optional().describe('How long the phase lasts; with requests, the most it may last (default 10m then).'),
+    requests: z.number().int().positive().optional().describe('End the phase after this many requests (built-in HTTP driver), or at duration, whichever comes first.'),
+    repeat: z.number().int().min(1).max(1000).optional().describe('Run this phase N times in a row (named NAME#1..NAME#N).'),
     load: loadSchema.optional(),
   })
   .strict();
+
+export const buildSchema = z
+  .object({
+    command: z.string().min(1).describe('Build command run once before the run (e.g. make).'),
+    args: z.array(z.string()).default([]).describe('Arguments, passed as they are (no shell).'),
+    cwd: z.string().optional().describe('Working directory, relative to the scenario file.'),
+  })
+  .strict()
+  .describe('Build the target first (once per run).');
 
 export const targetSchema = z
   .object({
@@ -55,6 +102,7 @@ export const targetSchema = z
     cwd: z.string().optional().describe('Working directory, relative to the scenario file. Default: the scenario file\'s folder.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for the target.'),
     ready: readySchema.optional(),
+    build: buildSchema.optional(),
   })
   .strict();
 
@@ -70,15 +118,30 @@ export const scenarioSchema = z
       .strict()
       .default({ intervalMs: 50 }),
     phases: z.array(phaseSchema).min(1),
+    repeat: z.number().int().min(1).max(100).default(1).describe('Runs per environment (repetitions show the noise).'),
+    failOn: z.string().optional()
+      .describe('Thresholds that fail the run, comma separated: growth>5MiB/min, peak>+20% (relative to the baseline), final>1GiB, p99>200ms, throughput<-10%, returned<50%.'),
+    lists: listsSchema.optional(),
     allowRemoteTargets: z.boolean().default(false).describe('Allow load to non-loopback addresses (the CLI also needs --allow-remote).'),
   })
-  .strict();
+  .strict()
+  .describe('An Allocator Lab scenario: the target, allocator environments, and load phases.');
 
-export type Scenario = z.infer<typeof scenarioSchema>;
-export type Phase = z.infer<typeof phaseSchema>;
+type RawScenario = z.infer<typeof scenarioSchema>;
+type RawPhase = z.infer<typeof phaseSchema>;
+/** A phase as validated: duration is always set (a requests-bounded phase gets the default maximum). */
+export type Phase = Omit<RawPhase, 'duration'> & { duration: string };
+export type Scenario = Omit<RawScenario, 'phases'> & { phases: Phase[] };
 export type LoadSpec = z.infer<typeof loadSchema>;
+export type HttpLoadSpec = z.infer<typeof httpLoadSchema>;
+export type CommandLoadSpec = z.infer<typeof commandLoadSchema>;
+export type ListSource = z.infer<typeof listSource>;
 export type ReadySpec = z.infer<typeof readySchema>;
 export type TargetSpec = z.infer<typeof targetSchema>;
+export type BuildSpec = z.infer<typeof buildSchema>;
+
+/** Most a phase bounded by `requests` lasts when it gives no duration. */
+export const DEFAULT_MAX_PHASE_DURATION = '10m';
 
 /** A scenario read from disk, with the folder its relative paths resolve against. */
 export interface LoadedScenario {
@@ -99,14 +162,12 @@ export function parseScenarioText(text: string, file: string): Scenario {
   const value = jsonc.getNodeValue(tree);
   const result = scenarioSchema.safeParse(value);
   if (result.success) {
-    for (const [i, phase] of result.data.phases.entries()) {
-      if (parseDuration(phase.duration) <= 0) {
-        const node = jsonc.findNodeAtLocation(tree, ['phases', i, 'duration']);
-        const { line, column } = position(text, node?.offset ?? 0);
-        throw new ScenarioError(file, line, column, 'phase duration must be greater than zero');
-      }
+    const problem = checkScenario(result.data);
+    if (problem) {
+      const { line, column } = position(text, problemOffset(text, tree, problem));
+      throw new ScenarioError(file, line, column, problem.message);
     }
-    return result.data;
+    return resolveScenario(result.data);
   }
   const issue = result.error.issues[0];
   const keyPath = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -125,6 +186,95 @@ export function parseScenarioText(text: string, file: string): Scenario {
   const { line, column } = position(text, node?.offset ?? 0);
   const where = keyPath.length ? keyPath.join('.') : 'scenario';
   throw new ScenarioError(file, line, column, `${where}: ${issue.message}`);
+}
+
+/** A problem zod cannot see, at a JSON path (and, for templates, at an index inside that string value). */
+interface Problem {
+  path: (string | number)[];
+  message: string;
+  /** 0-based index into the decoded string at path. */
+  stringIndex?: number;
+}
+
+function checkScenario(s: RawScenario): Problem | null {
+  if (s.failOn !== undefined) {
+    try {
+      parseFailOn(s.failOn);
+    } catch (e) {
+      return { path: ['failOn'], message: `failOn: ${(e as Error).message}` };
+    }
+  }
+  for (const [i, phase] of s.phases.entries()) {
+    const at = (...rest: (string | number)[]) => ['phases', i, ...rest];
+    if (phase.duration === undefined && phase.requests === undefined) {
+      return { path: at(), message: `phase "${phase.name}" needs a duration (or requests, to end after that many requests)` };
+    }
+    if (phase.duration !== undefined && parseDuration(phase.duration) <= 0) {
+      return { path: at('duration'), message: 'phase duration must be greater than zero' };
+    }
+    if (phase.kind === 'idle' && phase.load) {
+      return { path: at('load'), message: 'an idle phase runs no load; remove "load" or make the phase kind "load"' };
+    }
+    if (phase.requests !== undefined && phase.load?.driver !== 'http') {
+      return { path: at('requests'), message: 'requests needs a built-in HTTP load ("load": { "driver": "http", ... }) in the same phase' };
+    }
+    const load = phase.load;
+    if (load?.driver !== 'http') continue;
+    if (load.rate !== undefined && load.concurrency !== undefined) {
+      return { path: at('load', 'rate'), message: 'give either rate (open model) or concurrency (closed model), not both' };
+    }
+    const lists = new Set([...Object.keys(s.lists ?? {}), ...Object.keys(load.lists ?? {})]);
+    const templated: [(string | number)[], string][] = [[at('load', 'url'), load.url]];
+    for (const [k, v] of Object.entries(load.headers)) templated.push([at('load', 'headers', k), v]);
+    if (load.body !== undefined) templated.push([at('load', 'body'), load.body]);
+    for (const [p, t] of templated) {
+      const parsed = parseTemplate(t, lists);
+      if ('problem' in parsed) return { path: p, message: parsed.problem.message, stringIndex: parsed.problem.index };
+    }
+  }
+  return null;
+}
+
+function problemOffset(text: string, tree: jsonc.Node, problem: Problem): number {
+  const node = jsonc.findNodeAtLocation(tree, problem.path);
+  if (!node) return 0;
+  if (problem.stringIndex === undefined || node.type !== 'string') return node.offset;
+  return node.offset + 1 + rawIndex(text.slice(node.offset + 1, node.offset + node.length - 1), problem.stringIndex);
+}
+
+/** Index in a JSON string literal's source of the decoded character at `decodedIndex` (escapes are longer in source). */
+function rawIndex(raw: string, decodedIndex: number): number {
+  let r = 0;
+  for (let d = 0; d < decodedIndex && r < raw.length; d++) r += raw[r] === '\\' ? (raw[r + 1] === 'u' ? 6 : 2) : 1;
+  return r;
+}
+
+/** Fills what validation leaves open: the default maximum of requests-bounded phases, scenario-level lists merged into each HTTP load. */
+function resolveScenario(s: RawScenario): Scenario {
+  const phases = s.phases.map((p): Phase => {
+    const duration = p.duration ?? DEFAULT_MAX_PHASE_DURATION;
+    if (p.load?.driver === 'http' && s.lists) return { ...p, duration, load: { ...p.load, lists: { ...s.lists, ...p.load.lists } } };
+    return { ...p, duration };
+  });
+  return { ...s, phases };
+}
+
+/** Expands `repeat: N` phases into N phases named NAME#1..NAME#N, in order. */
+export function expandPhases(phases: readonly Phase[]): Phase[] {
+  const out: Phase[] = [];
+  for (const p of phases) {
+    if (!p.repeat || p.repeat <= 1) {
+      out.push(p.repeat ? { ...p, repeat: undefined } : p);
+      continue;
+    }
+    for (let i = 1; i <= p.repeat; i++) out.push({ ...p, name: `${p.name}#${i}`, repeat: undefined });
+  }
+  return out;
+}
+
+/** The bounds of a phase: how long at most, and how many requests at most (null: no count). */
+export function phaseLimits(phase: Phase): { durationMs: number; requests: number | null } {
+  return { durationMs: parseDuration(phase.duration), requests: phase.requests ?? null };
 }
 
 /** Reads and validates a scenario file. */

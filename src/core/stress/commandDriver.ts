@@ -1,0 +1,162 @@
+// External load drivers (wrk, siege, any program): started at phase start in their own process group, output
+// saved to `<outDir>/driver-<phase>.log`, stopped at phase end. SIGINT goes first because wrk prints its summary
+// only on SIGINT (siege on SIGINT or SIGTERM); then SIGTERM, then SIGKILL for the whole group.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AlloclabError } from '../errors';
+import type { LoadStats } from '../model';
+import { emptyStats, loadVariables, resolveUrl, substitute, type LoadContext } from './loadContext';
+import type { CommandLoadSpec } from './scenario';
+
+const INT_GRACE_MS = 500;
+const TERM_GRACE_MS = 2000;
+/** An exit with a nonzero code before this share of the phase has passed is a failed start, not a finished run. */
+const EARLY_EXIT_FRACTION = 0.1;
+
+/** File name of the driver log of a phase (phase names may hold characters file systems dislike). */
+export function driverLogName(phaseName: string): string {
+  return `driver-${phaseName.replace(/[^\w.#-]+/g, '_')}.log`;
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n').trim();
+  } catch {
+    return '';
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
+
+/** Runs an external driver for one phase; resolves at phase end (or abort) with what its output tells. */
+export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): Promise<LoadStats> {
+  const vars = loadVariables(ctx);
+  if (spec.url !== undefined) vars.url = resolveUrl(spec.url, ctx);
+  const args = spec.args.map((a) => substitute(a, vars));
+  const env = { ...process.env, ...Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, substitute(v, vars)])) };
+  const cwd = path.resolve(ctx.baseDir, spec.cwd ?? '.');
+  if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
+    throw new AlloclabError(`Load driver of phase "${ctx.phaseName}": working directory ${cwd} does not exist; fix "cwd" (relative to the scenario file).`, 2);
+  }
+  // A path with a slash is relative to the scenario; a bare name is looked up on PATH by spawn.
+  const command = spec.command.includes('/') ? path.resolve(ctx.baseDir, spec.command) : spec.command;
+  const notFound = () =>
+    new AlloclabError(
+      `Load driver "${spec.command}" of phase "${ctx.phaseName}" was not found${command.includes('/') ? ` at ${command}` : ' on PATH'}. ` +
+        'Install it (e.g. apt-get install wrk siege) or give its absolute path in "command".',
+      2,
+    );
+  if (command.includes('/') && !existsSync(command)) throw notFound();
+
+  mkdirSync(ctx.outDir, { recursive: true });
+  const logFile = path.join(ctx.outDir, driverLogName(ctx.phaseName));
+  const fd = openSync(logFile, 'w');
+  writeSync(fd, `# ${[command, ...args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
+  const started = Date.now();
+  let child;
+  try {
+    child = spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
+  } finally {
+    closeSync(fd);
+  }
+
+  type Exit = { code: number | null; signal: NodeJS.Signals | null; at: number };
+  let exitInfo: Exit | null = null;
+  const exited = new Promise<Exit>((resolve, reject) => {
+    child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound() : new AlloclabError(`Load driver "${spec.command}" could not start: ${e.message}`, 2)));
+    child.once('exit', (code, signal) => resolve((exitInfo = { code, signal, at: Date.now() - started })));
+  });
+  // Keep a rejection that lands after we stopped waiting from being reported as unhandled.
+  exited.catch(() => undefined);
+
+  const phaseEnd = new AbortController();
+  const onAbort = () => phaseEnd.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const ended = sleep(ctx.durationMs, 'end' as const, { signal: phaseEnd.signal }).catch(() => 'end' as const);
+    const first = await Promise.race([ended, exited]);
+    if (first !== 'end') {
+      const { code, signal, at } = first;
+      if (code !== 0 && at < ctx.durationMs * EARLY_EXIT_FRACTION && !ctx.signal.aborted) {
+        throw new AlloclabError(
+          `Load driver "${spec.command}" of phase "${ctx.phaseName}" exited ${signal ? `on ${signal}` : `with code ${code}`} after ${at} ms, ` +
+            `before the phase was 10 % through. Its output (${logFile}):\n${tail(logFile)}`,
+          1,
+        );
+      }
+      // It finished on its own (e.g. wrk -d ${duration}s): the phase still lasts its duration, for the sampler.
+      await ended;
+    }
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    phaseEnd.abort();
+    await stopGroup(child.pid, () => exitInfo !== null, exited);
+  }
+  return parseDriverOutput(readFileSync(logFile, 'utf8'), Date.now() - started);
+}
+
+async function stopGroup(pid: number | undefined, hasExited: () => boolean, exited: Promise<unknown>): Promise<void> {
+  if (pid === undefined) return;
+  const wait = (ms: number) => Promise.race([exited.then(() => true, () => true), sleep(ms).then(() => false)]);
+  if (!hasExited()) {
+    killGroup(pid, 'SIGINT');
+    if (!(await wait(INT_GRACE_MS))) {
+      killGroup(pid, 'SIGTERM');
+      if (!(await wait(TERM_GRACE_MS))) {
+        killGroup(pid, 'SIGKILL');
+        await wait(1000);
+      }
+    }
+  }
+  // Children the driver left behind share its group: end them too.
+  killGroup(pid, 'SIGKILL');
+}
+
+/** Reads the summary of wrk or siege out of their output; other drivers report zero requests. */
+export function parseDriverOutput(text: string, durationMs: number): LoadStats {
+  const stats = emptyStats(durationMs);
+  const wrk = /(\d+) requests in ([\d.]+)(us|ms|s|m|h)/.exec(text);
+  if (wrk) {
+    stats.requests = Number(wrk[1]);
+    const rps = /Requests\/sec:\s*([\d.]+)/.exec(text);
+    stats.throughputRps = rps ? Number(rps[1]) : 0;
+    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+    if (sock) {
+      stats.errors.connect = Number(sock[1]);
+      stats.errors.other = Number(sock[2]) + Number(sock[3]);
+      stats.errors.timeout = Number(sock[4]);
+    }
+    const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+    if (non2xx) stats.errors.status = Number(non2xx[1]);
+    const pct = (p: string) => {
+      const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(text);
+      return m ? toMs(Number(m[1]), m[2]) : null;
+    };
+    const lat = /Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m)/.exec(text);
+    const [p50, p90, p99] = [pct('50'), pct('90'), pct('99')];
+    if (p50 != null && p90 != null && p99 != null && lat) stats.latencyMs = { p50, p90, p99, max: toMs(Number(lat[1]), lat[2]) };
+    return stats;
+  }
+  // siege 4 prints a JSON-like summary; older versions "Transactions: N hits".
+  const siege = /"?transactions"?:\s*(\d+)/i.exec(text);
+  if (siege) {
+    stats.requests = Number(siege[1]);
+    const rate = /"?transaction[ _]rate"?:\s*([\d.]+)/i.exec(text);
+    stats.throughputRps = rate ? Number(rate[1]) : 0;
+    const failed = /"?failed[ _]transactions"?:\s*(\d+)/i.exec(text);
+    if (failed) stats.errors.other = Number(failed[1]);
+  }
+  return stats;
+}
+
+function toMs(v: number, unit: string): number {
+  return v * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit];
+}

@@ -1,0 +1,191 @@
+// The built-in HTTP load driver, in a worker thread: a busy load loop must never delay the RSS sampler or the
+// orchestrator. Closed model: `concurrency` loops, each sending when its previous request finished. Open model:
+// requests scheduled at `rate` whatever happened before; latency counts from the intended send time, so a stall of
+// the target shows up in the percentiles instead of silently lowering the send rate (coordinated omission).
+//
+// Counting: `requests` = every attempt that finished inside the phase (answered or failed); a response with status
+// >= 400 is an `errors.status` (a 4xx usually means the scenario is wrong, which the user must see); `throughputRps`
+// = responses (any status) per second; latency percentiles cover responses only. Requests still in flight at phase
+// end are abandoned and not counted.
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import Int32Histogram from 'hdr-histogram-js/dist/Int32Histogram';
+import type { LoadStats } from '../model';
+import type { HttpWorkerCommand, HttpWorkerJob, HttpWorkerReport } from './httpProtocol';
+import { compileTemplate, isTemplate, type TemplateRenderer } from './templates';
+
+// A closed-model loop whose target refuses connections would otherwise spin a core on instant failures.
+const CONNECT_ERROR_BACKOFF_MS = 20;
+
+type ErrorKind = keyof LoadStats['errors'];
+
+function classify(err: unknown): ErrorKind {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    default:
+      return 'other';
+  }
+}
+
+async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Promise<LoadStats> {
+  const url = new URL(job.url.replace(/\{\{[^}]*\}\}/g, 'x'));
+  const origin = url.origin;
+  const pathOf: TemplateRenderer = isTemplate(job.url)
+    ? (() => {
+        const render = compileTemplate(job.url, job.lists);
+        return (c: number) => {
+          const u = render(c);
+          return u.startsWith(origin) ? u.slice(origin.length) || '/' : (() => { const p = new URL(u); return p.pathname + p.search; })();
+        };
+      })()
+    : (() => {
+        const p = url.pathname + url.search;
+        return () => p;
+      })();
+  const headerRenderers = Object.entries(job.headers).filter(([, v]) => isTemplate(v)).map(([k, v]) => [k, compileTemplate(v, job.lists)] as const);
+  const bodyOf = job.body === undefined ? null : compileTemplate(job.body, job.lists);
+
+  const openModel = job.rate != null;
+  const connections = openModel ? job.maxInFlight : (job.concurrency ?? 16);
+  const pool = new Pool(origin, {
+    connections,
+    pipelining: 1,
+    headersTimeout: job.timeoutMs,
+    bodyTimeout: job.timeoutMs,
+    connect: { timeout: job.timeoutMs },
+  });
+
+  const errors = { status: 0, connect: 0, timeout: 0, other: 0 };
+  let requests = 0;
+  let responses = 0;
+  // Microseconds, up to an hour; Int32 counts are plenty for one phase.
+  const histogram = new Int32Histogram(1, 3_600_000_000, 3);
+  let stopped = false;
+  let issued = 0;
+  let completed = 0;
+  let counter = 0;
+  const maxRequests = job.requests ?? Infinity;
+
+  let resolveEnd!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnd = r));
+  const finish = () => {
+    if (stopped) return;
+    stopped = true;
+    resolveEnd();
+  };
+  const start = performance.now();
+  const deadline = setTimeout(finish, job.durationMs);
+  onStop(finish);
+
+  /** Sends one request; `since` is when its latency clock starts (the intended send time in the open model). */
+  const send = async (since: number): Promise<ErrorKind | null> => {
+    const c = ++counter;
+    issued++;
+    let headers = job.headers;
+    if (headerRenderers.length) {
+      headers = { ...job.headers };
+      for (const [k, r] of headerRenderers) headers[k] = r(c);
+    }
+    let outcome: ErrorKind | null = null;
+    try {
+      const res = await pool.request({
+        origin,
+        path: pathOf(c),
+        method: job.method as 'GET',
+        headers,
+        body: bodyOf ? bodyOf(c) : undefined,
+        // reset closes the connection after the response: every request opens a new one.
+        reset: !job.keepAlive,
+      });
+      await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
+      if (stopped) return null;
+      responses++;
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - since) * 1000)));
+      if (res.statusCode >= 400) outcome = 'status';
+    } catch (e) {
+      if (stopped) return null;
+      outcome = classify(e);
+    }
+    requests++;
+    if (outcome) errors[outcome]++;
+    completed++;
+    if (completed >= maxRequests) finish();
+    return outcome;
+  };
+
+  if (!openModel) {
+    const loop = async () => {
+      while (!stopped && issued < maxRequests) {
+        const kind = await send(performance.now());
+        if (kind === 'connect' && !stopped) await new Promise((r) => setTimeout(r, CONNECT_ERROR_BACKOFF_MS));
+      }
+    };
+    for (let i = 0; i < connections; i++) void loop();
+  } else {
+    const intervalMs = 1000 / (job.rate as number);
+    let next = 0; // index of the next request to send
+    let outstanding = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const pump = () => {
+      timer = null;
+      if (stopped) return;
+      const now = performance.now();
+      while (outstanding < job.maxInFlight && next < maxRequests) {
+        const intended = start + next * intervalMs;
+        if (intended > now) break;
+        next++;
+        outstanding++;
+        void send(intended).then(() => {
+          outstanding--;
+          if (!timer) pump();
+        });
+      }
+      if (next < maxRequests && outstanding < job.maxInFlight && !timer) {
+        timer = setTimeout(pump, Math.max(0, start + next * intervalMs - performance.now()));
+      }
+    };
+    pump();
+  }
+
+  await ended;
+  const durationMs = performance.now() - start;
+  clearTimeout(deadline);
+  // Abandon what is still in flight; destroy() rejects those requests, which `stopped` keeps out of the counts.
+  await pool.destroy().catch(() => undefined);
+  const stats: LoadStats = {
+    requests,
+    errors,
+    durationMs,
+    throughputRps: durationMs > 0 ? (responses * 1000) / durationMs : 0,
+  };
+  if (responses > 0) {
+    stats.latencyMs = {
+      p50: histogram.getValueAtPercentile(50) / 1000,
+      p90: histogram.getValueAtPercentile(90) / 1000,
+      p99: histogram.getValueAtPercentile(99) / 1000,
+      max: histogram.maxValue / 1000,
+    };
+  }
+  return stats;
+}
+
+const port = parentPort;
+if (port) {
+  run(workerData as HttpWorkerJob, (stop) => port.on('message', (m: HttpWorkerCommand) => m.type === 'stop' && stop()))
+    .then((stats) => port.postMessage({ type: 'done', stats } satisfies HttpWorkerReport))
+    // The main thread terminates the worker once it has the report.
+    .catch((e: unknown) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies HttpWorkerReport));
+}

@@ -1,0 +1,9 @@
+// The stress module's public surface: scenario model, thresholds, and the load entry point.
+export * from './scenario';
+export * from './thresholds';
+export * from './templates';
+export { runLoad } from './load';
+export { assertLoopback, emptyStats, isLoopbackHost, loadVariables, substitute, type LoadContext } from './loadContext';
+export { driverLogName, parseDriverOutput } from './commandDriver';
+export { resolveLists } from './lists';
+export { scenarioJsonSchema, scenarioJsonSchemaText, SCENARIO_SCHEMA_FILE } from './jsonSchema';
