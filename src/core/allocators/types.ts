@@ -1,0 +1,43 @@
+// Public shapes of the allocator registry.
+
+/** One allocator environment a target can run under. */
+export interface AllocatorProfile {
+  id: string;
+  label: string;
+  description: string;
+  /** Variables added to the target (not LD_PRELOAD). */
+  env: Record<string, string>;
+  /** Absolute library path for LD_PRELOAD profiles. */
+  preload: string | null;
+  available: boolean;
+  /** Why it is unavailable and what to do, e.g. "libmimalloc.so.2 not found; apt-get install libmimalloc2.0". */
+  unavailableReason: string | null;
+  debianPackage: string | null;
+  custom: boolean;
+}
+
+/** A user-defined environment: a library to preload, variables to set, or both. */
+export interface CustomAllocatorSpec {
+  id: string;
+  label?: string;
+  library?: string;
+  env?: Record<string, string>;
+  description?: string;
+}
+
+export interface DiscoveryOptions {
+  custom?: CustomAllocatorSpec[];
+  /** Extra folders searched (first) for the built-in libraries. */
+  searchPaths?: string[];
+}
+
+/** What matters about a target binary for allocator environments. */
+export interface BinaryInfo {
+  path: string;
+  /** No PT_INTERP: the dynamic loader never runs, so LD_PRELOAD is never read. */
+  isStatic: boolean;
+  /** Owner uid (setuid) or group gid (setgid only) when the binary runs with another identity than ours. */
+  setuidOwner: number | null;
+  /** e.g. "jemalloc (DT_NEEDED libjemalloc.so.2)" or "mimalloc (static symbols)". */
+  linkedAllocator: string | null;
+}

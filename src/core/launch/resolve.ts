@@ -1,0 +1,62 @@
+// Checks a target command before spawning, so the user gets "not found / a directory / not executable" with the
+// path we tried, instead of a bare ENOENT or EACCES from spawn.
+import { accessSync, constants, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { TargetError } from '../errors';
+
+type Problem = 'missing' | 'directory' | 'not-executable' | null;
+
+function problemOf(file: string): Problem {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return 'missing';
+  }
+  if (st.isDirectory()) return 'directory';
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    return 'not-executable';
+  }
+  // Root passes X_OK for any file with one execute bit; a file with none is still not runnable.
+  if ((st.mode & 0o111) === 0) return 'not-executable';
+  return null;
+}
+
+function explain(file: string, problem: Exclude<Problem, null>, cwd: string): string {
+  switch (problem) {
+    case 'missing':
+      return `The target program ${file} does not exist. Check target.command (a relative path is resolved against ${cwd}); build the program first if it is yours.`;
+    case 'directory':
+      return `The target program ${file} is a directory, not a program. Point target.command at the executable inside it.`;
+    case 'not-executable':
+      return `The target program ${file} is not executable. Make it executable with \`chmod +x ${file}\`, or run its interpreter as the command.`;
+  }
+}
+
+/** Checks the command before spawning: not found, a directory, not executable -> TargetError with what to do. Searches PATH for bare names; relative paths against cwd. */
+export function resolveExecutable(command: string, cwd: string, envPath?: string): string {
+  if (!command.trim()) throw new TargetError('The target command is empty. Set target.command to the program to run.', 2);
+  if (command.includes('/')) {
+    const file = path.resolve(cwd, command);
+    const problem = problemOf(file);
+    if (problem) throw new TargetError(explain(file, problem, cwd), 2);
+    return file;
+  }
+  const searchPath = envPath ?? process.env.PATH ?? '';
+  // An empty PATH entry means the current directory (POSIX execvp behaviour).
+  const dirs = searchPath.split(':');
+  let firstProblem: { file: string; problem: Exclude<Problem, null> } | null = null;
+  for (const dir of dirs) {
+    const file = path.resolve(cwd, dir, command);
+    const problem = problemOf(file);
+    if (!problem) return file;
+    if (problem !== 'missing' && !firstProblem) firstProblem = { file, problem };
+  }
+  if (firstProblem) throw new TargetError(explain(firstProblem.file, firstProblem.problem, cwd), 2);
+  throw new TargetError(
+    `The target program "${command}" was not found on PATH (${dirs.map((d) => d || '.').join(':') || 'empty'}). Give its absolute path, or a path relative to ${cwd} such as ./${command}.`,
+    2,
+  );
+}
