@@ -1,0 +1,121 @@
+// The custom requests and notifications between the extension (client) and the language server that hosts the
+// engine. Both sides import this file, so a field renamed here breaks both at compile time, never at run time.
+// No vscode import: the server and the unit tests run in plain Node.
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { EnvironmentRecord, RunEvent, RunRecord, Sample } from '../core/model';
+
+/** Custom allocator environments from the setting `allocatorLab.customAllocators`. */
+export interface CustomAllocatorSetting {
+  id: string;
+  label?: string;
+  library?: string;
+  env?: Record<string, string>;
+  description?: string;
+}
+
+/** The allocator discovery options the client sends with every request that needs them (from settings). */
+export interface AllocatorOptions {
+  custom?: CustomAllocatorSetting[];
+  searchPaths?: string[];
+}
+
+/** What to run: a scenario file, a binary under several environments (no load), or an existing process. */
+export type RunTarget =
+  | { kind: 'scenario'; scenarioPath: string }
+  | { kind: 'compare'; command: string; args: string[]; cwd: string; durationMs: number }
+  | { kind: 'watch'; pid: number; durationMs: number | null };
+
+export interface StartRunParams {
+  /** Chosen by the client so it can route notifications that arrive before the request's answer. */
+  runId: string;
+  target: RunTarget;
+  /** Overrides the scenario's environments (ignored for watch). */
+  environments?: string[];
+  /** Overrides the load phase durations of a scenario. */
+  durationOverrideMs?: number;
+  /** Parent folder of run folders. */
+  runsDir: string;
+  allocators?: AllocatorOptions;
+  /** Sampling interval for watch runs (scenarios carry their own). */
+  samplingIntervalMs?: number;
+}
+
+export interface StartRunResult {
+  runId: string;
+}
+
+export interface CancelRunParams {
+  runId: string;
+}
+
+export interface AllocatorInfo {
+  id: string;
+  label: string;
+  description: string;
+  available: boolean;
+  unavailableReason: string | null;
+  debianPackage: string | null;
+  preload: string | null;
+  custom: boolean;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  command: string;
+  rssBytes: number;
+}
+
+export interface RunStartedParams {
+  runId: string;
+  runDir: string;
+  record: RunRecord;
+}
+export interface RunProgressParams {
+  runId: string;
+  message: string;
+}
+export interface RunSamplesParams {
+  runId: string;
+  index: number;
+  samples: Sample[];
+}
+export interface RunEventParams {
+  runId: string;
+  index: number;
+  event: RunEvent;
+}
+export interface EnvironmentParams {
+  runId: string;
+  index: number;
+  env: EnvironmentRecord;
+}
+
+/** How a run ended. `error` is set when it failed; a user error (bad scenario, unknown allocator) has `userError`. */
+export interface RunFinishedParams {
+  runId: string;
+  runDir: string | null;
+  record: RunRecord | null;
+  cancelled: boolean;
+  error: { message: string; userError: boolean; name: string } | null;
+}
+
+/** Every custom message, by name. */
+export const Lsp = {
+  startRun: new RequestType<StartRunParams, StartRunResult, void>('alloclab/startRun'),
+  cancelRun: new RequestType<CancelRunParams, { cancelled: boolean }, void>('alloclab/cancelRun'),
+  listAllocators: new RequestType<AllocatorOptions, AllocatorInfo[], void>('alloclab/listAllocators'),
+  /** Processes the user may watch (from /proc), biggest RSS first. */
+  listProcesses: new RequestType<Record<string, never>, ProcessInfo[], void>('alloclab/listProcesses'),
+  /** Ids of runs in flight. */
+  activeRuns: new RequestType<Record<string, never>, string[], void>('alloclab/activeRuns'),
+  /** The server's process id (tests kill it to check that the client recovers). */
+  serverPid: new RequestType<Record<string, never>, number, void>('alloclab/serverPid'),
+
+  runStarted: new NotificationType<RunStartedParams>('alloclab/runStarted'),
+  progress: new NotificationType<RunProgressParams>('alloclab/progress'),
+  samples: new NotificationType<RunSamplesParams>('alloclab/samples'),
+  event: new NotificationType<RunEventParams>('alloclab/event'),
+  environmentStarted: new NotificationType<EnvironmentParams>('alloclab/environmentStarted'),
+  environmentFinished: new NotificationType<EnvironmentParams>('alloclab/environmentFinished'),
+  runFinished: new NotificationType<RunFinishedParams>('alloclab/runFinished'),
+} as const;

@@ -1,0 +1,104 @@
+// Command ids, their argument types, and the other ids package.json mirrors. A unit test checks that
+// package.json's contributes.commands and this file name the same commands, so the two never drift.
+// Runtime-free of vscode (type imports only) so plain-Node unit tests can import the ids.
+import type * as vscode from 'vscode';
+
+export const enum Commands {
+  RunScenario = 'allocatorLab.runScenario',
+  WatchProcess = 'allocatorLab.watchProcess',
+  CompareAllocators = 'allocatorLab.compareAllocators',
+  StopRun = 'allocatorLab.stopRun',
+  OpenRun = 'allocatorLab.openRun',
+  CompareRuns = 'allocatorLab.compareRuns',
+  ShowAllocators = 'allocatorLab.showAllocators',
+  NewScenario = 'allocatorLab.newScenario',
+  ShowLivePanel = 'allocatorLab.showLivePanel',
+  OpenLog = 'allocatorLab.openLog',
+  RefreshRuns = 'allocatorLab.refreshRuns',
+  DeleteRun = 'allocatorLab.deleteRun',
+  RevealRun = 'allocatorLab.revealRun',
+}
+
+/** Every command id, for the registration check and the package.json test. */
+export const allCommands: readonly Commands[] = [
+  Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.StopRun, Commands.OpenRun,
+  Commands.CompareRuns, Commands.ShowAllocators, Commands.NewScenario, Commands.ShowLivePanel, Commands.OpenLog,
+  Commands.RefreshRuns, Commands.DeleteRun, Commands.RevealRun,
+];
+
+/** Commands that start programs: disabled in untrusted workspaces (enablement isWorkspaceTrusted). */
+export const launchCommands: readonly Commands[] = [Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators];
+
+/** Options that let a caller (a test, another extension) skip the pickers. */
+export interface RunOptions {
+  environments?: string[];
+  durationMs?: number;
+  /** Do not open the live panel (headless callers). */
+  noPanel?: boolean;
+}
+
+/** A saved run as the runs view and commands pass it around. */
+export interface RunRef {
+  runDir: string;
+}
+
+/** What launch commands resolve to: the run folder and how it ended (undefined when the user backed out). */
+export interface RunOutcome {
+  runDir: string | null;
+  complete: boolean;
+  cancelled: boolean;
+  error: string | null;
+}
+
+export interface CommandArgs {
+  [Commands.RunScenario]: [scenario?: vscode.Uri, options?: RunOptions];
+  [Commands.WatchProcess]: [pid?: number, options?: RunOptions];
+  [Commands.CompareAllocators]: [binary?: vscode.Uri, selected?: vscode.Uri[], options?: RunOptions & { args?: string[] }];
+  [Commands.StopRun]: [];
+  [Commands.OpenRun]: [run?: RunRef | vscode.Uri | string];
+  [Commands.CompareRuns]: [first?: RunRef, selected?: RunRef[]];
+  [Commands.ShowAllocators]: [];
+  [Commands.NewScenario]: [folder?: vscode.Uri];
+  [Commands.ShowLivePanel]: [];
+  [Commands.OpenLog]: [];
+  [Commands.RefreshRuns]: [];
+  [Commands.DeleteRun]: [run?: RunRef, selected?: RunRef[], options?: { confirm?: boolean }];
+  [Commands.RevealRun]: [run?: RunRef];
+}
+
+export interface CommandResults {
+  [Commands.RunScenario]: RunOutcome | undefined;
+  [Commands.WatchProcess]: RunOutcome | undefined;
+  [Commands.CompareAllocators]: RunOutcome | undefined;
+  [Commands.StopRun]: boolean;
+  [Commands.OpenRun]: void;
+  [Commands.CompareRuns]: void;
+  [Commands.ShowAllocators]: void;
+  [Commands.NewScenario]: vscode.Uri | undefined;
+  [Commands.ShowLivePanel]: void;
+  [Commands.OpenLog]: void;
+  [Commands.RefreshRuns]: void;
+  [Commands.DeleteRun]: number;
+  [Commands.RevealRun]: void;
+}
+
+export const enum Views {
+  Container = 'allocatorLab',
+  Runs = 'allocatorLab.runs',
+}
+
+export const enum Config {
+  Section = 'allocatorLab',
+  RunsDirectory = 'runsDirectory',
+  DefaultEnvironments = 'defaultEnvironments',
+  SamplingIntervalMs = 'samplingIntervalMs',
+  CustomAllocators = 'customAllocators',
+  LibrarySearchPaths = 'librarySearchPaths',
+}
+
+export const enum ContextKeys {
+  Running = 'allocatorLab.running',
+}
+
+export const SCENARIO_GLOB = '**/*.alloclab.json';
+export const EXTENSION_ID = 'alloclab.allocator-lab';
