@@ -1,0 +1,49 @@
+// What the sampler's main-thread side and its worker thread say to each other.
+import type { Sample } from '../model';
+
+/** How the worker waits for the next deadline. */
+export type SleepMode = 'atomics' | 'timer';
+
+/** Index of the stop flag in the shared control array (0 = run, 1 = stop). */
+export const STOP = 0;
+
+export interface WorkerInit {
+  pid: number;
+  startNs: bigint;
+  intervalMs: number;
+  statusEveryMs: number;
+  pssEveryMs: number;
+  rescanEveryMs: number;
+  includeChildren: boolean;
+  samplesFile: string | null;
+  batchMs: number;
+  sleep: SleepMode;
+  /** Int32Array over it: [STOP]. The main thread sets it and notifies, which also wakes a sleeping worker at once. */
+  control: SharedArrayBuffer;
+}
+
+/** How well the worker kept its schedule, and what it cost. */
+export interface SamplerTiming {
+  /** Readings taken on schedule (equals the summary's count unless the target ended mid-reading). */
+  ticks: number;
+  /** Deadlines passed over because a reading (or the machine) ran late. */
+  skippedTicks: number;
+  /** Actual reading time minus its deadline, milliseconds. */
+  lateP50Ms: number;
+  lateP99Ms: number;
+  lateMaxMs: number;
+  /** CPU time of the worker thread while sampling (from /proc/thread-self/schedstat), milliseconds. */
+  workerCpuMs: number | null;
+  /** smaps_rollup reads and the milliseconds they took (they grow with the target's size). */
+  pssReads: number;
+  pssMs: number;
+}
+
+export interface SamplerSummary {
+  count: number;
+  reason: 'stopped' | 'exited' | 'error';
+  error?: string;
+  timing?: SamplerTiming;
+}
+
+export type FromWorker = { type: 'batch'; samples: Sample[] } | { type: 'done'; summary: SamplerSummary };

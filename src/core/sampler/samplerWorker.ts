@@ -1,0 +1,209 @@
+// The sampling loop, in a worker thread of its own so a busy event loop elsewhere (a load driver, the UI)
+// cannot delay readings. Deadlines are absolute (origin + k * interval) so drift never accumulates, and the
+// default sleep is Atomics.wait on the shared control word: it wakes within tens of microseconds of the
+// deadline, where timers round to whole milliseconds, and the main thread's stop() wakes it at once.
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Sample } from '../model';
+import { LatenessHistogram } from './lateness';
+import { STOP, type FromWorker, type SamplerSummary, type WorkerInit } from './protocol';
+import { TreeSampler } from './treeSampler';
+
+const init = workerData as WorkerInit;
+const control = new Int32Array(init.control);
+const port = parentPort!;
+
+function threadCpuNs(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
+
+function post(message: FromWorker): void {
+  port.postMessage(message);
+}
+
+/** Holds samples until they are due to reach the main thread and the samples file. */
+class SampleSink {
+  private fd: number | null = null;
+  private toPost: Sample[] = [];
+  private toWrite: Sample[] = [];
+  private lastPostNs: bigint;
+  private lastWriteNs: bigint;
+  private readonly postEveryNs: bigint;
+  private readonly writeEveryNs: bigint;
+  /** Set when the samples file cannot be written: sampling must end. */
+  error: string | null = null;
+
+  constructor(private readonly file: string | null, batchMs: number, now: bigint) {
+    this.lastPostNs = this.lastWriteNs = now;
+    this.postEveryNs = BigInt(Math.round(batchMs * 1e6));
+    // Crash safety: whatever the batch size, the file never lags more than a second behind.
+    this.writeEveryNs = BigInt(Math.round(Math.min(batchMs, 1000) * 1e6));
+    if (file !== null) {
+      try {
+        this.fd = openSync(file, 'a');
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+  }
+
+  add(sample: Sample, now: bigint): void {
+    this.toPost.push(sample);
+    if (this.fd !== null) this.toWrite.push(sample);
+    if (now - this.lastPostNs >= this.postEveryNs) this.post(now);
+    if (this.fd !== null && now - this.lastWriteNs >= this.writeEveryNs) this.write(now);
+  }
+
+  /** Writes and posts everything held, then closes the file. */
+  finish(now: bigint): void {
+    if (this.fd !== null) {
+      this.write(now);
+      try {
+        if (this.fd !== null) closeSync(this.fd);
+      } catch (e) {
+        this.fail(e);
+      }
+      this.fd = null;
+    }
+    this.post(now);
+  }
+
+  private post(now: bigint): void {
+    this.lastPostNs = now;
+    if (this.toPost.length === 0) return;
+    post({ type: 'batch', samples: this.toPost });
+    this.toPost = [];
+  }
+
+  private write(now: bigint): void {
+    this.lastWriteNs = now;
+    if (this.toWrite.length === 0 || this.fd === null) return;
+    let text = '';
+    for (const s of this.toWrite) text += JSON.stringify(s) + '\n';
+    this.toWrite = [];
+    const bytes = Buffer.from(text);
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
+    this.error =
+      `Cannot write samples to ${this.file}: ${why}. Sampling stopped; ` +
+      'free disk space or choose a writable folder for runs, then run again.';
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // the error above is the one that matters
+      }
+      this.fd = null;
+      this.toWrite = [];
+    }
+  }
+}
+
+function stopRequested(): boolean {
+  return Atomics.load(control, STOP) !== 0;
+}
+
+/** Sleeps until `deadline`; false when stop was requested meanwhile. */
+function sleepAtomics(deadline: bigint): boolean {
+  for (;;) {
+    if (stopRequested()) return false;
+    const now = process.hrtime.bigint();
+    if (now >= deadline) return true;
+    Atomics.wait(control, STOP, 0, Number(deadline - now) / 1e6);
+  }
+}
+
+async function sleepTimer(deadline: bigint): Promise<boolean> {
+  for (;;) {
+    if (stopRequested()) return false;
+    const now = process.hrtime.bigint();
+    if (now >= deadline) return true;
+    await new Promise((resolve) => setTimeout(resolve, Number(deadline - now) / 1e6));
+  }
+}
+
+async function run(): Promise<SamplerSummary> {
+  const tree = new TreeSampler({
+    pid: init.pid,
+    includeChildren: init.includeChildren,
+    statusEveryMs: init.statusEveryMs,
+    pssEveryMs: init.pssEveryMs,
+    rescanEveryMs: init.rescanEveryMs,
+  });
+  const late = new LatenessHistogram();
+  const cpuStart = threadCpuNs();
+  const intervalNs = BigInt(Math.round(init.intervalMs * 1e6));
+  const halfInterval = intervalNs / 2n;
+  const origin = process.hrtime.bigint();
+  const sink = new SampleSink(init.samplesFile, init.batchMs, origin);
+  let count = 0;
+  let skipped = 0n;
+  let reason: SamplerSummary['reason'] = 'stopped';
+  let error: string | undefined;
+  try {
+    if (sink.error) throw new Error(sink.error);
+    for (let k = 0n; ; ) {
+      const deadline = origin + k * intervalNs;
+      const awake = init.sleep === 'timer' ? await sleepTimer(deadline) : sleepAtomics(deadline);
+      if (!awake) break;
+      const now = process.hrtime.bigint();
+      late.add(Number(now - deadline));
+      const sample = tree.read(Number(now - init.startNs) / 1e6, Number(now - origin) / 1e6);
+      if (!sample) {
+        reason = 'exited';
+        break;
+      }
+      count++;
+      sink.add(sample, now);
+      if (sink.error) throw new Error(sink.error);
+      // Catch up on a deadline missed by less than half an interval; skip those further back, never burst.
+      const after = process.hrtime.bigint();
+      let next = k + 1n;
+      const firstCurrent = (after - origin - halfInterval) / intervalNs + 1n;
+      if (after - origin > halfInterval && firstCurrent > next) {
+        skipped += firstCurrent - next;
+        next = firstCurrent;
+      }
+      k = next;
+    }
+  } catch (e) {
+    reason = 'error';
+    error = e instanceof Error ? e.message : String(e);
+  }
+  tree.close();
+  sink.finish(process.hrtime.bigint());
+  if (sink.error && reason !== 'error') {
+    reason = 'error';
+    error = sink.error;
+  }
+  const cpuEnd = threadCpuNs();
+  return {
+    count,
+    reason,
+    ...(error !== undefined ? { error } : {}),
+    timing: {
+      ticks: late.count,
+      skippedTicks: Number(skipped),
+      lateP50Ms: late.quantileMs(0.5),
+      lateP99Ms: late.quantileMs(0.99),
+      lateMaxMs: late.maxMs,
+      workerCpuMs: cpuStart !== null && cpuEnd !== null ? (cpuEnd - cpuStart) / 1e6 : null,
+      pssReads: tree.pssReads,
+      pssMs: tree.pssMs,
+    },
+  };
+}
+
+void run().then((summary) => post({ type: 'done', summary }));

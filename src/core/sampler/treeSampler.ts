@@ -1,0 +1,138 @@
+// One Sample of a process and its descendants, with the expensive figures read at their own lower rates.
+// Used by the worker loop (many readings) and by sampleOnce (one full reading).
+import type { Sample } from '../model';
+import { clockTicks, isDeadState, ProcessReader, ProcessTreeScanner } from './procfs';
+
+export interface TreeSamplerOptions {
+  pid: number;
+  includeChildren: boolean;
+  /** 0 reads /proc/PID/status on every reading; Infinity never. */
+  statusEveryMs: number;
+  /** 0 reads smaps_rollup on every reading; Infinity never. */
+  pssEveryMs: number;
+  rescanEveryMs: number;
+}
+
+function nextDue(due: number, every: number, now: number): number {
+  const next = due + every;
+  return next > now ? next : now + every;
+}
+
+/** Reads a process tree repeatedly, keeping the files of every member open between readings. */
+export class TreeSampler {
+  private readonly readers = new Map<number, ProcessReader>();
+  private readonly scanner = new ProcessTreeScanner();
+  private readonly msPerTick = 1000 / clockTicks();
+  private started = false;
+  private ended = false;
+  private scanDue = 0;
+  private statusDue: number;
+  private pssDue: number;
+  private cpuFloorMs = 0;
+  /** Milliseconds spent in smaps_rollup reads, and how many: the one figure whose cost grows with the target. */
+  pssReads = 0;
+  pssMs = 0;
+
+  constructor(private readonly opts: TreeSamplerOptions) {
+    this.statusDue = Number.isFinite(opts.statusEveryMs) ? 0 : Infinity;
+    this.pssDue = Number.isFinite(opts.pssEveryMs) ? 0 : Infinity;
+  }
+
+  /**
+   * Reads the tree. `t` goes into the sample as is; `nowMs` (any monotonic clock) decides which lower-rate
+   * figures are due. Returns null once the root process is gone (or a zombie).
+   */
+  read(t: number, nowMs: number): Sample | null {
+    if (this.ended) return null;
+    if (!this.started) {
+      this.started = true;
+      const root = ProcessReader.open(this.opts.pid);
+      if (!root) return this.end();
+      this.readers.set(this.opts.pid, root);
+      if (this.opts.includeChildren) this.rescan(nowMs);
+    }
+
+    // The cheap figures first, so they are read as close to `t` as possible.
+    let rss = 0;
+    let cpuTicks = 0;
+    let threads = 0;
+    for (const [pid, reader] of this.readers) {
+      const r = reader.rssBytes();
+      const s = r === null ? null : reader.stat();
+      if (r === null || s === null || isDeadState(s.state)) {
+        if (pid === this.opts.pid) return this.end();
+        this.drop(pid);
+        continue;
+      }
+      rss += r;
+      cpuTicks += s.utime + s.stime + s.cutime + s.cstime;
+      threads += s.threads;
+    }
+    // A child that ended but is not yet reaped leaves the sum until its parent's cutime takes it in: hold the line.
+    const cpuMs = Math.max(this.cpuFloorMs, Math.round(cpuTicks * this.msPerTick));
+    this.cpuFloorMs = cpuMs;
+    const sample: Sample = { t: Math.round(t * 1000) / 1000, rssBytes: rss, cpuMs, threads, processes: this.readers.size };
+
+    if (nowMs >= this.statusDue) {
+      this.statusDue = nextDue(this.statusDue, this.opts.statusEveryMs, nowMs);
+      let anon = 0, file = 0, shmem = 0, any = false;
+      for (const reader of this.readers.values()) {
+        const s = reader.status();
+        if (!s) continue;
+        any = true;
+        anon += s.anonBytes;
+        file += s.fileBytes;
+        shmem += s.shmemBytes;
+      }
+      if (any) Object.assign(sample, { anonBytes: anon, fileBytes: file, shmemBytes: shmem });
+    }
+    if (nowMs >= this.pssDue) {
+      this.pssDue = nextDue(this.pssDue, this.opts.pssEveryMs, nowMs);
+      const t0 = performance.now();
+      let pss = 0, any = false;
+      for (const reader of this.readers.values()) {
+        const p = reader.pssBytes();
+        if (p === null) continue;
+        any = true;
+        pss += p;
+      }
+      this.pssMs += performance.now() - t0;
+      this.pssReads++;
+      if (any) sample.pssBytes = pss;
+    }
+    // Re-scanning after the reading: new children count from the next reading on, and `t` stays exact.
+    if (this.opts.includeChildren && nowMs >= this.scanDue) this.rescan(nowMs);
+    return sample;
+  }
+
+  /** Closes every file. */
+  close(): void {
+    for (const reader of this.readers.values()) reader.close();
+    this.readers.clear();
+  }
+
+  private end(): null {
+    this.ended = true;
+    this.close();
+    return null;
+  }
+
+  private drop(pid: number): void {
+    this.readers.get(pid)?.close();
+    this.readers.delete(pid);
+    this.scanner.forget(pid);
+  }
+
+  private rescan(nowMs: number): void {
+    this.scanDue = nextDue(this.scanDue, this.opts.rescanEveryMs, nowMs);
+    const pids = this.scanner.tree(this.opts.pid);
+    if (pids.length === 0) return; // the root is gone: the next reading notices through its own files
+    const inTree = new Set(pids);
+    for (const pid of this.readers.keys()) if (!inTree.has(pid)) this.drop(pid);
+    for (const pid of pids) {
+      if (this.readers.has(pid)) continue;
+      const reader = ProcessReader.open(pid);
+      if (reader) this.readers.set(pid, reader);
+    }
+  }
+}
