@@ -1,0 +1,140 @@
+// The messages between the run panel's host (src/vscode/panel) and its webview (webview/). Both sides import this
+// file, and both validate what arrives with the guards below: a webview message is untrusted input, and a
+// host message may come from an older or newer extension after a reload. Types only plus small hand-written
+// guards (no zod), so the webview bundle stays small.
+import type { EnvironmentRecord, RunEvent, RunRecord, Sample } from '../core/model';
+
+export const RUN_PANEL_VIEW_TYPE = 'alloclab.run';
+
+/** One environment as the panel sees it: its record plus everything sampled so far. */
+export interface EnvironmentSnapshot { record: EnvironmentRecord; samples: Sample[]; events: RunEvent[] }
+
+/**
+ * A whole run (a StoredRun from src/core/runs/store is one). `dir` is the run folder, when known; `live` is true
+ * while the run is still going (more samples will come), so an incomplete record is not shown as interrupted.
+ */
+export interface RunSnapshot { dir?: string; live?: boolean; record: RunRecord; environments: EnvironmentSnapshot[] }
+
+export type ExportFormat = 'png' | 'csv' | 'json';
+
+/** Host -> webview. */
+export type ToWebview =
+  /** The full state; replaces whatever the webview shows (sent on ready and when the panel becomes visible). */
+  | { type: 'snapshot'; run: RunSnapshot }
+  /** New samples of environment `index`, appended in time order. */
+  | { type: 'samples'; index: number; samples: Sample[] }
+  | { type: 'event'; index: number; event: RunEvent }
+  /** The run record changed (an environment started or finished, metrics, verdict, complete). */
+  | { type: 'record'; record: RunRecord }
+  /** The colour theme changed; re-read the CSS variables. */
+  | { type: 'theme' }
+  /** Result of an export the webview asked for. */
+  | { type: 'exported'; format: ExportFormat; file: string | null };
+
+/** Webview -> host. */
+export type FromWebview =
+  | { type: 'ready' }
+  /** `data` is text for csv/json and a `data:image/png;base64,` URL for png. */
+  | { type: 'export'; format: ExportFormat; data: string; suggestedName: string }
+  | { type: 'openSource'; file: string; line: number }
+  | { type: 'log'; level: 'info' | 'warning' | 'error'; message: string };
+
+// ---- guards ---------------------------------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isIndex = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) < 10_000;
+const optNum = (x: unknown) => x === undefined || isNum(x);
+const nullOr = <T>(g: (x: unknown) => x is T) => (x: unknown): x is T | null => x === null || g(x);
+
+const SAMPLE_OPTIONAL = ['anonBytes', 'fileBytes', 'shmemBytes', 'pssBytes', 'cpuMs', 'threads', 'processes', 'liveHeapBytes', 'allocatorHeldBytes'];
+
+/** A Sample: finite t and rssBytes, optional numeric fields numeric when present. */
+export function isSample(x: unknown): x is Sample {
+  return isObj(x) && isNum(x.t) && isNum(x.rssBytes) && SAMPLE_OPTIONAL.every((k) => optNum(x[k]));
+}
+
+const PHASE_KINDS = ['warmup', 'load', 'idle'];
+const NOTE_LEVELS = ['info', 'warning', 'error'];
+
+/** A RunEvent: known type, finite t, and the fields the panel reads with the right types. */
+export function isRunEvent(x: unknown): x is RunEvent {
+  if (!isObj(x) || !isNum(x.t) || !isStr(x.type)) return false;
+  switch (x.type) {
+    case 'spawn': return isNum(x.pid) && isStr(x.command) && Array.isArray(x.args);
+    case 'ready': return isStr(x.how);
+    case 'verified': return isObj(x.verification) && typeof x.verification.applied === 'boolean';
+    case 'phase-start': return isStr(x.phase) && PHASE_KINDS.includes(x.kind as string) && isNum(x.index);
+    case 'phase-end': return isStr(x.phase) && PHASE_KINDS.includes(x.kind as string) && isNum(x.index) && (x.load === undefined || isObj(x.load));
+    case 'exit': return (x.code === null || isNum(x.code)) && (x.signal === null || isStr(x.signal)) && typeof x.expected === 'boolean';
+    case 'debug-stop': return isStr(x.reason) && (x.description === undefined || isStr(x.description));
+    case 'note': return NOTE_LEVELS.includes(x.level as string) && isStr(x.message);
+    default: return false;
+  }
+}
+
+function isMetrics(x: unknown): boolean {
+  return isObj(x) && isNum(x.peakRssBytes) && isNum(x.finalRssBytes) && Array.isArray(x.phases)
+    && ['growthBytesPerMin', 'returnedFraction', 'throughputRps', 'latencyP99Ms'].every((k) => x[k] === null || x[k] === undefined || isNum(x[k]));
+}
+
+/** An EnvironmentRecord, checked in the fields the panel shows. */
+export function isEnvironmentRecord(x: unknown): x is EnvironmentRecord {
+  return isObj(x) && isStr(x.env) && isStr(x.label) && isStr(x.dir)
+    && (x.verification === null || (isObj(x.verification) && typeof x.verification.applied === 'boolean'))
+    && (x.exit === null || (isObj(x.exit) && typeof x.exit.expected === 'boolean' && (x.exit.code === null || isNum(x.exit.code)) && (x.exit.signal === null || isStr(x.exit.signal))))
+    && nullOr(isStr)(x.error)
+    && (x.metrics === null || isMetrics(x.metrics));
+}
+
+/** A RunRecord, checked in the fields the panel shows. */
+export function isRunRecord(x: unknown): x is RunRecord {
+  return isObj(x) && isNum(x.schemaVersion) && isStr(x.id) && isStr(x.name) && isStr(x.createdAt)
+    && typeof x.complete === 'boolean' && Array.isArray(x.environments) && x.environments.every(isEnvironmentRecord)
+    && nullOr(isStr)(x.verdict);
+}
+
+function isEnvironmentSnapshot(x: unknown): x is EnvironmentSnapshot {
+  return isObj(x) && isEnvironmentRecord(x.record) && Array.isArray(x.samples) && x.samples.every(isSample)
+    && Array.isArray(x.events) && x.events.every(isRunEvent);
+}
+
+/** A RunSnapshot (also what the standalone report embeds). */
+export function isRunSnapshot(x: unknown): x is RunSnapshot {
+  return isObj(x) && (x.dir === undefined || isStr(x.dir)) && (x.live === undefined || typeof x.live === 'boolean') && isRunRecord(x.record)
+    && Array.isArray(x.environments) && x.environments.every(isEnvironmentSnapshot);
+}
+
+const FORMATS = ['png', 'csv', 'json'];
+
+/** Validates a message arriving in the webview. */
+export function isToWebview(x: unknown): x is ToWebview {
+  if (!isObj(x)) return false;
+  switch (x.type) {
+    case 'snapshot': return isRunSnapshot(x.run);
+    case 'samples': return isIndex(x.index) && Array.isArray(x.samples) && x.samples.every(isSample);
+    case 'event': return isIndex(x.index) && isRunEvent(x.event);
+    case 'record': return isRunRecord(x.record);
+    case 'theme': return true;
+    case 'exported': return FORMATS.includes(x.format as string) && (x.file === null || isStr(x.file));
+    default: return false;
+  }
+}
+
+/** Validates a message arriving in the host from the webview. */
+export function isFromWebview(x: unknown): x is FromWebview {
+  if (!isObj(x)) return false;
+  switch (x.type) {
+    case 'ready': return true;
+    case 'export':
+      return FORMATS.includes(x.format as string) && isStr(x.data) && isStr(x.suggestedName)
+        // The name ends up in a save dialog: a plain file name, never a path.
+        && /^[\w.-]{1,200}$/.test(x.suggestedName)
+        && (x.format !== 'png' || x.data.startsWith('data:image/png;base64,'));
+    case 'openSource': return isStr(x.file) && x.file.length > 0 && Number.isInteger(x.line) && (x.line as number) >= 1;
+    case 'log': return NOTE_LEVELS.includes(x.level as string) && isStr(x.message);
+    default: return false;
+  }
+}

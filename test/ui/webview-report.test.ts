@@ -1,0 +1,329 @@
+// Chromium checks of the run panel without VS Code: (1) the standalone HTML report of a synthetic run, opened from
+// disk; (2) the exact page VS Code gets (strict CSP, bundle loaded from a resource origin), served on 127.0.0.1,
+// with a stand-in for acquireVsCodeApi, driven by the same messages the host sends.
+//
+// Run:  npm run build   (or just the webview bundle), then
+//   npx esbuild test/ui/webview-report.test.ts --bundle --platform=node --format=cjs --packages=external \
+//     --outfile=dist/test/ui/webview-report.test.js && node dist/test/ui/webview-report.test.js
+// Prints "N passed, N failed"; exit code 1 on any failure. Screenshots: $ALLOCLAB_UI_OUT or /tmp/alloclab-ui/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { writeHtmlReport } from '../../src/core/report/html';
+import { packageRoot } from '../../src/core/workers';
+import type { ToWebview } from '../../src/protocol/webview';
+import { makeNonce, panelHtml } from '../../src/vscode/panel/panelHtml';
+import { fixtureRun } from '../unit/webview/fixture';
+
+const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const outDir = process.env.ALLOCLAB_UI_OUT ?? path.join(tmpdir(), 'alloclab-ui');
+const work = mkdtempSync(path.join(tmpdir(), 'alloclab-ui-'));
+
+let passed = 0, failed = 0;
+async function check(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${(e as Error).stack?.split('\n').slice(0, 3).join('\n     ')}`);
+  }
+}
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+/** Canvas pixels within a small distance of each given colour (how we see which lines are drawn). */
+async function colourCounts(page: Page, colours: string[]): Promise<number[]> {
+  return page.evaluate((cols) => {
+    const canvas = document.querySelector<HTMLCanvasElement>('#chart canvas')!;
+    const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const probe = document.createElement('span');
+    document.body.append(probe);
+    const rgb = cols.map((c) => {
+      probe.style.color = c;
+      return getComputedStyle(probe).color.match(/\d+/g)!.map(Number);
+    });
+    probe.remove();
+    const counts = rgb.map(() => 0);
+    for (let i = 0; i < img.length; i += 4) {
+      if (img[i + 3] < 200) continue;
+      rgb.forEach(([r, g, b], k) => {
+        if (Math.abs(img[i] - r) + Math.abs(img[i + 1] - g) + Math.abs(img[i + 2] - b) < 40) counts[k]++;
+      });
+    }
+    return counts;
+  }, colours);
+}
+
+async function swatchColours(page: Page): Promise<string[]> {
+  return page.$$eval('.legend-item .swatch', (els) => els.map((e) => getComputedStyle(e).backgroundColor));
+}
+
+const frame = () => new Promise((r) => setTimeout(r, 150));
+
+async function reportChecks(browser: Browser): Promise<void> {
+  const run = fixtureRun(50);
+  const file = path.join(work, 'report.html');
+  writeHtmlReport(run, file);
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`file://${file}`);
+  await page.waitForSelector('#chart canvas');
+  await page.waitForSelector('table#metrics tbody tr');
+  await frame();
+
+  await check('report: loads with no errors, CSP included', async () => {
+    assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+  });
+
+  await check('report: one legend item and one drawn line per environment', async () => {
+    const labels = await page.$$eval('.legend-item', (els) => els.map((e) => e.textContent));
+    assert(labels.length === 3, `legend items: ${labels.length}`);
+    assert(labels[2] === 'mimalloc, "preloaded"', `label: ${labels[2]}`);
+    const counts = await colourCounts(page, await swatchColours(page));
+    assert(counts.every((c) => c > 300), `pixels per series colour: ${counts}`);
+  });
+
+  await check('report: clicking a legend item hides that line only, clicking again shows it', async () => {
+    const colours = await swatchColours(page);
+    const before = await colourCounts(page, colours);
+    await page.click('.legend-item[data-index="1"]');
+    await frame();
+    const hidden = await colourCounts(page, colours);
+    assert(hidden[1] < before[1] / 20, `hidden series still drawn: ${before[1]} -> ${hidden[1]}`);
+    assert(hidden[0] > before[0] * 0.8 && hidden[2] > before[2] * 0.8, `other series changed: ${before} -> ${hidden}`);
+    assert(await page.$eval('.legend-item[data-index="1"]', (e) => e.getAttribute('aria-pressed')) === 'false', 'aria-pressed not updated');
+    await page.click('.legend-item[data-index="1"]');
+    await frame();
+    const shown = await colourCounts(page, colours);
+    assert(shown[1] > before[1] * 0.8, `series not shown again: ${shown[1]}`);
+  });
+
+  await check('report: metrics table has one row per environment with figures', async () => {
+    const rows = await page.$$eval('table#metrics tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert(rows.length === 3, `rows: ${rows.length}`);
+    for (const r of rows) {
+      assert(/^\d+\.\d MiB$/.test(r[2]) && /^\d+\.\d MiB$/.test(r[3]), `peak/final not numbers: ${r.join(' | ')}`);
+      assert(/MiB\/min$/.test(r[4]), `growth: ${r[4]}`);
+    }
+    const peakGlibc = Number(rows[0][2].split(' ')[0]);
+    const expected = run.environments[0].record.metrics!.peakRssBytes / 1048576;
+    assert(Math.abs(peakGlibc - expected) < 0.1, `glibc peak ${peakGlibc} != ${expected}`);
+    assert(/req\/s$/.test(rows[1][6]) && /ms$/.test(rows[1][7]), `throughput/p99: ${rows[1].join(' | ')}`);
+    assert(/^stopped/.test(rows[0][8]), `exit of glibc: ${rows[0][8]}`);
+    assert(rows[2][1].startsWith('not applied: libmimalloc.so.2 is not mapped'), `allocator cell: ${rows[2][1]}`);
+    const crashed = await page.$eval('table#metrics tbody tr:nth-child(3) .crashed', (e) => [e.textContent, getComputedStyle(e).color]);
+    assert(crashed[0] === 'crashed' && crashed[1] === 'rgb(229, 20, 0)', `crashed cell: ${crashed}`);
+  });
+
+  await check('report: the verdict is shown', async () => {
+    const text = (await page.textContent('#verdict'))?.trim();
+    assert(text && text === run.record.verdict, `verdict: ${text} vs ${run.record.verdict}`);
+  });
+
+  await check('report: hover read-out names every environment; drag zooms; double-click resets', async () => {
+    const box = (await page.$('#chart .u-over'))!;
+    const b = (await box.boundingBox())!;
+    const at = b.x + b.width * 0.75, y = b.y + b.height / 2;
+    const tAt = async () => {
+      await page.mouse.move(at, y);
+      await frame();
+      const text = (await page.textContent('#readout')) ?? '';
+      return { text, t: Number(/t = ([\d.]+) s/.exec(text)?.[1]) };
+    };
+    const r0 = await tAt();
+    for (const label of ['glibc (default)', 'jemalloc']) assert(r0.text.includes(`${label}: `), `read-out: ${r0.text}`);
+    assert(r0.t > 10 && r0.t < 14, `t at 75 %: ${r0.t}`);
+    await page.mouse.move(b.x + b.width * 0.1, y);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.3, y, { steps: 5 });
+    await page.mouse.up();
+    await frame();
+    const r1 = await tAt();
+    assert(r1.t < r0.t / 2, `zoom did not change the x scale: ${r0.t} -> ${r1.t}`);
+    await page.mouse.dblclick(at, y);
+    await frame();
+    const r2 = await tAt();
+    assert(Math.abs(r2.t - r0.t) < 0.2, `double-click did not reset: ${r2.t} vs ${r0.t}`);
+  });
+
+  await check('report: CSV and PNG exports download', async () => {
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    assert(csv.suggestedFilename() === `${run.record.id}.csv`, `csv name: ${csv.suggestedFilename()}`);
+    const csvText = readFileSync((await csv.path())!, 'utf8');
+    const total = run.environments.reduce((a, e) => a + e.samples.length, 0);
+    assert(csvText.trimEnd().split('\n').length === total + 1, 'csv rows');
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
+    const bytes = readFileSync((await png.path())!);
+    assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 5000, `png: ${bytes.length} bytes`);
+    const [json] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+    assert(JSON.parse(readFileSync((await json.path())!, 'utf8')).id === run.record.id, 'json export');
+  });
+
+  mkdirSync(outDir, { recursive: true });
+  await page.screenshot({ path: path.join(outDir, 'report.png'), fullPage: true });
+  await page.close();
+}
+
+/** Serves the panel page as VS Code would (CSP, resources from another origin than the page's data). */
+async function servePanel(): Promise<{ server: Server; url: string; nonce: string }> {
+  const dist = path.join(packageRoot(), 'dist');
+  const nonce = makeNonce();
+  const server = createServer((req, res) => {
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(panelHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css`, nonce, title: 'Run: fixture' }));
+    } else if (req.url === '/dist/webview.js' || req.url === '/dist/webview.css') {
+      res.writeHead(200, { 'content-type': req.url.endsWith('.js') ? 'text/javascript' : 'text/css' });
+      res.end(readFileSync(path.join(dist, path.basename(req.url))));
+    } else if (req.url === '/favicon.ico') {
+      res.writeHead(204).end();
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, nonce };
+}
+
+async function panelChecks(browser: Browser): Promise<void> {
+  const { server, url } = await servePanel();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`); });
+    // Stands in for VS Code's webview API; init scripts run before the page and are not subject to its CSP.
+    await page.addInitScript(() => {
+      const w = window as unknown as { __posted: unknown[]; __state: unknown; __csp: string[]; acquireVsCodeApi: () => unknown };
+      w.__posted = [];
+      w.__csp = [];
+      w.__state = undefined;
+      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+      let acquired = false;
+      w.acquireVsCodeApi = () => {
+        if (acquired) throw new Error('acquireVsCodeApi called twice');
+        acquired = true;
+        return { postMessage: (m: unknown) => w.__posted.push(m), setState: (s: unknown) => { w.__state = s; }, getState: () => w.__state };
+      };
+    });
+    await page.goto(url);
+    const posted = () => page.evaluate(() => (window as unknown as { __posted: { type: string; [k: string]: unknown }[] }).__posted);
+    const send = (msg: ToWebview | unknown) => page.evaluate((m) => window.postMessage(m, '*'), msg as object);
+
+    await check('panel: loads under the strict CSP and says ready', async () => {
+      await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+      const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+      assert(csp.length === 0, `CSP violations: ${csp.join(' | ')}`);
+      assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+    });
+
+    // A live run: the host sends a snapshot with half of the first environment, then increments.
+    const run = fixtureRun(50);
+    const full0 = run.environments[0].samples;
+    const half = Math.floor(full0.length / 2);
+    const live = {
+      dir: '/runs/fixture', live: true,
+      record: { ...run.record, complete: false, verdict: null, environments: run.record.environments.map((e, i) => (i === 0 ? { ...e, metrics: null, exit: null } : e)) },
+      environments: run.environments.map((e, i) => (i === 0 ? { ...e, record: { ...e.record, metrics: null, exit: null }, samples: full0.slice(0, half), events: e.events.filter((ev) => ev.t <= full0[half - 1].t) } : e)),
+    };
+    const finalCell = () => page.$eval('table#metrics tbody tr:nth-child(1) td:nth-child(4)', (td) => td.textContent);
+
+    await check('panel: a snapshot draws the run and stores the run folder as state', async () => {
+      await send({ type: 'snapshot', run: live });
+      await page.waitForSelector('table#metrics tbody tr:nth-child(3)');
+      await frame();
+      assert((await page.textContent('#status')) === 'running', `status: ${await page.textContent('#status')}`);
+      assert(/^running/.test((await page.textContent('table#metrics tbody tr:nth-child(1) td:nth-child(9)')) ?? ''), 'exit cell of the live environment');
+      const state = await page.evaluate(() => (window as unknown as { __state: unknown }).__state);
+      assert(JSON.stringify(state) === JSON.stringify({ runDir: '/runs/fixture' }), `state: ${JSON.stringify(state)}`);
+      const expected = (full0[half - 1].rssBytes / 1048576).toFixed(1);
+      assert((await finalCell()) === `${expected} MiB`, `final while live: ${await finalCell()} vs ${expected}`);
+    });
+
+    await check('panel: invalid messages are ignored and reported to the host', async () => {
+      await send({ type: 'samples', index: 0, samples: [{ t: 'late', rssBytes: 1 }] });
+      await send({ type: 'samples', index: 0, samples: [{ t: 1e9, rssBytes: 1e15 }], extra: '<img src=x onerror=alert(1)>' }); // valid shape: accepted below
+      await send({ type: 'explode' });
+      await frame();
+      const logs = (await posted()).filter((m) => m.type === 'log');
+      assert(logs.length === 2, `log messages: ${JSON.stringify(logs)}`);
+    });
+
+    await check('panel: sample increments and the final record update the table and verdict', async () => {
+      // Drop the extreme sample the previous check appended, by sending a fresh snapshot first.
+      await send({ type: 'snapshot', run: live });
+      for (let i = half; i < full0.length; i += 40) await send({ type: 'samples', index: 0, samples: full0.slice(i, i + 40) });
+      for (const event of run.environments[0].events.filter((ev) => ev.t > full0[half - 1].t)) await send({ type: 'event', index: 0, event });
+      await frame();
+      const expected = (full0.at(-1)!.rssBytes / 1048576).toFixed(1);
+      assert((await finalCell()) === `${expected} MiB`, `final after increments: ${await finalCell()} vs ${expected}`);
+      await send({ type: 'record', record: run.record });
+      await frame();
+      assert((await page.textContent('#verdict')) === run.record.verdict, 'verdict after the final record');
+      assert((await page.textContent('#status')) === 'complete', 'status after the final record');
+    });
+
+    await check('panel: export posts the data to the host instead of downloading', async () => {
+      await page.click('#export-csv');
+      await page.click('#export-png');
+      const exports = (await posted()).filter((m) => m.type === 'export');
+      assert(exports.length === 2, `exports: ${exports.length}`);
+      const total = run.environments.reduce((a, e) => a + e.samples.length, 0);
+      assert(exports[0].format === 'csv' && (exports[0].data as string).trimEnd().split('\n').length === total + 1, 'csv data');
+      assert(exports[0].suggestedName === `${run.record.id}.csv`, `name: ${exports[0].suggestedName}`);
+      assert(exports[1].format === 'png' && (exports[1].data as string).startsWith('data:image/png;base64,'), 'png data');
+    });
+
+    await check('panel: follows a theme change (body class and --vscode-charts-* variables)', async () => {
+      const before = await colourCounts(page, ['#ff00ff']);
+      await page.evaluate(() => {
+        document.documentElement.style.setProperty('--vscode-charts-blue', '#ff00ff');
+        document.documentElement.style.setProperty('--vscode-editor-background', '#1e1e1e');
+        document.documentElement.style.setProperty('--vscode-foreground', '#cccccc');
+        document.body.classList.add('vscode-dark');
+      });
+      await frame();
+      const sw = (await swatchColours(page))[0];
+      assert(sw === 'rgb(255, 0, 255)', `first series colour after the theme change: ${sw}`);
+      const after = await colourCounts(page, ['#ff00ff']);
+      assert(before[0] < 20 && after[0] > 300, `magenta pixels ${before} -> ${after}`);
+    });
+
+    mkdirSync(outDir, { recursive: true });
+    await page.screenshot({ path: path.join(outDir, 'panel-dark.png'), fullPage: true });
+    await check('panel: no page errors over the whole session', async () => {
+      assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+    });
+    await page.close();
+  } finally {
+    server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: LAUNCH_ARGS });
+  try {
+    await reportChecks(browser);
+    await panelChecks(browser);
+  } finally {
+    await browser.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`${passed} passed, ${failed} failed (screenshots in ${outDir})`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exitCode = 1;
+});

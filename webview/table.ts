@@ -1,0 +1,90 @@
+// The metrics table (one row per environment) and the verdict. Built with DOM calls and textContent only: labels,
+// reasons and messages come from files and processes, never from us, so nothing is parsed as HTML.
+import { displayMetrics } from '../src/core/analysis/series';
+import type { EnvironmentRecord, RunRecord } from '../src/core/model';
+import { formatGrowth, formatMiB } from '../src/core/units';
+import type { EnvironmentSnapshot } from '../src/protocol/webview';
+
+const COLUMNS = ['Environment', 'Allocator', 'Peak', 'Final', 'Growth', 'Returned after idle', 'Throughput', 'p99', 'Exit'];
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text != null) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+/** Creates the empty table (thead once; rows are replaced on every render). */
+export function createMetricsTable(): HTMLTableElement {
+  const table = el('table');
+  table.id = 'metrics';
+  const tr = el('tr');
+  for (const c of COLUMNS) tr.append(el('th', c));
+  table.append(el('thead'), el('tbody'));
+  table.tHead!.append(tr);
+  return table;
+}
+
+function allocatorCell(rec: EnvironmentRecord): HTMLTableCellElement {
+  const td = el('td');
+  const v = rec.verification;
+  if (!v) td.textContent = '-';
+  else if (v.applied) {
+    td.textContent = 'applied';
+    if (v.mappedAllocator) td.title = v.mappedAllocator;
+  } else td.append(el('span', `not applied: ${v.notAppliedReason ?? 'unknown reason'}`, 'not-applied'));
+  return td;
+}
+
+function exitCell(rec: EnvironmentRecord, running: boolean): HTMLTableCellElement {
+  const td = el('td');
+  const x = rec.exit;
+  const how = x ? (x.signal ? `signal ${x.signal}` : x.code != null ? `code ${x.code}` : '') : '';
+  if (!x) td.textContent = running ? 'running' : '-';
+  else if (x.expected) td.textContent = how ? `stopped (${how})` : 'stopped';
+  else {
+    td.append(el('span', 'crashed', 'crashed'));
+    if (how) td.append(` (${how})`);
+  }
+  if (rec.error) {
+    td.append(el('br'), el('span', rec.error, 'env-error'));
+  }
+  return td;
+}
+
+/** Fills the table body: one row per environment, live rows computed from the samples that arrived. */
+export function renderMetrics(table: HTMLTableElement, record: RunRecord, envs: EnvironmentSnapshot[], color: (i: number) => string, live: boolean): void {
+  const body = table.tBodies[0];
+  const rows: HTMLTableRowElement[] = [];
+  envs.forEach((e, i) => {
+    const rec = e.record;
+    const m = displayMetrics(rec.metrics, e.samples, e.events);
+    const tr = el('tr');
+    tr.dataset.env = rec.env;
+    const name = el('td');
+    const swatch = el('span', undefined, 'swatch');
+    swatch.style.background = color(i);
+    name.append(swatch, rec.repetition > 1 ? `${rec.label} #${rec.repetition}` : rec.label);
+    const num = (text: string) => el('td', text, 'num');
+    tr.append(
+      name,
+      allocatorCell(rec),
+      num(formatMiB(m?.peakRssBytes)),
+      num(formatMiB(m?.finalRssBytes)),
+      num(formatGrowth(m?.growthBytesPerMin)),
+      num(m?.returnedFraction == null ? '-' : `${(m.returnedFraction * 100).toFixed(0)} %`),
+      num(m?.throughputRps == null ? '-' : `${m.throughputRps.toFixed(0)} req/s`),
+      num(m?.latencyP99Ms == null ? '-' : `${m.latencyP99Ms.toFixed(1)} ms`),
+      exitCell(rec, live && !record.complete),
+    );
+    rows.push(tr);
+  });
+  body.replaceChildren(...rows);
+}
+
+/** The verdict paragraph: the run's own, or what the reader is waiting for. */
+export function verdictText(record: RunRecord, live: boolean): string {
+  if (record.verdict) return record.verdict;
+  if (!record.complete) return live ? 'The verdict comes when the run completes.' : 'The run did not complete (interrupted); the figures are from the samples it recorded.';
+  return record.cancelled ? 'The run was cancelled before a verdict.' : 'No verdict for this run.';
+}
