@@ -1,0 +1,577 @@
+/* liballoclab-probe.so: counts live heap bytes inside the target at almost no cost, under any allocator.
+ *
+ * LD_PRELOAD="liballoclab-probe.so [allocator.so] [user preloads]" with ALLOCLAB_PROBE_SHM=/path/file.
+ * Every allocation entry point (C and C++) forwards to the next definition in lookup order (RTLD_NEXT: the
+ * preloaded allocator, or glibc) and adds the block's usable size, as that allocator reports it, to a
+ * counter shard in a shared-memory file. A thread publishes the allocator's own statistics every ~250 ms.
+ *
+ * Design notes (the why):
+ * - Re-entry: dlsym allocates while we resolve malloc, so the first calls are served from a static buffer.
+ *   Allocators call back into malloc from inside their own functions (libstdc++'s operator new calls malloc,
+ *   tcmalloc's malloc_usable_size allocates): a thread-local guard makes nested calls plain forwards, so each
+ *   block is counted once, by the outermost entry point, and both its allocation and its free are seen at the
+ *   same level.
+ * - Hot path: one thread-local read for the guard, one for the shard, two relaxed atomic adds on a cache line
+ *   that is, with up to 64 threads, only ever written by one thread. No lock, no system call.
+ * - fork() without exec: the child must not count into the parent's file (the sampler follows the main pid
+ *   and the parent's figure would include the child's). The child re-creates its own file at
+ *   "$ALLOCLAB_PROBE_SHM.<childpid>", seeded with the parent's counters at fork time (its heap is a copy of
+ *   the parent's, so that is its live heap). It has no statistics thread. A child that execs (with the
+ *   variables inherited) finds the main file owned by another live pid and also uses "<path>.<pid>".
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- the next allocator ------------------------------------------------------------------------------ */
+
+static void *(*next_malloc)(size_t);
+static void (*next_free)(void *);
+static void *(*next_calloc)(size_t, size_t);
+static void *(*next_realloc)(void *, size_t);
+static int (*next_posix_memalign)(void **, size_t, size_t);
+static void *(*next_aligned_alloc)(size_t, size_t);
+static void *(*next_memalign)(size_t, size_t);
+static size_t (*next_usable)(void *);
+
+static int resolving;
+static int resolved;
+
+/* The bootstrap buffer: dlsym (and ld.so before our constructor) may allocate while malloc is unresolved. */
+static char boot_buf[64 * 1024] __attribute__((aligned(16)));
+static size_t boot_used;
+
+static int is_boot(const void *p) { return (const char *)p >= boot_buf && (const char *)p < boot_buf + sizeof boot_buf; }
+
+static void *boot_alloc(size_t n) {
+  size_t need = 16 + ((n + 15) & ~(size_t)15);
+  size_t at = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+  if (at + need > sizeof boot_buf) return NULL;
+  *(size_t *)(boot_buf + at) = n;
+  return boot_buf + at + 16;
+}
+
+static size_t boot_size(const void *p) { return *(const size_t *)((const char *)p - 16); }
+
+static void *lookup(const char *name) { return dlsym(RTLD_NEXT, name); }
+
+static void resolve(void) {
+  if (resolved || resolving) return;
+  resolving = 1;
+  next_malloc = lookup("malloc");
+  next_free = lookup("free");
+  next_calloc = lookup("calloc");
+  next_realloc = lookup("realloc");
+  next_posix_memalign = lookup("posix_memalign");
+  next_aligned_alloc = lookup("aligned_alloc");
+  next_memalign = lookup("memalign");
+  size_t (*usable)(void *) = lookup("malloc_usable_size");
+  /* Only trust malloc_usable_size from the library that serves malloc: glibc's on a foreign block would read
+   * garbage. Without it, allocations and frees are still counted, live bytes are not (flag cleared). */
+  Dl_info a, b;
+  if (usable && next_malloc && dladdr((void *)next_malloc, &a) && dladdr((void *)usable, &b) && a.dli_fbase == b.dli_fbase)
+    next_usable = usable;
+  resolving = 0;
+  if (!next_malloc || !next_free || !next_calloc || !next_realloc || !next_memalign) {
+    static const char msg[] = "alloclab-probe: cannot find the next malloc; aborting\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    abort();
+  }
+  __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- counters ---------------------------------------------------------------------------------------- */
+
+/* Counting starts before the constructor creates the file (ld.so and libc allocate first): into this private
+ * copy, which is carried over into the file when it is created. */
+static struct probe_shm boot_shm;
+static struct probe_shm *shm = &boot_shm;
+
+static TLS int in_probe;
+static TLS unsigned shard_plus1;
+static unsigned next_shard;
+
+static struct probe_shard *my_shard(void) {
+  unsigned s = shard_plus1;
+  if (UNLIKELY(s == 0)) {
+    s = (__atomic_fetch_add(&next_shard, 1, __ATOMIC_RELAXED) % PROBE_SHARDS) + 1;
+    shard_plus1 = s;
+  }
+  return &__atomic_load_n(&shm, __ATOMIC_RELAXED)->shard[s - 1];
+}
+
+static size_t usable(void *p) { return next_usable ? next_usable(p) : 0; }
+
+static void count_alloc(size_t n) {
+  struct probe_shard *s = my_shard();
+  __atomic_fetch_add(&s->live_bytes, (int64_t)n, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&s->allocations, 1, __ATOMIC_RELAXED);
+}
+
+static void count_free(size_t n) {
+  struct probe_shard *s = my_shard();
+  __atomic_fetch_sub(&s->live_bytes, (int64_t)n, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&s->frees, 1, __ATOMIC_RELAXED);
+}
+
+static void count_resize(size_t before, size_t after) {
+  struct probe_shard *s = my_shard();
+  __atomic_fetch_add(&s->live_bytes, (int64_t)after - (int64_t)before, __ATOMIC_RELAXED);
+}
+
+/* Resets the guard also when a C++ operator new throws through us (built with -fexceptions). */
+static void leave(int *g) { *g = 0; in_probe = 0; }
+#define ENTER int guard_ __attribute__((cleanup(leave))) = 1; in_probe = guard_
+
+#define ENSURE() do { if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) resolve(); } while (0)
+
+/* ---- C entry points ---------------------------------------------------------------------------------- */
+
+EXPORT void *malloc(size_t n) {
+  if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
+    if (resolving) return boot_alloc(n);
+    resolve();
+  }
+  if (in_probe) return next_malloc(n);
+  ENTER;
+  void *p = next_malloc(n);
+  if (LIKELY(p != NULL)) count_alloc(usable(p));
+  return p;
+}
+
+EXPORT void free(void *p) {
+  if (!p || UNLIKELY(is_boot(p))) return;
+  ENSURE();
+  if (in_probe) {
+    next_free(p);
+    return;
+  }
+  ENTER;
+  size_t n = usable(p);
+  next_free(p);
+  count_free(n);
+}
+
+EXPORT void *calloc(size_t k, size_t n) {
+  if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
+    if (resolving) {
+      if (n && k > SIZE_MAX / n) return NULL;
+      return boot_alloc(k * n); /* static storage is zero and never reused */
+    }
+    resolve();
+  }
+  if (in_probe) return next_calloc(k, n);
+  ENTER;
+  void *p = next_calloc(k, n);
+  if (LIKELY(p != NULL)) count_alloc(usable(p));
+  return p;
+}
+
+static void *realloc_counted(void *p, size_t n) {
+  if (UNLIKELY(p && is_boot(p))) {
+    void *q = malloc(n);
+    if (q) memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
+    return q;
+  }
+  ENSURE();
+  if (in_probe) return next_realloc(p, n);
+  ENTER;
+  size_t before = p ? usable(p) : 0;
+  void *q = next_realloc(p, n);
+  if (q) {
+    if (p) count_resize(before, usable(q));
+    else count_alloc(usable(q));
+  } else if (p && n == 0) {
+    count_free(before); /* glibc (and jemalloc's zero_realloc:free) free the block and return NULL */
+  }
+  return q;
+}
+
+EXPORT void *realloc(void *p, size_t n) { return realloc_counted(p, n); }
+
+EXPORT void *reallocarray(void *p, size_t k, size_t n) {
+  if (n && k > SIZE_MAX / n) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc_counted(p, k * n);
+}
+
+static void *memalign_counted(size_t align, size_t n) {
+  ENSURE();
+  if (in_probe) return next_memalign(align, n);
+  ENTER;
+  void *p = next_memalign(align, n);
+  if (p) count_alloc(usable(p));
+  return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n) {
+  ENSURE();
+  if (!next_posix_memalign) {
+    if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
+    void *p = memalign_counted(align, n);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+  }
+  if (in_probe) return next_posix_memalign(out, align, n);
+  ENTER;
+  int rc = next_posix_memalign(out, align, n);
+  if (rc == 0) count_alloc(usable(*out));
+  return rc;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n) {
+  ENSURE();
+  if (!next_aligned_alloc) return memalign_counted(align, n);
+  if (in_probe) return next_aligned_alloc(align, n);
+  ENTER;
+  void *p = next_aligned_alloc(align, n);
+  if (p) count_alloc(usable(p));
+  return p;
+}
+
+EXPORT void *memalign(size_t align, size_t n) { return memalign_counted(align, n); }
+
+/* valloc and pvalloc go through memalign: jemalloc does not export pvalloc, and glibc's would then hand out a
+ * glibc block that the preloaded allocator's free cannot take back. */
+EXPORT void *valloc(size_t n) { return memalign_counted((size_t)sysconf(_SC_PAGESIZE), n); }
+
+EXPORT void *pvalloc(size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (n > SIZE_MAX - page) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return memalign_counted(page, n ? (n + page - 1) & ~(page - 1) : page);
+}
+
+/* ---- C++ entry points -------------------------------------------------------------------------------- */
+/* Each forwards to the next definition: libstdc++'s (which calls malloc, reached here under the guard) or the
+ * preloaded allocator's own. Without libstdc++ loaded nobody calls them; the fallback still serves them. */
+
+typedef struct { int unused; } nothrow_t_;
+
+static void *new_fallback(size_t n, size_t align, int nothrow) {
+  void *p = align ? next_memalign(align, n ? n : 1) : next_malloc(n ? n : 1);
+  if (!p && !nothrow) abort(); /* cannot throw std::bad_alloc from C */
+  return p;
+}
+
+#define NEW_FN(sym, PARAMS, ARGS, SIZE, ALIGN, NOTHROW)                   \
+  EXPORT void *sym PARAMS {                                               \
+    static void *(*next) PARAMS;                                          \
+    ENSURE();                                                             \
+    if (UNLIKELY(!next)) next = lookup(#sym);                             \
+    if (in_probe) return next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW); \
+    ENTER;                                                                \
+    void *p = next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW);      \
+    if (LIKELY(p != NULL)) count_alloc(usable(p));                        \
+    return p;                                                             \
+  }
+
+#define DELETE_FN(sym, PARAMS, ARGS, PTR)                                 \
+  EXPORT void sym PARAMS {                                                \
+    static void (*next) PARAMS;                                           \
+    if (!PTR || UNLIKELY(is_boot(PTR))) return;                           \
+    ENSURE();                                                             \
+    if (UNLIKELY(!next)) next = lookup(#sym);                             \
+    if (in_probe) {                                                       \
+      if (next) next ARGS; else next_free(PTR);                           \
+      return;                                                             \
+    }                                                                     \
+    ENTER;                                                                \
+    size_t sz_ = usable(PTR);                                             \
+    if (next) next ARGS; else next_free(PTR);                             \
+    count_free(sz_);                                                      \
+  }
+
+NEW_FN(_Znwm, (size_t n), (n), n, 0, 0)
+NEW_FN(_Znam, (size_t n), (n), n, 0, 0)
+NEW_FN(_ZnwmRKSt9nothrow_t, (size_t n, const nothrow_t_ *t), (n, t), n, 0, 1)
+NEW_FN(_ZnamRKSt9nothrow_t, (size_t n, const nothrow_t_ *t), (n, t), n, 0, 1)
+NEW_FN(_ZnwmSt11align_val_t, (size_t n, size_t a), (n, a), n, a, 0)
+NEW_FN(_ZnamSt11align_val_t, (size_t n, size_t a), (n, a), n, a, 0)
+NEW_FN(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const nothrow_t_ *t), (n, a, t), n, a, 1)
+NEW_FN(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const nothrow_t_ *t), (n, a, t), n, a, 1)
+
+DELETE_FN(_ZdlPv, (void *p), (p), p)
+DELETE_FN(_ZdaPv, (void *p), (p), p)
+DELETE_FN(_ZdlPvm, (void *p, size_t n), (p, n), p)
+DELETE_FN(_ZdaPvm, (void *p, size_t n), (p, n), p)
+DELETE_FN(_ZdlPvRKSt9nothrow_t, (void *p, const nothrow_t_ *t), (p, t), p)
+DELETE_FN(_ZdaPvRKSt9nothrow_t, (void *p, const nothrow_t_ *t), (p, t), p)
+DELETE_FN(_ZdlPvSt11align_val_t, (void *p, size_t a), (p, a), p)
+DELETE_FN(_ZdaPvSt11align_val_t, (void *p, size_t a), (p, a), p)
+DELETE_FN(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t a), (p, n, a), p)
+DELETE_FN(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t a), (p, n, a), p)
+DELETE_FN(_ZdlPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const nothrow_t_ *t), (p, a, t), p)
+DELETE_FN(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const nothrow_t_ *t), (p, a, t), p)
+
+/* ---- the shared-memory file -------------------------------------------------------------------------- */
+
+static char shm_path[4096];
+static int allocator_kind;
+static char allocator_file[208];
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int owner_alive(int fd) {
+  struct probe_header h;
+  if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, PROBE_MAGIC, 8) != 0) return 0;
+  if (h.pid == getpid()) return 0; /* we exec'd ourselves: the file is ours again */
+  return kill(h.pid, 0) == 0 || errno == EPERM;
+}
+
+/* Opens the file this process counts into: the main path if free (or stale), else "<path>.<pid>". */
+static int open_file(char *used, size_t cap) {
+  snprintf(used, cap, "%s", shm_path);
+  int fd = open(used, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    fd = open(used, O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && owner_alive(fd)) {
+      close(fd);
+      fd = -1;
+    }
+    if (fd < 0) {
+      snprintf(used, cap, "%s.%d", shm_path, (int)getpid());
+      fd = open(used, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    }
+  }
+  return fd;
+}
+
+/* Maps a fresh file, copies the counters so far (from `from`), and only then writes the magic. */
+static struct probe_shm *create_shm(const struct probe_shm *from, int parent_pid, uint32_t flags) {
+  char used[sizeof shm_path + 16];
+  int fd = open_file(used, sizeof used);
+  if (fd < 0) return NULL;
+  struct probe_shm *m = MAP_FAILED;
+  if (ftruncate(fd, sizeof *m) == 0) m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) return NULL;
+  memset(m, 0, sizeof *m);
+  m->h.version = PROBE_VERSION;
+  m->h.header_size = __builtin_offsetof(struct probe_shm, shard);
+  m->h.shard_count = PROBE_SHARDS;
+  m->h.shard_size = sizeof(struct probe_shard);
+  m->h.pid = getpid();
+  m->h.parent_pid = parent_pid;
+  m->h.allocator = allocator_kind;
+  m->h.flags = flags | (next_usable ? PROBE_FLAG_SIZES : 0);
+  m->h.start_ns = now_ns();
+  memcpy(m->h.allocator_path, allocator_file, sizeof allocator_file);
+  for (unsigned i = 0; i < PROBE_SHARDS; i++) {
+    m->shard[i].live_bytes = __atomic_load_n(&from->shard[i].live_bytes, __ATOMIC_RELAXED);
+    m->shard[i].allocations = __atomic_load_n(&from->shard[i].allocations, __ATOMIC_RELAXED);
+    m->shard[i].frees = __atomic_load_n(&from->shard[i].frees, __ATOMIC_RELAXED);
+  }
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  memcpy(m->h.magic, PROBE_MAGIC, 8);
+  return m;
+}
+
+/* ---- allocator statistics ---------------------------------------------------------------------------- */
+
+static void detect_allocator(void) {
+  Dl_info info;
+  allocator_kind = PROBE_ALLOC_UNKNOWN;
+  if (!dladdr((void *)next_malloc, &info) || !info.dli_fname) return;
+  snprintf(allocator_file, sizeof allocator_file, "%s", info.dli_fname);
+  const char *base = strrchr(info.dli_fname, '/');
+  base = base ? base + 1 : info.dli_fname;
+  if (strstr(base, "jemalloc")) allocator_kind = PROBE_ALLOC_JEMALLOC;
+  else if (strstr(base, "tcmalloc")) allocator_kind = PROBE_ALLOC_TCMALLOC;
+  else if (strstr(base, "mimalloc")) allocator_kind = PROBE_ALLOC_MIMALLOC;
+  else if (strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0) allocator_kind = PROBE_ALLOC_GLIBC;
+}
+
+struct stat_set {
+  uint64_t valid;
+  uint64_t slot[PROBE_STAT_SLOTS];
+};
+
+static void put(struct stat_set *s, int i, uint64_t v) {
+  s->slot[i] = v;
+  s->valid |= 1ull << i;
+}
+
+static unsigned glibc_arena_count(void) {
+  /* malloc_info walks the same free lists mallinfo2 does; its XML has one <heap nr=...> per arena. */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return 0;
+  malloc_info(0, f);
+  fclose(f);
+  unsigned n = 0;
+  for (const char *p = buf; p && (p = strstr(p, "<heap nr=")) != NULL; p++) n++;
+  free(buf);
+  return n;
+}
+
+static void collect_glibc(struct stat_set *s) {
+  struct mallinfo2 mi = mallinfo2();
+  put(s, GLIBC_ARENA, mi.arena);
+  put(s, GLIBC_UORDBLKS, mi.uordblks);
+  put(s, GLIBC_FORDBLKS, mi.fordblks);
+  put(s, GLIBC_HBLKHD, mi.hblkhd);
+  put(s, GLIBC_KEEPCOST, mi.keepcost);
+  put(s, GLIBC_HBLKS, mi.hblks);
+  unsigned arenas = glibc_arena_count();
+  if (arenas) put(s, GLIBC_ARENAS, arenas);
+}
+
+static void collect_jemalloc(struct stat_set *s) {
+  static int (*mallctl)(const char *, void *, size_t *, void *, size_t);
+  if (!mallctl) mallctl = lookup("mallctl");
+  if (!mallctl) return;
+  uint64_t epoch = 1;
+  size_t sz = sizeof epoch;
+  if (mallctl("epoch", &epoch, &sz, &epoch, sz) != 0) return;
+  static const struct { const char *name; int slot; } keys[] = {
+    {"stats.allocated", JE_ALLOCATED}, {"stats.active", JE_ACTIVE}, {"stats.resident", JE_RESIDENT},
+    {"stats.retained", JE_RETAINED}, {"stats.mapped", JE_MAPPED}, {"stats.metadata", JE_METADATA},
+  };
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    size_t v = 0, vs = sizeof v;
+    if (mallctl(keys[i].name, &v, &vs, NULL, 0) == 0) put(s, keys[i].slot, v);
+  }
+  unsigned narenas = 0;
+  size_t ns = sizeof narenas;
+  if (mallctl("arenas.narenas", &narenas, &ns, NULL, 0) == 0) put(s, JE_NARENAS, narenas);
+}
+
+static void collect_tcmalloc(struct stat_set *s) {
+  static int (*get)(const char *, size_t *);
+  if (!get) get = lookup("MallocExtension_GetNumericProperty");
+  if (!get) return;
+  static const struct { const char *name; int slot; } keys[] = {
+    {"generic.current_allocated_bytes", TC_ALLOCATED}, {"generic.heap_size", TC_HEAP_SIZE},
+    {"tcmalloc.pageheap_free_bytes", TC_PAGEHEAP_FREE}, {"tcmalloc.pageheap_unmapped_bytes", TC_PAGEHEAP_UNMAPPED},
+    {"tcmalloc.current_total_thread_cache_bytes", TC_THREAD_CACHE}, {"tcmalloc.central_cache_free_bytes", TC_CENTRAL_FREE},
+    {"tcmalloc.transfer_cache_free_bytes", TC_TRANSFER_FREE},
+  };
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    size_t v = 0;
+    if (get(keys[i].name, &v)) put(s, keys[i].slot, v);
+  }
+}
+
+static void collect_mimalloc(struct stat_set *s) {
+  static void (*info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *);
+  if (!info) info = lookup("mi_process_info");
+  if (!info) return;
+  size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
+  info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+  put(s, MI_COMMIT, commit);
+  put(s, MI_PEAK_COMMIT, peak_commit);
+  put(s, MI_RSS, rss);
+  put(s, MI_PEAK_RSS, peak_rss);
+}
+
+static void publish(const struct stat_set *set) {
+  struct probe_stats *st = &shm->s;
+  uint64_t seq = st->seq;
+  __atomic_store_n(&st->seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  st->valid = set->valid;
+  memcpy(st->slot, set->slot, sizeof st->slot);
+  st->time_ns = now_ns();
+  st->count++;
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&st->seq, seq + 2, __ATOMIC_RELAXED);
+}
+
+static void *stats_thread(void *arg) {
+  (void)arg;
+  /* Everything this thread allocates (open_memstream, allocator internals) stays out of the counts. */
+  in_probe = 1;
+  for (;;) {
+    uint64_t t0 = now_ns();
+    struct stat_set set = {0};
+    switch (allocator_kind) {
+      case PROBE_ALLOC_GLIBC: collect_glibc(&set); break; /* mallinfo2 reads 0 under any other allocator */
+      case PROBE_ALLOC_JEMALLOC: collect_jemalloc(&set); break;
+      case PROBE_ALLOC_TCMALLOC: collect_tcmalloc(&set); break;
+      case PROBE_ALLOC_MIMALLOC: collect_mimalloc(&set); break;
+      default: break;
+    }
+    uint64_t cost = now_ns() - t0;
+    put(&set, STAT_COST_NS, cost);
+    publish(&set);
+    /* Walking glibc's free lists holds arena locks: keep it under 1 % of the target's time on huge heaps. */
+    uint64_t pause = cost * 100 > 250000000u ? cost * 100 : 250000000u;
+    struct timespec ts = {(time_t)(pause / 1000000000u), (long)(pause % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+  return NULL;
+}
+
+static void start_stats_thread(void) {
+  /* Block every signal in our thread so it never takes a process-directed signal meant for the target
+   * (a target that sigwait()s in main would otherwise be killed by the default action). */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t t;
+  int rc = pthread_create(&t, &attr, stats_thread, NULL);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc == 0) shm->h.flags |= PROBE_FLAG_STATS_THREAD;
+}
+
+static void after_fork_child(void) {
+  struct probe_shm *parent = shm;
+  if (parent == &boot_shm) return;
+  struct probe_shm *m = create_shm(parent, (int)getppid(), PROBE_FLAG_FORKED);
+  if (!m) {
+    /* No file: keep counting privately so the parent's figures stay the child-free truth. */
+    memcpy(&boot_shm.shard, parent->shard, sizeof boot_shm.shard);
+    m = &boot_shm;
+  }
+  __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
+  munmap(parent, sizeof *parent);
+}
+
+__attribute__((constructor)) static void probe_init(void) {
+  ENSURE();
+  const char *path = getenv("ALLOCLAB_PROBE_SHM");
+  if (!path || !*path || strlen(path) >= sizeof shm_path) return;
+  snprintf(shm_path, sizeof shm_path, "%s", path);
+  detect_allocator();
+  struct probe_shm *m = create_shm(&boot_shm, 0, 0);
+  if (!m) return;
+  __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
+  pthread_atfork(NULL, NULL, after_fork_child);
+  if (!getenv("ALLOCLAB_PROBE_NO_STATS")) start_stats_thread();
+}

@@ -1,0 +1,80 @@
+/* The shared-memory layout of liballoclab-probe.so, version 1. src/core/ledger/layout.ts mirrors it byte for byte:
+ * change both together and bump PROBE_VERSION. All integers are little-endian (x86-64 and aarch64 Linux).
+ *
+ *   offset   0  header (256 bytes)
+ *   offset 256  allocator statistics, published by the probe thread under a sequence lock (256 bytes)
+ *   offset 512  PROBE_SHARDS counter shards, one cache line each
+ */
+#ifndef ALLOCLAB_PROBE_H
+#define ALLOCLAB_PROBE_H
+
+#include <stdint.h>
+
+#define PROBE_MAGIC "ALCPROBE"
+#define PROBE_VERSION 1u
+#define PROBE_SHARDS 64u
+#define PROBE_STAT_SLOTS 24u
+
+enum probe_allocator { PROBE_ALLOC_UNKNOWN = 0, PROBE_ALLOC_GLIBC = 1, PROBE_ALLOC_JEMALLOC = 2, PROBE_ALLOC_TCMALLOC = 3, PROBE_ALLOC_MIMALLOC = 4 };
+
+/* Header flags. */
+#define PROBE_FLAG_SIZES 1u        /* live bytes are counted (the next allocator's malloc_usable_size was found) */
+#define PROBE_FLAG_STATS_THREAD 2u /* the statistics thread runs in this process */
+#define PROBE_FLAG_FORKED 4u       /* this file belongs to a child created by fork() without exec */
+
+/* Statistics slots, by allocator (a bit in stats_valid says the slot holds a value). */
+enum {
+  /* glibc: mallinfo2() and malloc_info() */
+  GLIBC_ARENA = 0, GLIBC_UORDBLKS = 1, GLIBC_FORDBLKS = 2, GLIBC_HBLKHD = 3, GLIBC_KEEPCOST = 4, GLIBC_ARENAS = 5, GLIBC_HBLKS = 6,
+  /* jemalloc: mallctl("stats.*") after an "epoch" refresh */
+  JE_ALLOCATED = 0, JE_ACTIVE = 1, JE_RESIDENT = 2, JE_RETAINED = 3, JE_MAPPED = 4, JE_METADATA = 5, JE_NARENAS = 6,
+  /* tcmalloc: MallocExtension_GetNumericProperty */
+  TC_ALLOCATED = 0, TC_HEAP_SIZE = 1, TC_PAGEHEAP_FREE = 2, TC_PAGEHEAP_UNMAPPED = 3, TC_THREAD_CACHE = 4, TC_CENTRAL_FREE = 5, TC_TRANSFER_FREE = 6,
+  /* mimalloc: mi_process_info */
+  MI_COMMIT = 0, MI_PEAK_COMMIT = 1, MI_RSS = 2, MI_PEAK_RSS = 3,
+  /* every allocator: how long the last collection took (ns) */
+  STAT_COST_NS = 23,
+};
+
+struct probe_header {
+  char magic[8];          /*   0 "ALCPROBE", written last so a reader never sees a half-built header */
+  uint32_t version;       /*   8 */
+  uint32_t header_size;   /*  12 offset of the first shard */
+  uint32_t shard_count;   /*  16 */
+  uint32_t shard_size;    /*  20 */
+  int32_t pid;            /*  24 the process counting into this file */
+  int32_t parent_pid;     /*  28 the parent when created after fork(), else 0 */
+  uint32_t allocator;     /*  32 enum probe_allocator */
+  uint32_t flags;         /*  36 PROBE_FLAG_* */
+  uint64_t start_ns;      /*  40 CLOCK_MONOTONIC when the file was created */
+  char allocator_path[208]; /* 48 the library that serves malloc (dladdr), NUL-terminated */
+};
+
+struct probe_stats {
+  uint64_t seq;           /* 256 odd while the probe thread writes */
+  uint64_t time_ns;       /* 264 CLOCK_MONOTONIC of the last publication */
+  uint64_t count;         /* 272 publications so far */
+  uint64_t valid;         /* 280 bit i set: slot i holds a value */
+  uint64_t slot[PROBE_STAT_SLOTS]; /* 288 */
+};
+
+struct probe_shard {
+  int64_t live_bytes;     /* may go negative in one shard: memory is often freed by another thread */
+  uint64_t allocations;
+  uint64_t frees;
+  uint64_t pad[5];
+} __attribute__((aligned(64)));
+
+struct probe_shm {
+  struct probe_header h;
+  struct probe_stats s;
+  char pad[512 - sizeof(struct probe_header) - sizeof(struct probe_stats)];
+  struct probe_shard shard[PROBE_SHARDS];
+};
+
+_Static_assert(sizeof(struct probe_header) == 256, "header is 256 bytes");
+_Static_assert(sizeof(struct probe_stats) == 224, "stats block size");
+_Static_assert(sizeof(struct probe_shard) == 64, "one cache line per shard");
+_Static_assert(__builtin_offsetof(struct probe_shm, shard) == 512, "shards start at 512");
+
+#endif
