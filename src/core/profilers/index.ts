@@ -1,0 +1,12 @@
+// Attribution backends: hotspots to source lines. The public surface of src/core/profilers.
+export * from './model';
+export * from './backends';
+export { rankHotspots, slopePerMinute, supportedRankings, type Hotspot, type RankOptions, type TimeWindow } from './rank';
+export { mapToWorkspace, clearPathMapCache, type PathMapOptions } from './pathmap';
+export { openProfile, detectProfileKind, readProfileJson, PROFILE_JSON, type ProfileKind } from './open';
+export { diffProfiles, type SiteDiff } from './diff';
+export { runProfiled, terminateTarget, type ProfiledRunOptions, type ProfiledRunResult } from './run';
+export { readHeaptrackProfile } from './heaptrack';
+export { readMassifProfile } from './massif';
+export { readJeprofProfile, parseHeapDump, unbias } from './jeprof';
+export { describeFrame, isSystemFrame, userFrameIndex } from './frames';

@@ -1,0 +1,87 @@
+// One model for every attribution backend (jemalloc profiling, heaptrack, massif): call sites with their live
+// bytes over time. Serialised as profile.json in a run folder, so add fields, never rename them.
+import { AlloclabError } from '../errors';
+
+export const PROFILE_SCHEMA_VERSION = 1;
+
+export type Ranking = 'growth' | 'peak' | 'calls' | 'leaked';
+export const RANKINGS: readonly Ranking[] = ['growth', 'peak', 'calls', 'leaked'];
+
+/** Which rankings a backend's data can support honestly. */
+export interface Capabilities {
+  growth: boolean;
+  peak: boolean;
+  calls: boolean;
+  leaked: boolean;
+}
+
+/** One stack frame; fields the backend could not resolve are null. */
+export interface Frame {
+  function: string | null;
+  file: string | null;
+  line: number | null;
+  /** The shared object or executable holding the code. */
+  module: string | null;
+  /** Runtime instruction address as hex ("0x..."), or null when the backend does not give one. */
+  address: string | null;
+}
+
+/** One allocation stack. Frames are innermost first; `userFrame` names the site. */
+export interface CallSite {
+  id: string;
+  frames: Frame[];
+  /** Index into frames of the first frame in the user's code (allocator, libc and library headers skipped). */
+  userFrame: number;
+  /** Live bytes at each snapshot of the profile (same length as AllocationProfile.snapshots). */
+  liveBytes: number[];
+  peakBytes: number;
+  allocations: number | null;
+  allocatedBytes: number | null;
+  leakedBytes: number | null;
+  /** Allocations freed right after they were made, with nothing allocated in between (heaptrack only). */
+  temporaryAllocations?: number;
+}
+
+export interface AllocationProfile {
+  schemaVersion: number;
+  backend: string;
+  capabilities: Capabilities;
+  /** Snapshot times, milliseconds since the target started. */
+  snapshots: { t: number }[];
+  sites: CallSite[];
+  /** True when the sizes are estimates from sampling (jemalloc). */
+  sampled: boolean;
+  /** Things the user should know about this profile (no debug info, truncated trace, ...). */
+  warnings: string[];
+  /** The files the profile was read from. */
+  sources: string[];
+  /** Load phases (ms since the target started), when the profile was recorded during a scenario run. */
+  windows?: { startMs: number; endMs: number }[];
+}
+
+/** A profile file that cannot be read: truncated, corrupt, or of an unknown kind. */
+export class ProfileFormatError extends AlloclabError {
+  constructor(readonly file: string, readonly line: number | null, detail: string) {
+    super(`${file}${line != null ? `:${line}` : ''}: ${detail}`, 2);
+  }
+}
+
+/** The backend's tool is not installed. */
+export class BackendUnavailableError extends AlloclabError {
+  constructor(readonly backend: string, reason: string, readonly debianPackage: string | null) {
+    super(`Attribution backend "${backend}" is not available: ${reason}.${debianPackage ? ` Install it with \`apt-get install ${debianPackage}\`.` : ''}`, 1);
+  }
+}
+
+/** A ranking the profile's backend cannot compute (never faked). */
+export class UnsupportedRankingError extends AlloclabError {
+  constructor(readonly backend: string, readonly ranking: Ranking, supported: Ranking[]) {
+    super(`The ${backend} profile cannot rank by ${ranking}. It supports: ${supported.join(', ') || 'nothing'}. Record with a backend that supports ${ranking} (\`alloclab profile --backend heaptrack\` supports all rankings).`, 2);
+  }
+}
+
+export class UnknownBackendError extends AlloclabError {
+  constructor(id: string, known: string[]) {
+    super(`Unknown attribution backend "${id}". Known: ${known.join(', ')}.`, 2);
+  }
+}

@@ -1,0 +1,77 @@
+// Opening a recorded profile of any kind: our own profile.json, a heaptrack trace, a massif.out, or a set of
+// jemalloc .heap dumps (a folder or the files).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { readHeaptrackProfile } from './heaptrack';
+import { readJeprofProfile } from './jeprof';
+import { readMassifProfile } from './massif';
+import { PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile } from './model';
+
+export const PROFILE_JSON = 'profile.json';
+
+export type ProfileKind = 'profile-json' | 'heaptrack' | 'massif' | 'jeprof';
+
+/** Guesses the kind of a profile path from its name (and, for folders, their contents). */
+export function detectProfileKind(p: string): { kind: ProfileKind; path: string } | null {
+  if (!existsSync(p)) return null;
+  if (statSync(p).isDirectory()) {
+    const names = readdirSync(p);
+    if (names.includes(PROFILE_JSON)) return { kind: 'profile-json', path: path.join(p, PROFILE_JSON) };
+    // A run folder keeps the raw files in profile/ next to profile.json.
+    for (const sub of ['profile']) {
+      if (names.includes(sub) && statSync(path.join(p, sub)).isDirectory()) {
+        const inner = detectProfileKind(path.join(p, sub));
+        if (inner) return inner;
+      }
+    }
+    if (names.some((n) => n.endsWith('.heap'))) return { kind: 'jeprof', path: p };
+    const ht = names.find((n) => /^heaptrack\..*\.(zst|gz)$|\.heaptrack\.(zst|gz)$|^trace\.(zst|gz)$/.test(n));
+    if (ht) return { kind: 'heaptrack', path: path.join(p, ht) };
+    const ms = names.find((n) => n.startsWith('massif.out'));
+    if (ms) return { kind: 'massif', path: path.join(p, ms) };
+    return null;
+  }
+  const base = path.basename(p);
+  if (base.endsWith('.json')) return { kind: 'profile-json', path: p };
+  if (base.endsWith('.heap')) return { kind: 'jeprof', path: p };
+  if (/\.(zst|gz)$/.test(base)) return { kind: 'heaptrack', path: p };
+  if (base.startsWith('massif.out')) return { kind: 'massif', path: p };
+  return null;
+}
+
+/** Opens any supported profile; throws ProfileFormatError for unknown, truncated or corrupt input. */
+export async function openProfile(p: string): Promise<AllocationProfile> {
+  const found = detectProfileKind(p);
+  if (!found) {
+    throw new ProfileFormatError(p, null, existsSync(p) ? 'not a profile this tool reads: give a heaptrack .zst/.gz trace, a massif.out.* file, jemalloc .heap dumps (or their folder), or a run folder with profile.json' : 'no such file or folder');
+  }
+  switch (found.kind) {
+    case 'heaptrack':
+      return readHeaptrackProfile(found.path);
+    case 'massif':
+      return readMassifProfile(found.path);
+    case 'jeprof':
+      return readJeprofProfile([found.path]);
+    case 'profile-json':
+      return readProfileJson(found.path);
+  }
+}
+
+/** Reads profile.json as written by `alloclab profile`, checking its shape. */
+export function readProfileJson(file: string): AllocationProfile {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ProfileFormatError(file, null, `not valid JSON: ${(e as Error).message}`);
+  }
+  const v = value as Partial<AllocationProfile>;
+  if (!v || typeof v !== 'object' || typeof v.backend !== 'string' || !Array.isArray(v.sites) || !Array.isArray(v.snapshots) || !v.capabilities) {
+    throw new ProfileFormatError(file, null, 'not an Allocator Lab profile (missing backend, sites, snapshots or capabilities)');
+  }
+  if ((v.schemaVersion ?? 0) > PROFILE_SCHEMA_VERSION) throw new ProfileFormatError(file, null, `written by a newer Allocator Lab (profile schema ${v.schemaVersion}); update alloclab`);
+  for (const s of v.sites) {
+    if (!s || !Array.isArray(s.frames) || !Array.isArray(s.liveBytes) || typeof s.userFrame !== 'number') throw new ProfileFormatError(file, null, 'a site lacks frames, liveBytes or userFrame');
+  }
+  return { warnings: [], sources: [file], sampled: false, ...v } as AllocationProfile;
+}

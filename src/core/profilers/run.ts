@@ -1,0 +1,133 @@
+// Running one binary under an attribution backend for a while, then reading what it recorded. Used by
+// `alloclab profile -- BINARY`; the run orchestrator can instead call prepare/collect around its own launch.
+import { mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { BackendUnavailableError, type AllocationProfile } from './model';
+import type { AttributionBackend } from './backends';
+import { PROFILE_JSON } from './open';
+import { TargetError } from '../errors';
+
+export interface ProfiledRunOptions {
+  backend: AttributionBackend;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Stop the target after this long (it may exit earlier on its own). */
+  durationMs: number;
+  /** The run folder; raw backend files go to DIR/profile/, the model to DIR/profile.json. */
+  outDir: string;
+  /** How long the target gets to exit after SIGTERM before its process group is killed. */
+  stopGraceMs?: number;
+  signal?: AbortSignal;
+  onOutput?: (chunk: string) => void;
+}
+
+export interface ProfiledRunResult {
+  profile: AllocationProfile;
+  profilePath: string;
+  exitCode: number | null;
+  signal: string | null;
+  /** True when we stopped the target at the end of the duration. */
+  stopped: boolean;
+  durationMs: number;
+}
+
+/** Runs the command under the backend, stops it after durationMs, collects and writes profile.json. */
+export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunResult> {
+  const avail = o.backend.available();
+  if (!avail.ok) throw new BackendUnavailableError(o.backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
+  const can = o.backend.canApplyTo(o.command);
+  if (!can.ok) throw new TargetError(`Cannot profile with ${o.backend.id}: ${can.reason}.`);
+  const rawDir = path.join(o.outDir, 'profile');
+  // Files of an earlier run in the same folder would be read as this run's.
+  rmSync(rawDir, { recursive: true, force: true });
+  mkdirSync(rawDir, { recursive: true });
+  const launch = o.backend.prepare({ command: o.command, args: o.args, env: o.env ?? {} }, rawDir);
+  const startedAtMs = Date.now();
+  const child = execa(launch.command, launch.args, {
+    env: launch.env,
+    extendEnv: true,
+    cwd: o.cwd,
+    detached: true,
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    buffer: false,
+  });
+  const pgid = child.pid;
+  if (pgid === undefined) throw new TargetError(`Could not start ${launch.command}.`);
+  child.all?.on('data', (d: Buffer) => o.onOutput?.(d.toString()));
+  let stopped = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    terminateTarget(pgid, o.command);
+    killTimer = setTimeout(() => killGroup(pgid), o.stopGraceMs ?? 15_000);
+  };
+  const timer = setTimeout(stop, o.durationMs);
+  o.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const r = await child;
+    const durationMs = Date.now() - startedAtMs;
+    const profile = await o.backend.collect(rawDir, { startedAtMs });
+    const profilePath = path.join(o.outDir, PROFILE_JSON);
+    writeFileSync(profilePath, JSON.stringify(profile));
+    return { profile, profilePath, exitCode: r.exitCode ?? null, signal: r.signal ?? null, stopped, durationMs };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(killTimer);
+    o.signal?.removeEventListener('abort', stop);
+    killGroup(pgid);
+  }
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * SIGTERM to the target itself, not to its wrappers: heaptrack's interpreter and compressor must outlive the
+ * target to finish the trace. Falls back to the group leader (valgrind is the target's own process).
+ */
+export function terminateTarget(pgid: number, binary: string): void {
+  let want: string | null = null;
+  try {
+    want = realpathSync(binary.includes('/') ? binary : whichSync(binary) ?? binary);
+  } catch {
+    want = null;
+  }
+  const targets: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      if (want && readlinkSync(`/proc/${name}/exe`) === want) targets.push(Number(name));
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  for (const pid of targets.length ? targets : [pgid]) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+function whichSync(exe: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = path.join(dir || '.', exe);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
