@@ -43,7 +43,7 @@ export const listsSchema = z
 export const httpLoadSchema = z
   .object({
     driver: z.literal('http').describe('The built-in HTTP load driver.'),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET').describe('HTTP method.'),
     url: z.string().describe('Target URL; ${port} is replaced by the port picked for this run. May hold {{...}} template variables in its path and query.'),
     headers: z.record(z.string(), z.string()).default({}).describe('Request headers; values may hold {{...}} template variables.'),
     body: z.string().optional().describe('Body template: {{counter}}, {{randomHex N}}, {{randomInt MIN MAX}}, {{uuid}}, {{choice a b c}}, {{list NAME}}.'),
@@ -77,14 +77,15 @@ export const loadSchema = z.discriminatedUnion('driver', [httpLoadSchema, comman
 
 export const phaseSchema = z
   .object({
-    name: z.string().min(1),
+    name: z.string().min(1).describe('Phase name, shown in charts and reports.'),
     kind: z.enum(['warmup', 'load', 'idle']).describe('warmup and load run the load; idle runs none, to see whether memory comes back.'),
     duration: duration.optional().describe('How long the phase lasts; with requests, the most it may last (default 10m then).'),
     requests: z.number().int().positive().optional().describe('End the phase after this many requests (built-in HTTP driver), or at duration, whichever comes first.'),
     repeat: z.number().int().min(1).max(1000).optional().describe('Run this phase N times in a row (named NAME#1..NAME#N).'),
-    load: loadSchema.optional(),
+    load: loadSchema.optional().describe('The load to drive during this phase (warmup and load phases).'),
   })
-  .strict();
+  .strict()
+  .describe('One phase of the run: warmup, load or idle.');
 
 export const buildSchema = z
   .object({
@@ -108,16 +109,17 @@ export const targetSchema = z
 
 export const scenarioSchema = z
   .object({
-    $schema: z.string().optional(),
-    name: z.string().min(1).regex(/^[\w.-]+$/, 'letters, digits, dot, dash, underscore'),
-    description: z.string().optional(),
-    target: targetSchema,
+    $schema: z.string().optional().describe('The JSON schema of this file (for editors).'),
+    name: z.string().min(1).regex(/^[\w.-]+$/, 'letters, digits, dot, dash, underscore').describe('Scenario name (letters, digits, dot, dash, underscore); names the run folders.'),
+    description: z.string().optional().describe('What this scenario reproduces.'),
+    target: targetSchema.describe('The service under test.'),
     environments: z.array(z.string()).min(1).default(['glibc', 'jemalloc']).describe('Allocator environment ids (see `alloclab allocators`).'),
     sampling: z
-      .object({ intervalMs: z.number().min(5).max(10000).default(50) })
+      .object({ intervalMs: z.number().min(5).max(10000).default(50).describe('Milliseconds between two RSS samples.') })
       .strict()
-      .default({ intervalMs: 50 }),
-    phases: z.array(phaseSchema).min(1),
+      .default({ intervalMs: 50 })
+      .describe('How often memory is sampled.'),
+    phases: z.array(phaseSchema).min(1).describe('The phases, run in order for every environment.'),
     repeat: z.number().int().min(1).max(100).default(1).describe('Runs per environment (repetitions show the noise).'),
     failOn: z.string().optional()
       .describe('Thresholds that fail the run, comma separated: growth>5MiB/min, peak>+20% (relative to the baseline), final>1GiB, p99>200ms, throughput<-10%, returned<50%.'),
