@@ -45,7 +45,6 @@ export function registerProfileCommands(program: Command): void {
     .addOption(new Option('--by <ranking>', 'ranking printed at the end').choices([...RANKINGS]))
     .option('--top <n>', 'rows printed', '10')
     .option('--json', 'print one JSON document')
-    .passThroughOptions()
     .action(async (target: string[], opts: ProfileCliOptions) => {
       const backend = pickBackend(opts);
       const isScenario = target.length === 1 && /\.json$/.test(target[0]) && existsSync(target[0]);
