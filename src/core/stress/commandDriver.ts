@@ -146,7 +146,7 @@ export function parseDriverOutput(text: string, durationMs: number): LoadStats {
     return stats;
   }
   // siege 4 prints a JSON-like summary; older versions "Transactions: N hits".
-  const siege = /"?transactions"?:\s*(\d+)/i.exec(text);
+  const siege = /(?:^|[\s{])"?transactions"?:\s*(\d+)/im.exec(text);
   if (siege) {
     stats.requests = Number(siege[1]);
     const rate = /"?transaction[ _]rate"?:\s*([\d.]+)/i.exec(text);

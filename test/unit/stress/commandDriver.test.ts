@@ -55,7 +55,7 @@ test('a driver still running at phase end is stopped with its whole process grou
   // sh starts a background sleep in the same group: it must go too.
   await runLoad(spec({ command: 'sh', args: ['-c', 'sleep "$1" & sleep "$1"', 'sh', marker] }), ctx);
   const took = Date.now() - started;
-  assert.ok(took >= 580 && took < 2000, `took ${took} ms`);
+  assert.ok(took >= 580 && took < 4000, `took ${took} ms`);
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(processesWith(marker), [], 'sleep survived the phase end');
 });
@@ -78,7 +78,7 @@ test('abort stops an external driver at once', async (t) => {
   setTimeout(() => ac.abort(), 200);
   const started = Date.now();
   await runLoad(spec({ command: 'sleep', args: [marker] }), ctx);
-  assert.ok(Date.now() - started < 1500);
+  assert.ok(Date.now() - started < 3000);
   assert.deepEqual(processesWith(marker), []);
 });
 
@@ -92,12 +92,13 @@ test('a command that does not exist is reported clearly', async (t) => {
 });
 
 test('a driver failing at once is reported with its output', async (t) => {
-  const ctx = testContext({ durationMs: 5000 });
+  // 10 % of 30 s leaves room for a slow start on a busy machine.
+  const ctx = testContext({ durationMs: 30_000 });
   t.after(() => ctx.cleanup());
   const started = Date.now();
-  await assert.rejects(runLoad(spec({ command: process.execPath, args: ['-e', "console.error('wrk: invalid option -- z'); process.exit(3)"] }), ctx),
+  await assert.rejects(runLoad(spec({ command: 'sh', args: ['-c', 'echo "wrk: invalid option -- z" >&2; exit 3'] }), ctx),
     (e: Error) => e instanceof AlloclabError && /exited with code 3 .*before the phase was 10 % through/.test(e.message) && e.message.includes('invalid option -- z'));
-  assert.ok(Date.now() - started < 2000, 'waited for the phase end');
+  assert.ok(Date.now() - started < 10_000, 'waited for the phase end');
 });
 
 test('the URL of a command driver is checked to be loopback', async (t) => {

@@ -19,7 +19,7 @@ test('closed model: every request answered, throughput consistent with the count
   const s = await runLoad(spec({ url: `http://127.0.0.1:\${port}/health`, concurrency: 4 }), { ...ctx, port: server.port });
   assert.ok(s.requests > 100, `only ${s.requests} requests in 0.8 s`);
   assert.deepEqual(s.errors, { status: 0, connect: 0, timeout: 0, other: 0 });
-  assert.ok(s.durationMs >= 750 && s.durationMs < 1500, `phase lasted ${s.durationMs} ms`);
+  assert.ok(s.durationMs >= 750 && s.durationMs < 3000, `phase lasted ${s.durationMs} ms`);
   assert.ok(Math.abs(s.throughputRps - (s.requests * 1000) / s.durationMs) < 1e-6 * s.throughputRps + 1e-9);
   assert.ok(s.latencyMs && s.latencyMs.p50 > 0 && s.latencyMs.p50 <= s.latencyMs.p99 && s.latencyMs.p99 <= s.latencyMs.max);
   assert.ok(server.connections() <= 4, `${server.connections()} connections for concurrency 4 with keep-alive`);
@@ -75,7 +75,7 @@ test('open model measures latency from the intended send time (no coordinated om
   t.after(() => closed.close());
   const c = await runLoad(spec({ url: `${closed.url}/`, concurrency: 1 }), ctx);
   assert.ok(c.latencyMs && c.latencyMs.max >= 150, `closed max ${c.latencyMs?.max}`);
-  assert.ok(c.latencyMs.p99 < 100, `closed p99 ${c.latencyMs.p99}`);
+  assert.ok(c.latencyMs.p99 < s.latencyMs.p99 / 2, `closed p99 ${c.latencyMs.p99} vs open ${s.latencyMs.p99}`);
 });
 
 test('keepAlive false opens a new connection per request; true reuses them', async (t) => {
@@ -137,8 +137,8 @@ test('abort stops the load at once', async (t) => {
   setTimeout(() => ac.abort(), 300);
   const s = await runLoad(spec({ url: `${server.url}/`, concurrency: 4 }), ctx);
   const took = Date.now() - started;
-  assert.ok(took < 1500, `abort took ${took} ms`);
-  assert.ok(s.requests > 0 && s.durationMs < 1500, JSON.stringify(s));
+  assert.ok(took < 3000, `abort took ${took} ms`);
+  assert.ok(s.requests > 0 && s.durationMs < 3000, JSON.stringify(s));
 });
 
 test('body, header and URL templates are rendered per request; lists from CSV and JSON files', async (t) => {

@@ -157,3 +157,14 @@ test('command driver, build, requests-bounded phases and repeat', () => {
   assert.ok(expanded.every((p: Phase) => !p.repeat));
   assert.equal(expanded[3].load?.driver, 'command');
 });
+
+test('the shipped examples for wrk and siege are valid scenarios', async () => {
+  const { loadScenarioFile } = await import('../../../src/core/stress');
+  const { repoRoot } = await import('../support/paths');
+  for (const name of ['wrk', 'siege']) {
+    const { scenario } = loadScenarioFile(`${repoRoot}/examples/${name}.alloclab.json`);
+    const load = scenario.phases[0].load;
+    assert.ok(load?.driver === 'command' && load.command === name, name);
+    assert.ok(load.args.some((a) => a.includes('${duration}')), `${name} does not end with the phase`);
+  }
+});
