@@ -1,0 +1,154 @@
+/* probetest MODE: a target for the probe's tests. It keeps its own count of live heap bytes, as the allocator's
+ * malloc_usable_size reports them (so the count is exact under any allocator), prints "count N", prints "ready"
+ * and waits for SIGTERM.
+ *   known    every C entry point: malloc, calloc, realloc growth, reallocarray, posix_memalign, aligned_alloc,
+ *            memalign, valloc, pvalloc, large (mmapped) blocks; frees about half
+ *   fork     allocates, forks a child that allocates 32 MiB more ("child PID N" printed by the parent), waits
+ *   threads  200 short-lived threads (8 at a time) allocating and freeing; each leaves one block alive and frees
+ *            one block the main thread allocated
+ */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static size_t own; /* usable bytes of the blocks this program holds */
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *keep(void *p) {
+  if (!p) {
+    fprintf(stderr, "probetest: allocation failed\n");
+    exit(1);
+  }
+  pthread_mutex_lock(&own_lock);
+  own += malloc_usable_size(p);
+  pthread_mutex_unlock(&own_lock);
+  return p;
+}
+
+static void drop(void *p) {
+  pthread_mutex_lock(&own_lock);
+  own -= malloc_usable_size(p);
+  pthread_mutex_unlock(&own_lock);
+  free(p);
+}
+
+#define MAXB 40000
+static void *blocks[MAXB];
+static int nblocks;
+
+static void add(void *p) { blocks[nblocks++] = keep(p); }
+
+static void known(void) {
+  static const size_t sizes[] = {16, 48, 100, 256, 1000, 4000};
+  for (int i = 0; i < 24000; i++) add(malloc(sizes[i % 6]));
+  for (int i = 0; i < 1000; i++) add(calloc(16, 32));
+  for (int i = 0; i < 100; i++) {
+    /* Growth by realloc: the count follows the block's final size, not the sum of its past sizes. */
+    size_t n = 16;
+    void *p = NULL;
+    for (; n <= 65536; n *= 2) {
+      if (p) {
+        pthread_mutex_lock(&own_lock);
+        own -= malloc_usable_size(p);
+        pthread_mutex_unlock(&own_lock);
+      }
+      p = keep(realloc(p, n));
+    }
+    blocks[nblocks++] = p;
+  }
+  for (int i = 0; i < 100; i++) add(reallocarray(NULL, 100, 24));
+  for (int i = 0; i < 1000; i++) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, 1000) != 0) exit(1);
+    add(p);
+  }
+  for (int i = 0; i < 100; i++) add(aligned_alloc(4096, 8192));
+  for (int i = 0; i < 100; i++) add(memalign(256, 3000));
+  for (int i = 0; i < 50; i++) add(valloc(5000));
+  for (int i = 0; i < 50; i++) add(pvalloc(100));
+  for (int i = 0; i < 8; i++) add(malloc(1 << 20));
+  for (int i = 0; i < 2; i++) add(calloc(1, 2 << 20));
+  /* realloc(p, 0) frees under glibc; under others it may return a small block: count whichever happens. */
+  void *z = keep(malloc(200));
+  pthread_mutex_lock(&own_lock);
+  own -= malloc_usable_size(z);
+  pthread_mutex_unlock(&own_lock);
+  z = realloc(z, 0);
+  if (z) add(z);
+  for (int i = 0; i < nblocks; i += 2) {
+    drop(blocks[i]);
+    blocks[i] = NULL;
+  }
+}
+
+static void *thread_main(void *arg) {
+  void *from_main = arg;
+  void *local[500];
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 500; i++) local[i] = keep(malloc(64 + (size_t)(i * 37 % 2000)));
+    for (int i = 0; i < 500; i++) drop(local[i]);
+  }
+  drop(from_main); /* freed by another thread than the one that allocated it */
+  return keep(malloc(64000)); /* enough that the startup heap (ld.so, libc) stays well under 1 % */
+}
+
+static void threads(void) {
+  enum { TOTAL = 200, BATCH = 8 };
+  for (int t = 0; t < TOTAL; t += BATCH) {
+    pthread_t id[BATCH];
+    for (int i = 0; i < BATCH; i++) {
+      if (pthread_create(&id[i], NULL, thread_main, keep(malloc(777))) != 0) exit(1);
+    }
+    for (int i = 0; i < BATCH; i++) {
+      void *left;
+      pthread_join(id[i], &left);
+      blocks[nblocks++] = left;
+    }
+  }
+}
+
+static void forks(void) {
+  for (int i = 0; i < 4000; i++) add(malloc(2000));
+  fflush(stdout);
+  pid_t child = fork();
+  if (child < 0) exit(1);
+  if (child == 0) {
+    for (int i = 0; i < 32; i++) keep(malloc(1 << 20));
+    for (int i = 0; i < 1000; i++) keep(malloc(100));
+    printf("child-count %zu\n", own);
+    fflush(stdout);
+    _exit(0);
+  }
+  int status;
+  waitpid(child, &status, 0);
+  printf("child %d %d\n", (int)child, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "known";
+  signal(SIGTERM, on_term);
+  /* stdout's buffer is allocated at the first printf; make that happen before counting starts. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  printf("mode %s\n", mode);
+  if (strcmp(mode, "known") == 0) known();
+  else if (strcmp(mode, "threads") == 0) threads();
+  else if (strcmp(mode, "fork") == 0) forks();
+  else {
+    fprintf(stderr, "usage: probetest known|threads|fork\n");
+    return 2;
+  }
+  printf("count %zu\n", own);
+  printf("ready\n");
+  fflush(stdout);
+  while (!stop) pause();
+  return 0;
+}
