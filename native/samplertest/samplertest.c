@@ -7,6 +7,8 @@
  *   samplertest fork BYTES    prints "ready"; on a stdin line forks a child that touches BYTES and
  *                             prints "child-touched PID"; on the next line or EOF kills it and exits
  *   samplertest hold BYTES    touches BYTES at once, prints "touched", exits on EOF
+ *   samplertest zombie 0      forks a child that exits at once and is never waited for, prints
+ *                             "zombie PID" once it is one, exits on EOF
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -38,7 +40,7 @@ static char *touch(size_t bytes) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: %s touch|fork|hold BYTES\n", argv[0]);
+    fprintf(stderr, "usage: %s touch|fork|hold|zombie BYTES\n", argv[0]);
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -72,6 +74,19 @@ int main(int argc, char **argv) {
   } else if (strcmp(argv[1], "hold") == 0) {
     keep = touch(bytes);
     printf("touched\n");
+    while (fgetc(stdin) != EOF) {
+    }
+  } else if (strcmp(argv[1], "zombie") == 0) {
+    pid_t child = fork();
+    if (child < 0) {
+      perror("fork");
+      return 3;
+    }
+    if (child == 0) _exit(0);
+    /* waitid with WNOWAIT tells when it has ended without reaping it. */
+    siginfo_t info;
+    waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT);
+    printf("zombie %d\n", (int)child);
     while (fgetc(stdin) != EOF) {
     }
   } else {

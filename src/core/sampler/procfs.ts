@@ -38,13 +38,17 @@ export interface StatFields {
   threads: number;
 }
 
-/** Resident pages from the text of /proc/PID/statm (its second field). */
-export function parseStatm(text: string): number {
+/**
+ * Resident pages from the text of /proc/PID/statm (its second field); null for a process without an address
+ * space, which for a user process means a zombie (statm then reads all zeros).
+ */
+export function parseStatm(text: string): number | null {
   const a = text.indexOf(' ');
   const b = text.indexOf(' ', a + 1);
+  const size = Number(text.slice(0, a));
   const v = Number(text.slice(a + 1, b < 0 ? undefined : b));
-  if (a < 0 || !Number.isFinite(v)) throw new Error(`unexpected statm content: ${JSON.stringify(text.slice(0, 80))}`);
-  return v;
+  if (a < 0 || !Number.isFinite(v) || !Number.isFinite(size)) throw new Error(`unexpected statm content: ${JSON.stringify(text.slice(0, 80))}`);
+  return size === 0 ? null : v;
 }
 
 /** Parse /proc/PID/stat. The command name may contain spaces and parentheses, so fields count from the last ')'. */
@@ -139,10 +143,11 @@ export class ProcessReader {
     return new ProcessReader(pid, statm, stat);
   }
 
-  /** Resident set size in bytes. */
+  /** Resident set size in bytes; null once the process is gone or a zombie. */
   rssBytes(): number | null {
     const text = preadText(this.statmFd);
-    return text === null ? null : parseStatm(text) * pageSize();
+    const pages = text === null ? null : parseStatm(text);
+    return pages === null ? null : pages * pageSize();
   }
 
   stat(): StatFields | null {

@@ -11,6 +11,7 @@ export interface WorkerInit {
   pid: number;
   startNs: bigint;
   intervalMs: number;
+  cpuEveryMs: number;
   statusEveryMs: number;
   pssEveryMs: number;
   rescanEveryMs: number;
@@ -18,6 +19,7 @@ export interface WorkerInit {
   samplesFile: string | null;
   batchMs: number;
   sleep: SleepMode;
+  raisePriority: boolean;
   /** Int32Array over it: [STOP]. The main thread sets it and notifies, which also wakes a sleeping worker at once. */
   control: SharedArrayBuffer;
 }
@@ -37,6 +39,8 @@ export interface SamplerTiming {
   /** smaps_rollup reads and the milliseconds they took (they grow with the target's size). */
   pssReads: number;
   pssMs: number;
+  /** Whether the sampling thread got its higher scheduling priority (nice -10 needs root or CAP_SYS_NICE). */
+  priorityRaised: boolean;
 }
 
 export interface SamplerSummary {

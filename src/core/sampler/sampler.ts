@@ -16,6 +16,8 @@ export interface SamplerOptions {
   startNs: bigint;
   /** Default 50; 10 is sustained. */
   intervalMs?: number;
+  /** CPU time and thread count (/proc/PID/stat): default 100 (the kernel counts CPU in 10 ms ticks anyway). */
+  cpuEveryMs?: number;
   /** /proc/PID/status breakdown (RssAnon/RssFile/RssShmem): default 250. */
   statusEveryMs?: number;
   /** /proc/PID/smaps_rollup PSS: default 1000 (costs milliseconds on large processes); Infinity turns it off. */
@@ -30,6 +32,11 @@ export interface SamplerOptions {
   batchMs?: number;
   /** How the worker sleeps between readings: default 'atomics' (lower jitter; 'timer' exists for comparison). */
   sleep?: SleepMode;
+  /**
+   * Default true: run the sampling thread at nice -10 where allowed, so a machine busy with the load (or
+   * anything else) delays readings less. The thread sleeps between readings, so this takes nothing from others.
+   */
+  raisePriority?: boolean;
 }
 
 export interface RssSampler {
@@ -55,6 +62,7 @@ export function startSampler(opts: SamplerOptions): RssSampler {
     pid: opts.pid,
     startNs: opts.startNs,
     intervalMs: positive('interval', opts.intervalMs ?? 50, 1),
+    cpuEveryMs: positive('CPU interval', opts.cpuEveryMs ?? 100, 0),
     statusEveryMs: positive('status interval', opts.statusEveryMs ?? 250, 0),
     pssEveryMs: positive('PSS interval', opts.pssEveryMs ?? 1000, 0),
     rescanEveryMs: positive('children rescan interval', opts.rescanEveryMs ?? 500, 0),
@@ -62,6 +70,7 @@ export function startSampler(opts: SamplerOptions): RssSampler {
     samplesFile: opts.samplesFile,
     batchMs: positive('batch interval', opts.batchMs ?? 200, 0),
     sleep: opts.sleep ?? 'atomics',
+    raisePriority: opts.raisePriority ?? true,
     control,
   };
   const flags = new Int32Array(control);
@@ -104,7 +113,7 @@ export function startSampler(opts: SamplerOptions): RssSampler {
 
 /** One synchronous full reading (RSS, CPU, status breakdown, PSS) of `pid` and, by default, its descendants; t = 0. */
 export function sampleOnce(pid: number, includeChildren = true): Sample | null {
-  const tree = new TreeSampler({ pid, includeChildren, statusEveryMs: 0, pssEveryMs: 0, rescanEveryMs: 0 });
+  const tree = new TreeSampler({ pid, includeChildren, cpuEveryMs: 0, statusEveryMs: 0, pssEveryMs: 0, rescanEveryMs: 0 });
   try {
     return tree.read(0, 0);
   } finally {

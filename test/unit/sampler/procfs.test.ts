@@ -35,7 +35,7 @@ describe('procfs', () => {
   it('statm resident pages agree with VmRSS of status', async () => {
     const t = target(['hold', String(32 * MiB)]);
     assert.equal(await t.nextLine(), 'touched');
-    const fromStatm = parseStatm(readFileSync(`/proc/${t.pid}/statm`, 'latin1')) * pageSize();
+    const fromStatm = parseStatm(readFileSync(`/proc/${t.pid}/statm`, 'latin1'))! * pageSize();
     assert.equal(fromStatm, vmRssBytes(t.pid));
     assert.ok(fromStatm > 32 * MiB);
   });
@@ -78,6 +78,23 @@ describe('procfs', () => {
     } finally {
       r.close();
     }
+  });
+
+  it('takes a zombie for gone, and leaves it out of its parent\'s tree sum', async () => {
+    const t = target(['zombie', '0']);
+    const zombie = Number(/^zombie (\d+)$/.exec(await t.nextLine())![1]);
+    assert.match(readFileSync(`/proc/${zombie}/stat`, 'latin1'), /\) Z /);
+    const r = ProcessReader.open(zombie)!;
+    try {
+      assert.equal(r.rssBytes(), null);
+    } finally {
+      r.close();
+    }
+    assert.equal(sampleOnce(zombie), null);
+    assert.deepEqual(processTree(t.pid), [t.pid, zombie]);
+    const s = sampleOnce(t.pid)!;
+    assert.equal(s.processes, 1);
+    assert.equal(s.rssBytes, vmRssBytes(t.pid));
   });
 });
 
