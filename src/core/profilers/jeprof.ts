@@ -34,7 +34,10 @@ export async function parseHeapDump(file: string): Promise<HeapDump> {
   let section: 'header' | 'stacks' | 'maps' = 'header';
   let pending: bigint[] | null = null;
   let sawMaps = false;
+  // A bad line that turns out to be the last one means the file was cut off, which is the better message.
+  let bad: { n: number; line: string } | null = null;
   await forEachLine(file, (line, n) => {
+    if (bad) throw new ProfileFormatError(file, bad.n, `unexpected line "${bad.line.slice(0, 60)}"`);
     if (section === 'header') {
       const m = /^heap_v2\/(\d+)$/.exec(line.trim());
       if (!m) throw new ProfileFormatError(file, n, 'not a jemalloc heap profile (expected a "heap_v2/PERIOD" first line)');
@@ -69,8 +72,9 @@ export async function parseHeapDump(file: string): Promise<HeapDump> {
       return;
     }
     if (THREAD_COUNTS.test(line)) return;
-    throw new ProfileFormatError(file, n, `unexpected line "${line.slice(0, 60)}"`);
+    bad = { n, line };
   });
+  if (bad) throw new ProfileFormatError(file, (bad as { n: number }).n, 'the dump ends in the middle of a line: it is truncated');
   if (section === 'header') throw new ProfileFormatError(file, null, 'empty file');
   if (!sawMaps) throw new ProfileFormatError(file, null, 'no MAPPED_LIBRARIES section: the dump is truncated');
   return { file, samplePeriod: period, records, maps };

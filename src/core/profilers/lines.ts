@@ -42,6 +42,21 @@ export async function forEachLine(file: string, onLine: (line: string, lineNo: n
   try {
     for await (const line of rl) onLine(line, ++n);
   } catch (e) {
+    // A bad last line of a cut-off stream is the decompressor's failure, which says more ("truncated").
+    if (child) {
+      const c = child;
+      const code = c.exitCode ?? (await new Promise<number | null>((r) => {
+        const timer = setTimeout(() => r(null), 300);
+        c.on('close', (x) => {
+          clearTimeout(timer);
+          r(x);
+        });
+      }));
+      if (code != null && code !== 0) {
+        raw.destroy();
+        throw new ProfileFormatError(file, n, `cannot decompress: ${childError.trim().split('\n').pop() || `zstd exited with ${code}`}. The file is truncated or corrupt.`);
+      }
+    }
     child?.kill();
     raw.destroy();
     if (e instanceof ProfileFormatError) throw e;

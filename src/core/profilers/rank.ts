@@ -63,6 +63,8 @@ export function supportedRankings(profile: AllocationProfile): Ranking[] {
 export function rankHotspots(profile: AllocationProfile, by: Ranking = 'growth', opts: RankOptions = {}): Hotspot[] {
   if (!profile.capabilities[by]) throw new UnsupportedRankingError(profile.backend, by, supportedRankings(profile));
   const inWindow = profile.snapshots.map((s) => !opts.windows?.length || opts.windows.some((w) => s.t >= w.startMs && s.t <= w.endMs));
+  // Snapshots before the target's first allocation (valgrind starting up) say nothing about its growth.
+  for (let i = 0; i < inWindow.length && profile.sites.every((s) => !s.liveBytes[i]); i++) inWindow[i] = false;
   thinBursts(profile.snapshots.map((s) => s.t), inWindow);
   const times = profile.snapshots.map((s) => s.t).filter((_, i) => inWindow[i]);
   const groups = new Map<string, CallSite[]>();

@@ -176,8 +176,9 @@ type Resolved = { function: string | null; file: string | null; line: number | n
 
 function clean(fn: string, fileLine: string): Resolved {
   const m = /^(.*?):(\d+)(?::\d+)?$/.exec(fileLine);
-  const file = m && m[1] !== '??' ? m[1] : null;
-  const line = m && file ? Number(m[2]) || null : null;
+  const line = m && m[1] !== '??' ? Number(m[2]) || null : null;
+  // Without debug info llvm-symbolizer still names the STT_FILE symbol with line 0: not a location to link to.
+  const file = m && line ? m[1] : null;
   return { function: fn === '??' ? null : fn, file, line };
 }
 

@@ -1,0 +1,49 @@
+// Each backend on a real run of proftest-sites: growth names the leaking line, calls the churning line, peak
+// the cache line, leaked the leak; rankings a backend cannot support are refused.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { nativeProgram } from '../support/paths';
+import { getBackend, rankHotspots, runProfiled, supportedRankings, UnsupportedRankingError, RANKINGS, type Ranking } from '../../../src/core/profilers';
+import { assertTopIs, markerLine } from './helpers';
+
+const expected: Record<Ranking, 'leak' | 'churn' | 'cache'> = { growth: 'leak', calls: 'churn', peak: 'cache', leaked: 'leak' };
+
+for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
+  test(`${id}: rankings name the known lines of sites.c`, async (t) => {
+    const backend = getBackend(id, { jemalloc: { lgProfInterval: 21 } });
+    if (!backend.available().ok) return t.skip(`${id} not installed: ${backend.available().reason}`);
+    const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-${id}-`));
+    try {
+      const r = await runProfiled({ backend, command: nativeProgram('proftest-sites'), args: [], durationMs: 60_000, outDir: dir });
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.stopped, false);
+      assert.ok(r.profile.snapshots.length >= 5, `only ${r.profile.snapshots.length} snapshots`);
+      assert.deepEqual(r.profile.warnings, []);
+      const supported = supportedRankings(r.profile);
+      assert.deepEqual(supported, RANKINGS.filter((x) => backend.capabilities[x]));
+      for (const by of RANKINGS) {
+        if (supported.includes(by)) assertTopIs(rankHotspots(r.profile, by), 'sites.c', expected[by], `${id} by ${by}`);
+        else assert.throws(() => rankHotspots(r.profile, by), UnsupportedRankingError);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('jemalloc-prof estimates call counts and sizes within sampling error', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-est-'));
+  try {
+    const r = await runProfiled({ backend: getBackend('jemalloc-prof', { jemalloc: { lgProfInterval: 21 } }), command: nativeProgram('proftest-sites'), args: [], durationMs: 60_000, outDir: dir });
+    const calls = rankHotspots(r.profile, 'calls');
+    // sites.c: 1500 iterations x 200 churn blocks of 48 bytes; 1500 leaked 8 KiB blocks.
+    assert.ok(Math.abs(calls[0].allocations! - 300_000) / 300_000 < 0.25, `churn estimate ${calls[0].allocations}`);
+    const leak = rankHotspots(r.profile, 'peak').find((h) => h.line === markerLine('sites.c', 'leak'))!;
+    assert.ok(Math.abs(leak.peakBytes - 1500 * 8192) / (1500 * 8192) < 0.25, `leak estimate ${leak.peakBytes}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

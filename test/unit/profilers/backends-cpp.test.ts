@@ -1,0 +1,63 @@
+// Allocations through std::string and std::vector: the site must be the user's line, not new_allocator.h.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { nativeProgram } from '../support/paths';
+import { BackendUnavailableError, getBackend, heaptrackBackend, rankHotspots, runProfiled } from '../../../src/core/profilers';
+import { assertTopIs } from './helpers';
+
+for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
+  test(`${id}: C++ container allocations land on the user's line`, async (t) => {
+    const backend = getBackend(id, { jemalloc: { lgProfInterval: 21 } });
+    if (!backend.available().ok) return t.skip(`${id} not installed`);
+    const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-cpp-${id}-`));
+    try {
+      const r = await runProfiled({ backend, command: nativeProgram('proftest-sites-cpp'), args: [], durationMs: 60_000, outDir: dir });
+      const growth = rankHotspots(r.profile, 'growth');
+      assertTopIs(growth, 'sites_cpp.cpp', 'leak', `${id} growth`);
+      assertTopIs(rankHotspots(r.profile, 'peak'), 'sites_cpp.cpp', 'cache', `${id} peak`);
+      if (r.profile.capabilities.calls) assertTopIs(rankHotspots(r.profile, 'calls'), 'sites_cpp.cpp', 'churn', `${id} calls`);
+      // The full stack is kept: the header frames are there, above the user frame.
+      const top = growth[0];
+      assert.ok(top.userFrame > 0, 'allocator/library frames kept above the user frame');
+      assert.ok(top.frames.slice(0, top.userFrame).some((f) => /\.h$|basic_string|new_allocator|operator new|libjemalloc/.test(`${f.file ?? ''} ${f.function ?? ''} ${f.module ?? ''}`)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('a binary without debug info: sites by function, with a hint to rebuild with -g', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-nodebug-'));
+  try {
+    const r = await runProfiled({ backend: getBackend('jemalloc-prof', { jemalloc: { lgProfInterval: 21 } }), command: nativeProgram('proftest-sites-nodebug'), args: [], durationMs: 60_000, outDir: dir });
+    const top = rankHotspots(r.profile, 'growth')[0];
+    assert.equal(top.function, 'leak_step');
+    assert.equal(top.file, null);
+    assert.match(top.address ?? '', /^0x[0-9a-f]+$/);
+    assert.ok(r.profile.warnings.some((w) => w.includes('-g')), r.profile.warnings.join('; '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('backend not installed: a typed error naming the Debian package', async () => {
+  const saved = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-missing-'));
+  try {
+    const b = heaptrackBackend();
+    const a = b.available();
+    assert.equal(a.ok, false);
+    assert.equal(a.debianPackage, 'heaptrack');
+    await assert.rejects(
+      runProfiled({ backend: b, command: nativeProgram('proftest-sites'), args: [], durationMs: 1000, outDir: dir }),
+      (e: unknown) => e instanceof BackendUnavailableError && /apt-get install heaptrack/.test(e.message),
+    );
+  } finally {
+    process.env.PATH = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,25 @@
+// Shared by the profiler tests: where the SITE markers are, and checks on ranked hotspots.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as assert from 'node:assert/strict';
+import { repoRoot } from '../support/paths';
+import type { Hotspot } from '../../../src/core/profilers';
+
+export const proftestDir = path.join(repoRoot, 'native', 'proftest');
+export const fixturesDir = path.join(repoRoot, 'test', 'fixtures', 'profiles');
+
+/** 1-based line of the "SITE:role" marker in a proftest source file. */
+export function markerLine(file: string, role: 'leak' | 'churn' | 'cache'): number {
+  const lines = readFileSync(path.join(proftestDir, file), 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(`SITE:${role} `));
+  assert.ok(i >= 0, `no SITE:${role} marker in ${file}`);
+  return i + 1;
+}
+
+/** Asserts the first hotspot is exactly the marked line of the source file (base name compared: massif gives base names). */
+export function assertTopIs(rows: Hotspot[], file: string, role: 'leak' | 'churn' | 'cache', what: string): void {
+  assert.ok(rows.length > 0, `${what}: no hotspots`);
+  const top = rows[0];
+  const got = `${top.file ? path.basename(top.file) : '(no file)'}:${top.line}`;
+  assert.equal(got, `${file}:${markerLine(file, role)}`, `${what}: top site is ${top.function} ${got}, expected the ${role} line`);
+}
