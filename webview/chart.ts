@@ -135,11 +135,14 @@ export class RssChart {
       width: this.width(),
       height: HEIGHT,
       legend: { show: false },
-      scales: { x: { time: false } },
+      scales: {
+        // Every environment starts at its own t = 0; show that origin even when the first sample comes later.
+        x: { time: false, range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, (min ?? 0) + 1e-3)] },
+      },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
       axes: [
-        { ...axis('seconds since the environment started'), values: (_u, v) => v.map((x) => `${+x.toFixed(1)}`) },
-        { ...axis('RSS (MiB)'), size: 64, values: (_u, v) => v.map((x) => `${+x.toFixed(1)}`) },
+        axis('seconds since the environment started'),
+        { ...axis('RSS (MiB)'), size: 64 },
       ],
       series: [
         { label: 't' },
@@ -184,7 +187,8 @@ export class RssChart {
       ctx.fillRect(x0, top, Math.max(1, x1 - x0), height);
       ctx.globalAlpha = 0.9;
       ctx.fillStyle = theme.foreground;
-      ctx.fillText(`${w.phase} (${w.kind})`, x0 + 4 * uPlot.pxRatio, top + 4 * uPlot.pxRatio, Math.max(10, x1 - x0 - 8));
+      const tx = Math.max(x0, left);
+      if (x1 - tx > 20 * uPlot.pxRatio) ctx.fillText(`${w.phase} (${w.kind})`, tx + 4 * uPlot.pxRatio, top + 4 * uPlot.pxRatio, x1 - tx - 8 * uPlot.pxRatio);
     }
     ctx.restore();
   }
