@@ -1,0 +1,177 @@
+// Throughput of the built-in HTTP load driver next to wrk and autocannon, against the same trivial loopback server
+// (bench/http-server.c, one epoll thread, so the server is not what is measured), at the same concurrency, in the
+// same run, rounds interleaved so a busy shared machine hurts every driver alike. Then the RSS sampler's lateness
+// at 10 ms while nothing runs and while the built-in driver runs flat out.
+//
+//   node bench/http-run.mjs [--seconds 5] [--concurrency 32] [--rounds 2] [--write]
+//
+// (--write puts the table into bench/RESULTS.md under "HTTP load driver", leaving other sections alone.)
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { startSampler } from '../src/core/sampler';
+import { httpLoadSchema, runLoad } from '../src/core/stress';
+import { packageRoot } from '../src/core/workers';
+
+const root = packageRoot();
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const seconds = arg('seconds', 5);
+const concurrency = arg('concurrency', 32);
+const rounds = arg('rounds', 2);
+const write = process.argv.includes('--write');
+
+const children: ChildProcess[] = [];
+function killAll(): void {
+  for (const c of children) {
+    try {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAll);
+process.on('SIGINT', () => process.exit(130));
+
+async function startServer(dir: string): Promise<{ pid: number; port: number }> {
+  const bin = path.join(dir, 'http-server');
+  execFileSync('cc', ['-O2', '-o', bin, path.join(root, 'bench', 'http-server.c')]);
+  const child = spawn(bin, [], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
+  });
+  return { pid: child.pid!, port };
+}
+
+/** Runs a program to completion in its own process group and returns its stdout. */
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+  });
+}
+
+type Driver = 'built-in (undici, worker thread)' | 'wrk -t1' | 'autocannon';
+const DRIVERS: Driver[] = ['built-in (undici, worker thread)', 'wrk -t1', 'autocannon'];
+
+async function measure(driver: Driver, url: string): Promise<{ rps: number; p99Ms: number | null; errors: number }> {
+  if (driver === 'built-in (undici, worker thread)') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-'));
+    try {
+      const s = await runLoad(httpLoadSchema.parse({ driver: 'http', url, concurrency }), {
+        port: null, durationMs: seconds * 1000, signal: new AbortController().signal, outDir: dir, phaseName: 'bench', baseDir: dir, allowRemote: false,
+      });
+      const e = s.errors;
+      return { rps: s.throughputRps, p99Ms: s.latencyMs?.p99 ?? null, errors: e.status + e.connect + e.timeout + e.other };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (driver === 'wrk -t1') {
+    const out = await run('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', url]);
+    const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1]);
+    const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)/m.exec(out);
+    const p99Ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'] : null;
+    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    return { rps, p99Ms, errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0 };
+  }
+  const out = await run(process.execPath, [path.join(root, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', String(concurrency), '-d', String(seconds), url]);
+  const j = JSON.parse(out) as { requests: { total: number }; duration: number; latency: { p99: number }; errors: number; non2xx: number };
+  return { rps: j.requests.total / j.duration, p99Ms: j.latency.p99, errors: j.errors + j.non2xx };
+}
+
+/** The sampler's lateness at 10 ms on the server process, optionally while `during` runs. */
+async function samplerLateness(pid: number, during: () => Promise<unknown>) {
+  const sampler = startSampler({ pid, startNs: process.hrtime.bigint(), intervalMs: 10, samplesFile: null, statusEveryMs: Infinity, pssEveryMs: Infinity });
+  await during();
+  const summary = await sampler.stop();
+  return summary.timing ?? null;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const f = (v: number | null | undefined, d = 0) => (v == null || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+
+async function main(): Promise<void> {
+  for (const [bin, hint] of [['wrk', 'apt-get install wrk'], ['cc', 'apt-get install gcc']]) {
+    try {
+      execFileSync('which', [bin], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${bin} is missing (${hint})`);
+    }
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-http-'));
+  try {
+    const server = await startServer(dir);
+    const url = `http://127.0.0.1:${server.port}/`;
+    const load0 = loadavg()[0];
+    const results = new Map<Driver, { rps: number; p99Ms: number | null; errors: number }[]>(DRIVERS.map((d) => [d, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const d of DRIVERS) {
+        const m = await measure(d, url);
+        results.get(d)!.push(m);
+        console.error(`round ${r + 1}: ${d}: ${f(m.rps)} req/s`);
+      }
+    }
+    const quiet = await samplerLateness(server.pid, () => new Promise((res) => setTimeout(res, 3000)));
+    const busy = await samplerLateness(server.pid, () => measure('built-in (undici, worker thread)', url));
+    const load1 = loadavg()[0];
+
+    const base = median(results.get('wrk -t1')!.map((m) => m.rps));
+    const lines: string[] = [];
+    lines.push(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} x ${cpus()[0]?.model.trim()}, Linux ${release()}, Node ${process.versions.node}; ` +
+      `load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after (the machine is shared: compare ratios, not absolute figures).`);
+    lines.push(`Server: bench/http-server.c (one epoll thread). ${concurrency} connections, keep-alive, ${seconds} s per driver, ${rounds} interleaved rounds; median shown.`);
+    lines.push('');
+    lines.push('| driver | requests/s (median) | rounds | vs wrk -t1 | vs autocannon | p99 latency | errors |');
+    lines.push('|---|---|---|---|---|---|---|');
+    const ac = median(results.get('autocannon')!.map((m) => m.rps));
+    for (const d of DRIVERS) {
+      const ms = results.get(d)!;
+      const rps = median(ms.map((m) => m.rps));
+      lines.push(`| ${d} | ${f(rps)} | ${ms.map((m) => f(m.rps)).join(' / ')} | ${f(rps / base, 2)}x | ${f(rps / ac, 2)}x | ${f(median(ms.map((m) => m.p99Ms ?? NaN)), 2)} ms | ${ms.reduce((a, m) => a + m.errors, 0)} |`);
+    }
+    lines.push('');
+    lines.push('RSS sampler (src/core/sampler, 10 ms, RSS only) on the server process, lateness against its deadlines:');
+    lines.push('');
+    lines.push('| while | readings | skipped ticks | late p50 | late p99 | late max |');
+    lines.push('|---|---|---|---|---|---|');
+    for (const [name, t] of [['idle (3 s)', quiet], [`built-in driver flat out (${seconds} s)`, busy]] as const) {
+      lines.push(t ? `| ${name} | ${t.ticks} | ${t.skippedTicks} | ${f(t.lateP50Ms, 3)} ms | ${f(t.lateP99Ms, 3)} ms | ${f(t.lateMaxMs, 3)} ms |` : `| ${name} | - | - | - | - | - |`);
+    }
+    const table = lines.join('\n');
+    console.log(table);
+    if (write) {
+      const file = path.join(root, 'bench', 'RESULTS.md');
+      const heading = '## HTTP load driver';
+      const section = `${heading}\n\n\`node bench/http-run.mjs --seconds ${seconds} --concurrency ${concurrency} --rounds ${rounds}\`\n\n${table}\n`;
+      const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+      const start = old.indexOf(`${heading}\n`);
+      let next = start >= 0 ? old.indexOf('\n## ', start + heading.length) : -1;
+      if (next >= 0) next += 1;
+      const updated = start < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, start)}${section}${next >= 0 ? `\n${old.slice(next)}` : ''}`;
+      writeFileSync(file, updated);
+      console.error(`wrote ${heading} in ${file}`);
+    }
+  } finally {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
