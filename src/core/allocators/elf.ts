@@ -11,7 +11,7 @@ export interface ElfFacts {
   interpreter: string | null;
   /** DT_NEEDED sonames, in order. */
   needed: string[];
-  /** Names of defined (not undefined) function/object symbols from .dynsym and .symtab. */
+  /** Which of the names asked for are defined (not merely referenced) in .dynsym or .symtab. */
   definedSymbols: Set<string>;
 }
 
@@ -20,21 +20,22 @@ const PT_DYNAMIC = 2;
 const PT_LOAD = 1;
 const DT_NEEDED = 1;
 const DT_STRTAB = 5;
+const DT_STRSZ = 10;
 const SHT_SYMTAB = 2;
 const SHT_DYNSYM = 11;
 // Enough for every section and symbol table of an ordinary service binary; larger tables are read in part.
 const MAX_TABLE = 64 * 1024 * 1024;
 
-/** Reads ELF facts from a file; returns null when the file is not ELF (a script, for instance). */
-export function readElf(file: string): ElfFacts | null {
+/** Reads ELF facts from a file, looking up only `symbols`; returns null when the file is not ELF (a script). */
+export function readElf(file: string, symbols: readonly string[] = []): ElfFacts | null {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
     const read = (offset: number, length: number): Buffer => {
       const len = Math.max(0, Math.min(length, size - offset, MAX_TABLE));
-      const buf = Buffer.alloc(len);
-      if (len > 0) readSync(fd, buf, 0, len, offset);
-      return buf;
+      const buf = Buffer.allocUnsafe(len);
+      const got = len > 0 ? readSync(fd, buf, 0, len, offset) : 0;
+      return buf.subarray(0, got);
     };
     const ident = read(0, 64);
     if (ident.length < 52 || ident.readUInt32BE(0) !== 0x7f454c46) return null;
@@ -73,23 +74,26 @@ export function readElf(file: string): ElfFacts | null {
       const dyn = read(dynamic.offset, dynamic.size);
       const neededOffsets: number[] = [];
       let strtabAddr = -1;
+      let strtabSize = 0;
       for (let o = 0; o + entSize <= dyn.length; o += entSize) {
         const tag = addr(dyn, o);
         const val = addr(dyn, o + entSize / 2);
         if (tag === 0) break;
         if (tag === DT_NEEDED) neededOffsets.push(val);
         else if (tag === DT_STRTAB) strtabAddr = val;
+        else if (tag === DT_STRSZ) strtabSize = val;
       }
       // DT_STRTAB holds a virtual address; map it back to a file offset through the PT_LOAD segments.
       const seg = loads.find((l) => strtabAddr >= l.vaddr && strtabAddr < l.vaddr + l.filesz);
       if (seg) {
-        const strtab = read(seg.offset + (strtabAddr - seg.vaddr), seg.filesz - (strtabAddr - seg.vaddr));
+        const rest = seg.filesz - (strtabAddr - seg.vaddr);
+        const strtab = read(seg.offset + (strtabAddr - seg.vaddr), strtabSize > 0 ? Math.min(strtabSize, rest) : rest);
         for (const off of neededOffsets) needed.push(cString(strtab, off));
       }
     }
 
     const definedSymbols = new Set<string>();
-    if (shoff > 0 && shnum > 0) {
+    if (symbols.length > 0 && shoff > 0 && shnum > 0) {
       const sh = read(shoff, shentsize * shnum);
       const section = (i: number) => {
         const o = i * shentsize;
@@ -107,22 +111,55 @@ export function readElf(file: string): ElfFacts | null {
         if (s.link >= shnum || s.entsize === 0) continue;
         const strs = section(s.link);
         const strtab = read(strs.offset, strs.size);
-        const syms = read(s.offset, s.size);
-        for (let o = 0; o + s.entsize <= syms.length; o += s.entsize) {
-          const name = u32(syms, o);
-          const info = is64 ? syms[o + 4] : syms[o + 12];
-          const shndx = is64 ? u16(syms, o + 6) : u16(syms, o + 14);
-          const symType = info & 0xf;
-          // Defined functions and objects only: an undefined reference to malloc says nothing about who provides it.
-          if (shndx === 0 || (symType !== 1 && symType !== 2) || name === 0) continue;
-          definedSymbols.add(cString(strtab, name));
-        }
+        // Large binaries have hundreds of thousands of symbols and tens of MB of names: compare only the few
+        // wanted names, byte by byte, and only for symbols whose name starts with a wanted first letter.
+        for (const name of definedAmong(read(s.offset, s.size), strtab, s.entsize, is64, le, symbols)) definedSymbols.add(name);
       }
     }
     return { type, is64, machine, interpreter, needed, definedSymbols };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Which of `symbols` a symbol table defines. Kept apart from readElf so V8 optimises the hot loop: large
+ * binaries have hundreds of thousands of symbols and tens of MB of names.
+ */
+function definedAmong(syms: Buffer, strtab: Buffer, entsize: number, is64: boolean, le: boolean, symbols: readonly string[]): string[] {
+  const wanted = symbols.map((name) => Buffer.from(name));
+  // Filter on the first two bytes of the name: this runs once per binary, mostly in the interpreter, so the
+  // common case (a C++ name starting "_Z", say) must cost a few array reads and no calls.
+  const prefix = new Uint8Array(65536);
+  for (const w of wanted) prefix[(w[0] << 8) | w[1]] = 1;
+  const found: string[] = [];
+  const infoAt = is64 ? 4 : 12;
+  const shndxAt = is64 ? 6 : 14;
+  const limit = strtab.length - 1;
+  for (let o = 0; o + entsize <= syms.length; o += entsize) {
+    const off = le
+      ? (syms[o] | (syms[o + 1] << 8) | (syms[o + 2] << 16)) + syms[o + 3] * 0x1000000
+      : (syms[o + 3] | (syms[o + 2] << 8) | (syms[o + 1] << 16)) + syms[o] * 0x1000000;
+    if (off >= limit || prefix[(strtab[off] << 8) | strtab[off + 1]] === 0) continue;
+    const symType = syms[o + infoAt] & 0xf;
+    const shndx = le ? syms[o + shndxAt] | (syms[o + shndxAt + 1] << 8) : syms[o + shndxAt + 1] | (syms[o + shndxAt] << 8);
+    // Defined functions and objects only: an undefined reference to malloc says nothing about who provides it.
+    if (shndx === 0 || (symType !== 1 && symType !== 2)) continue;
+    for (let k = 0; k < wanted.length; k++) {
+      const w = wanted[k];
+      if (strtab[off + w.length] === 0 && sameBytes(strtab, off, w)) {
+        found.push(symbols[k]);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+// Byte loop rather than Buffer.compare: the native call costs more than the few bytes compared.
+function sameBytes(buf: Buffer, at: number, word: Buffer): boolean {
+  for (let j = 0; j < word.length; j++) if (buf[at + j] !== word[j]) return false;
+  return true;
 }
 
 function cString(buf: Buffer, offset: number): string {

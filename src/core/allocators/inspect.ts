@@ -2,7 +2,7 @@
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { TargetError } from '../errors';
 import { readElf, type ElfFacts } from './elf';
-import { allocatorFamilyOfLibrary, allocatorFamilyOfSymbols, GLIBC_TUNING_IDS } from './profiles';
+import { ALLOCATOR_SYMBOLS, allocatorFamilyOfLibrary, allocatorFamilyOfSymbols, GLIBC_TUNING_IDS } from './profiles';
 import type { AllocatorProfile, BinaryInfo } from './types';
 
 const S_ISUID = 0o4000;
@@ -22,7 +22,7 @@ export function inspectBinary(file: string): BinaryInfo {
   else if (st.mode & S_ISGID && st.gid !== process.getgid?.()) setuidOwner = st.gid;
   let elf: ElfFacts | null = null;
   try {
-    elf = readElf(file);
+    elf = readElf(file, ALLOCATOR_SYMBOLS);
   } catch (e) {
     throw new TargetError(`Cannot read ${file}: ${(e as Error).message}.`, 2);
   }

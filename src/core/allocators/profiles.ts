@@ -116,6 +116,9 @@ const STATIC_SYMBOLS: readonly [string, readonly string[]][] = [
   ['mimalloc', ['mi_malloc', 'mi_version', 'mi_stats_print']],
 ];
 
+/** Every symbol name that marks a statically linked allocator (what readElf should look up). */
+export const ALLOCATOR_SYMBOLS: readonly string[] = STATIC_SYMBOLS.flatMap(([, names]) => names);
+
 /** The allocator family whose symbols a binary defines itself, or null. */
 export function allocatorFamilyOfSymbols(defined: ReadonlySet<string>): string | null {
   for (const [family, names] of STATIC_SYMBOLS) if (names.some((n) => defined.has(n))) return family;

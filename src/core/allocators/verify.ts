@@ -4,7 +4,7 @@ import { readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import type { Verification } from '../model';
 import { readElf } from './elf';
 import { linkedAllocatorOf, profileFamily } from './inspect';
-import { allocatorFamilyOfLibrary, GLIBC_TUNING_IDS } from './profiles';
+import { ALLOCATOR_SYMBOLS, allocatorFamilyOfLibrary, GLIBC_TUNING_IDS } from './profiles';
 import type { AllocatorProfile, BinaryInfo } from './types';
 
 interface Mapping {
@@ -110,7 +110,7 @@ function exeFacts(pid: number, binary?: BinaryInfo): { path: string; isStatic: b
   try {
     exePath = readlinkSync(`/proc/${pid}/exe`);
     // Read through /proc so a replaced or deleted file on disk does not mislead.
-    const elf = readElf(`/proc/${pid}/exe`);
+    const elf = readElf(`/proc/${pid}/exe`, ALLOCATOR_SYMBOLS);
     if (elf) return { path: exePath, isStatic: elf.interpreter === null, linkedAllocator: linkedAllocatorOf(elf) };
   } catch {
     // Not readable (exited, or a kernel thread): fall back to what the caller inspected.

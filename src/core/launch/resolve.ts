@@ -1,10 +1,10 @@
 // Checks a target command before spawning, so the user gets "not found / a directory / not executable" with the
 // path we tried, instead of a bare ENOENT or EACCES from spawn.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { TargetError } from '../errors';
 
-type Problem = 'missing' | 'directory' | 'not-executable' | null;
+type Problem = 'missing' | 'directory' | 'not-executable' | 'not-a-program' | null;
 
 function problemOf(file: string): Problem {
   let st;
@@ -21,7 +21,24 @@ function problemOf(file: string): Problem {
   }
   // Root passes X_OK for any file with one execute bit; a file with none is still not runnable.
   if ((st.mode & 0o111) === 0) return 'not-executable';
+  // execvp would hand such a file to /bin/sh (its ENOEXEC fallback): a shell we never meant to run.
+  if (!startsLikeProgram(file)) return 'not-a-program';
   return null;
+}
+
+function startsLikeProgram(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(4);
+    const n = readSync(fd, head, 0, 4, 0);
+    return (n >= 4 && head.readUInt32BE(0) === 0x7f454c46) || (n >= 2 && head[0] === 0x23 && head[1] === 0x21);
+  } catch {
+    // Unreadable but executable (mode 711): let the kernel decide.
+    return true;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 function explain(file: string, problem: Exclude<Problem, null>, cwd: string): string {
@@ -30,6 +47,8 @@ function explain(file: string, problem: Exclude<Problem, null>, cwd: string): st
       return `The target program ${file} does not exist. Check target.command (a relative path is resolved against ${cwd}); build the program first if it is yours.`;
     case 'directory':
       return `The target program ${file} is a directory, not a program. Point target.command at the executable inside it.`;
+    case 'not-a-program':
+      return `The target program ${file} is neither a compiled program (ELF) nor a script starting with #!. Point target.command at the real program, or add a #! line to the script.`;
     case 'not-executable':
       return `The target program ${file} is not executable. Make it executable with \`chmod +x ${file}\`, or run its interpreter as the command.`;
   }

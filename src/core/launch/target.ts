@@ -42,6 +42,7 @@ export interface TargetProcess {
   readonly pid: number;
   /** process.hrtime.bigint() at spawn: the environment's time zero. */
   readonly startNs: bigint;
+  /** Resolves after the exit once the output files are complete (lines reach onLine listeners earlier). */
   readonly exited: Promise<ExitStatus>;
   readonly running: boolean;
   /** True once stop() was called (the exit that follows is expected). */
@@ -81,7 +82,10 @@ export async function launchTarget(spec: LaunchSpec): Promise<TargetProcess> {
   const file = resolveExecutable(spec.command, spec.cwd, spec.env.PATH);
   const stdoutFile = await openLog(spec.stdoutPath);
   const stderrFile = spec.stderrPath === spec.stdoutPath ? stdoutFile : await openLog(spec.stderrPath);
-  return new Target(file, spec, stdoutFile, stderrFile);
+  const target = new Target(file, spec, stdoutFile, stderrFile);
+  // A spawn that failed after our checks (ENOEXEC, a race) rejects here, so no half-started target escapes.
+  if (target.pid < 0) await target.exited;
+  return target;
 }
 
 async function openLog(file: string): Promise<WriteStream> {
@@ -189,7 +193,11 @@ class Target implements TargetProcess {
     };
     return new Promise<void>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
-        file.write(chunk);
+        // When the disk is slower than the target, stop reading: the pipe then slows the target, not our memory.
+        if (!file.write(chunk)) {
+          stream.pause();
+          file.once('drain', () => stream.resume());
+        }
         flush(decoder.write(chunk));
       });
       stream.once('close', () => {

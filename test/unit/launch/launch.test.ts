@@ -68,6 +68,16 @@ test('resolveExecutable: missing, directory, not executable, PATH search, relati
 test('launchTarget rejects a missing program and a missing cwd with TargetError', async () => {
   await assert.rejects(start('sleeper', [], { command: path.join(tmp, 'missing-program') }), (e: Error) => e instanceof TargetError && /does not exist/.test(e.message));
   await assert.rejects(start('sleeper', [], { cwd: path.join(tmp, 'no-such-dir') }), (e: Error) => e instanceof TargetError && /working directory/.test(e.message));
+  // Executable bits but no program inside: execvp would quietly run it with /bin/sh.
+  const fake = path.join(tmp, 'fake-program');
+  writeFileSync(fake, 'just text, no #! line\n');
+  chmodSync(fake, 0o755);
+  await assert.rejects(start('sleeper', [], { command: fake }), (e: Error) => e instanceof TargetError && /neither a compiled program \(ELF\) nor a script/.test(e.message));
+  const script = path.join(tmp, 'script.sh');
+  writeFileSync(script, '#!/bin/sh\necho from-script\n');
+  chmodSync(script, 0o755);
+  const { t } = await start('sleeper', [], { command: script });
+  assert.deepEqual(await t.exited, { code: 0, signal: null });
 });
 
 test('paths with spaces and quotes, arguments with $() and quotes arrive verbatim', async () => {
