@@ -1,0 +1,61 @@
+// The profile and hotspots commands of the built CLI (dist/cli.js), run as a user would.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { nativeProgram, repoRoot } from '../support/paths';
+import { fixturesDir, markerLine, proftestDir } from './helpers';
+
+const cli = path.join(repoRoot, 'dist', 'cli.js');
+
+function alloclab(args: string[], cwd = repoRoot): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('hotspots --json lists function, file, line and the figures per site', () => {
+  const r = alloclab(['hotspots', path.join(fixturesDir, 'heaptrack.sites.zst'), '--by', 'calls', '--top', '3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.backend, 'heaptrack');
+  assert.equal(doc.ranking, 'calls');
+  assert.equal(doc.hotspots.length, 3);
+  const top = doc.hotspots[0];
+  for (const k of ['function', 'file', 'line', 'growthBytesPerMin', 'peakBytes', 'allocations', 'leakedBytes']) assert.ok(k in top, k);
+  assert.equal(top.function, 'churn_step');
+  assert.equal(top.line, markerLine('sites.c', 'churn'));
+  assert.equal(top.workspaceFile, path.join(proftestDir, 'sites.c'));
+});
+
+test('hotspots: an unsupported ranking exits 2 with a message', () => {
+  const r = alloclab(['hotspots', path.join(fixturesDir, 'massif.out.sites'), '--by', 'leaked']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot rank by leaked/);
+  const bad = alloclab(['hotspots', path.join(fixturesDir, 'record.sh')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /not a profile/);
+});
+
+test('profile -- BINARY writes a run folder that hotspots reads back', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-prof-'));
+  try {
+    // pause 3 ms per iteration: the program would run ~5 s; --duration stops it after 1.5 s.
+    const r = alloclab(['profile', '--backend', 'jemalloc-prof', '--lg-prof-interval', '20', '--duration', '1500ms', '--out', out, '--json', '--', nativeProgram('proftest-sites'), '3000']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.backend, 'jemalloc-prof');
+    assert.equal(doc.ranking, 'growth');
+    assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'leak'));
+    assert.ok(existsSync(path.join(out, 'profile.json')));
+    const again = alloclab(['hotspots', out, '--by', 'peak', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).hotspots[0].line, markerLine('sites.c', 'cache'));
+    const table = alloclab(['hotspots', out]);
+    assert.match(table.stdout, /Hotspots by growth \(jemalloc-prof, sampled estimates\)/);
+    assert.match(table.stdout, /leak_step/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
