@@ -1,38 +1,20 @@
 // The host side of the run panel: one webview panel per run folder, restored after a reload by a serializer whose
-// state is the run folder. A live run is mirrored here (record, samples, events) independently of any panel, so
-// closing the panel never stops or loses the run, and reopening it shows everything so far. Increments go only to
-// a visible, ready panel; becoming visible again (or a reloaded webview saying "ready") gets a full snapshot.
+// state is the run folder. What goes to which panel and when is decided by RunRouter (./runRouter, unit tested);
+// this file is the VS Code part: creating panels, their page, messages, save dialogs, opening sources.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunEvent, RunRecord, Sample } from '../../core/model';
 import { openRun } from '../../core/runs/store';
-import { isFromWebview, RUN_PANEL_VIEW_TYPE, type EnvironmentSnapshot, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../../protocol/webview';
+import { isFromWebview, RUN_PANEL_VIEW_TYPE, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../../protocol/webview';
 import type { RunViewer } from '../panelBridge';
 import { makeNonce, panelHtml } from './panelHtml';
+import { RunRouter, runKey, type PanelSink } from './runRouter';
 
 /** Where the panel reports what users cannot see otherwise (the extension's output channel). */
 export interface PanelLog {
   info(message: string): void;
   warn(message: string): void;
-}
-
-interface LiveRun {
-  dir: string;
-  record: RunRecord;
-  environments: EnvironmentSnapshot[];
-  /** Samples and events that arrived before the record named their environment. */
-  early: Map<number, { samples: Sample[]; events: RunEvent[] }>;
-  live: boolean;
-}
-
-interface OpenPanel {
-  panel: vscode.WebviewPanel;
-  dir: string;
-  ready: boolean;
-  /** The stored run, read once per panel (live runs come from the mirror instead). */
-  stored: RunSnapshot | null;
-  disposables: vscode.Disposable[];
 }
 
 const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
@@ -41,14 +23,28 @@ const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
   json: { JSON: ['json'] },
 };
 
-const keyOf = (runDir: string) => path.resolve(runDir);
+class RunPanel implements PanelSink {
+  ready = false;
+  readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly panel: vscode.WebviewPanel, readonly dir: string, private readonly log: PanelLog) {}
+
+  get visible(): boolean {
+    return this.panel.visible;
+  }
+
+  post(msg: ToWebview): void {
+    void this.panel.webview.postMessage(msg).then(undefined, (e: Error) => this.log.warn(`run panel: ${e.message}`));
+  }
+}
 
 export class RunPanels implements RunViewer, vscode.Disposable {
-  private readonly panels = new Map<string, OpenPanel>();
-  private readonly runs = new Map<string, LiveRun>();
-  private liveDir: string | null = null;
+  private readonly panels = new Map<string, RunPanel>();
+  private readonly router: RunRouter;
 
-  private constructor(private readonly distUri: vscode.Uri, private readonly log: PanelLog) {}
+  private constructor(private readonly distUri: vscode.Uri, private readonly log: PanelLog) {
+    this.router = new RunRouter((dir) => openRun(dir), (e) => void vscode.window.showErrorMessage(e.message));
+  }
 
   /** Creates the panels service for the extension's lifetime and registers the serializer that restores panels. */
   static register(context: vscode.ExtensionContext, log: PanelLog = { info: () => undefined, warn: () => undefined }): RunPanels {
@@ -58,22 +54,22 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       vscode.window.registerWebviewPanelSerializer(RUN_PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: unknown) => panels.restore(panel, state),
       }),
-      // The webview also sees the body class change; the message covers a theme whose class stays the same.
-      vscode.window.onDidChangeActiveColorTheme(() => panels.broadcast({ type: 'theme' })),
+      // The webview also sees its body class change; the message covers a theme switch that keeps the class.
+      vscode.window.onDidChangeActiveColorTheme(() => panels.router.broadcast({ type: 'theme' })),
     );
     return panels;
   }
 
   /** Opens (or reveals) the panel of a run folder: the live mirror when the run is in flight, else the stored run. */
   showRun(runDir: string): void {
-    const key = keyOf(runDir);
+    const key = runKey(runDir);
     const existing = this.panels.get(key);
     if (existing) {
       existing.panel.reveal(undefined, false);
       return;
     }
     let stored: RunSnapshot | null = null;
-    if (!this.runs.has(key)) {
+    if (!this.router.isMirrored(key)) {
       try {
         stored = openRun(key);
       } catch (e) {
@@ -81,72 +77,41 @@ export class RunPanels implements RunViewer, vscode.Disposable {
         return;
       }
     }
-    const title = this.runs.get(key)?.record.name ?? stored?.record.name ?? path.basename(key);
+    const title = this.router.snapshot(key)?.record.name ?? stored?.record.name ?? path.basename(key);
     const panel = vscode.window.createWebviewPanel(RUN_PANEL_VIEW_TYPE, `Run: ${title}`, vscode.ViewColumn.Active, this.webviewOptions());
     this.attach(panel, key, stored);
   }
 
-  /** Starts mirroring a live run and opens its panel. */
+  /** Starts mirroring a live run and opens (or refreshes) its panel. */
   beginLive(runDir: string, record: RunRecord): void {
-    const key = keyOf(runDir);
-    this.runs.set(key, { dir: key, record, environments: [], early: new Map(), live: true });
-    this.liveDir = key;
-    this.syncEnvironments(this.runs.get(key)!);
-    const open = this.panels.get(key);
-    // A panel of this folder may exist from before (a rerun into the same --out folder): it now shows the new run.
-    if (open) {
-      open.stored = null;
-      this.sendSnapshot(open);
-      open.panel.reveal(undefined, true);
-    } else this.showRun(key);
+    this.router.begin(runDir, record);
+    const open = this.panels.get(runKey(runDir));
+    if (open) open.panel.reveal(undefined, true);
+    else this.showRun(runDir);
   }
 
   pushSamples(runDir: string, index: number, samples: Sample[]): void {
-    const run = this.runs.get(keyOf(runDir));
-    if (!run || !samples.length) return;
-    const env = run.environments[index];
-    if (env) env.samples.push(...samples);
-    else this.earlyOf(run, index).samples.push(...samples);
-    if (env) this.sendIncrement(run.dir, { type: 'samples', index, samples });
+    this.router.samples(runDir, index, samples);
   }
 
   pushEvent(runDir: string, index: number, event: RunEvent): void {
-    const run = this.runs.get(keyOf(runDir));
-    if (!run) return;
-    const env = run.environments[index];
-    if (env) env.events.push(event);
-    else this.earlyOf(run, index).events.push(event);
-    if (env) this.sendIncrement(run.dir, { type: 'event', index, event });
+    this.router.event(runDir, index, event);
   }
 
   updateRecord(runDir: string, record: RunRecord): void {
-    const key = keyOf(runDir);
-    const run = this.runs.get(key);
-    if (!run) return;
-    run.record = record;
-    const before = run.environments.length;
-    this.syncEnvironments(run);
-    run.live = !record.complete && !record.cancelled;
-    const open = this.panels.get(key);
-    // Early samples were never sent, so a new environment goes out as a snapshot; otherwise the record suffices.
-    if (open && run.environments.length !== before) this.sendSnapshot(open);
-    else this.sendIncrement(key, { type: 'record', record });
-    if (!run.live) {
-      if (this.liveDir === key) this.liveDir = null;
-      // Finished and nobody looking: the run folder on disk has it all.
-      if (!open) this.runs.delete(key);
-    }
+    this.router.record(runDir, record);
   }
 
   /** Reveals the panel of the live run, if there is one. */
   revealLive(): void {
-    if (this.liveDir) this.showRun(this.liveDir);
+    const dir = this.router.liveDir;
+    if (dir) this.showRun(dir);
   }
 
   dispose(): void {
     for (const p of [...this.panels.values()]) p.panel.dispose();
     this.panels.clear();
-    this.runs.clear();
+    this.router.clear();
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------
@@ -157,18 +122,14 @@ export class RunPanels implements RunViewer, vscode.Disposable {
 
   private async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const runDir = typeof state === 'object' && state && typeof (state as { runDir?: unknown }).runDir === 'string' ? (state as { runDir: string }).runDir : null;
-    if (!runDir || !fs.existsSync(runDir)) {
-      this.log.warn(`run panel not restored: ${runDir ? `${runDir} no longer exists` : 'no run folder in its state'}`);
-      panel.dispose();
-      return;
-    }
-    const key = keyOf(runDir);
-    if (this.panels.has(key)) {
+    const key = runDir ? runKey(runDir) : null;
+    if (!key || !fs.existsSync(key) || this.panels.has(key)) {
+      if (!key || !fs.existsSync(key)) this.log.warn(`run panel not restored: ${key ? `${key} no longer exists` : 'no run folder in its state'}`);
       panel.dispose();
       return;
     }
     let stored: RunSnapshot | null = null;
-    if (!this.runs.has(key)) {
+    if (!this.router.isMirrored(key)) {
       try {
         stored = openRun(key);
       } catch (e) {
@@ -182,8 +143,9 @@ export class RunPanels implements RunViewer, vscode.Disposable {
   }
 
   private attach(panel: vscode.WebviewPanel, key: string, stored: RunSnapshot | null): void {
-    const open: OpenPanel = { panel, dir: key, ready: false, stored, disposables: [] };
+    const open = new RunPanel(panel, key, this.log);
     this.panels.set(key, open);
+    this.router.attach(key, open, stored);
     const webview = panel.webview;
     webview.html = panelHtml({
       cspSource: webview.cspSource,
@@ -195,19 +157,18 @@ export class RunPanels implements RunViewer, vscode.Disposable {
     open.disposables.push(
       webview.onDidReceiveMessage((msg: unknown) => this.onMessage(open, msg)),
       panel.onDidChangeViewState((e) => {
-        if (e.webviewPanel.visible && open.ready) this.sendSnapshot(open);
+        if (e.webviewPanel.visible) this.router.sendSnapshot(key);
       }),
       panel.onDidDispose(() => {
         for (const d of open.disposables) d.dispose();
         if (this.panels.get(key) === open) this.panels.delete(key);
-        const run = this.runs.get(key);
-        // Closing the panel of a live run keeps the mirror (the run goes on; reopening shows it).
-        if (run && !run.live) this.runs.delete(key);
+        // A live run goes on without its panel; reopening it shows everything so far.
+        this.router.detach(key, open);
       }),
     );
   }
 
-  private onMessage(open: OpenPanel, msg: unknown): void {
+  private onMessage(open: RunPanel, msg: unknown): void {
     if (!isFromWebview(msg)) {
       this.log.warn(`run panel sent an invalid message: ${JSON.stringify(msg)?.slice(0, 200)}`);
       return;
@@ -216,7 +177,7 @@ export class RunPanels implements RunViewer, vscode.Disposable {
     switch (m.type) {
       case 'ready':
         open.ready = true;
-        this.sendSnapshot(open);
+        this.router.sendSnapshot(open.dir);
         break;
       case 'export':
         void this.saveExport(open, m.format, m.data, m.suggestedName);
@@ -225,66 +186,13 @@ export class RunPanels implements RunViewer, vscode.Disposable {
         void this.openSource(open, m.file, m.line);
         break;
       case 'log':
-        (m.level === 'info' ? this.log.info : this.log.warn).call(this.log, `run panel: ${m.message}`);
+        if (m.level === 'info') this.log.info(`run panel: ${m.message}`);
+        else this.log.warn(`run panel: ${m.message}`);
         break;
     }
   }
 
-  private snapshotOf(open: OpenPanel): RunSnapshot | null {
-    const run = this.runs.get(open.dir);
-    if (run) return { dir: run.dir, live: run.live, record: run.record, environments: run.environments };
-    if (!open.stored) {
-      try {
-        open.stored = openRun(open.dir);
-      } catch (e) {
-        this.log.warn((e as Error).message);
-        return null;
-      }
-    }
-    return { ...open.stored, dir: open.dir, live: false };
-  }
-
-  private sendSnapshot(open: OpenPanel): void {
-    if (!open.ready || !open.panel.visible) return;
-    const run = this.snapshotOf(open);
-    if (run) this.post(open, { type: 'snapshot', run });
-  }
-
-  private sendIncrement(key: string, msg: ToWebview): void {
-    const open = this.panels.get(key);
-    // A hidden panel gets nothing now and a full snapshot when it shows again.
-    if (open && open.ready && open.panel.visible) this.post(open, msg);
-  }
-
-  private broadcast(msg: ToWebview): void {
-    for (const open of this.panels.values()) if (open.ready && open.panel.visible) this.post(open, msg);
-  }
-
-  private post(open: OpenPanel, msg: ToWebview): void {
-    void open.panel.webview.postMessage(msg).then(undefined, (e: Error) => this.log.warn(`run panel: ${e.message}`));
-  }
-
-  private earlyOf(run: LiveRun, index: number): { samples: Sample[]; events: RunEvent[] } {
-    let e = run.early.get(index);
-    if (!e) run.early.set(index, (e = { samples: [], events: [] }));
-    return e;
-  }
-
-  /** Makes the mirror's environments follow the record (new environments take their early samples). */
-  private syncEnvironments(run: LiveRun): void {
-    run.record.environments.forEach((rec, i) => {
-      const env = run.environments[i];
-      if (env) {
-        env.record = rec;
-        return;
-      }
-      const early = run.early.get(i);
-      run.early.delete(i);
-      run.environments[i] = { record: rec, samples: early?.samples ?? [], events: early?.events ?? [] };
-    });
-  }
-
-  private async saveExport(open: OpenPanel, format: ExportFormat, data: string, suggestedName: string): Promise<void> {
+  private async saveExport(open: RunPanel, format: ExportFormat, data: string, suggestedName: string): Promise<void> {
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(path.join(open.dir, suggestedName)),
       filters: FILTERS[format],
@@ -296,15 +204,20 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       : Buffer.from(data, 'utf8');
     try {
       await vscode.workspace.fs.writeFile(target, bytes);
-      this.post(open, { type: 'exported', format, file: target.fsPath });
+      open.post({ type: 'exported', format, file: target.fsPath });
     } catch (e) {
       void vscode.window.showErrorMessage(`Cannot write ${target.fsPath}: ${(e as Error).message}. Pick another location.`);
     }
   }
 
-  private async openSource(open: OpenPanel, file: string, line: number): Promise<void> {
-    // Relative paths are relative to the run's working folder (the scenario's), else to the workspace.
-    const scenario = this.snapshotOf(open)?.record.scenarioPath;
+  private async openSource(open: RunPanel, file: string, line: number): Promise<void> {
+    // Relative paths are relative to the scenario's folder (the target's working folder), else to the workspace.
+    let scenario: string | null = null;
+    try {
+      scenario = this.router.snapshot(open.dir)?.record.scenarioPath ?? null;
+    } catch {
+      scenario = null;
+    }
     const bases = [scenario ? path.dirname(scenario) : null, ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)];
     const candidates = path.isAbsolute(file) ? [file] : bases.filter((b): b is string => !!b).map((b) => path.join(b, file));
     const found = candidates.find((c) => fs.existsSync(c));
