@@ -1,6 +1,6 @@
 // The scenario file (*.alloclab.json, JSON with comments): defined once here in zod; the JSON schema shipped
 // in the package is generated from this definition. Extend it by adding optional fields, never by renaming.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 // The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format) when bundling.
 import * as jsonc from 'jsonc-parser/lib/esm/main.js';
@@ -152,8 +152,11 @@ export interface LoadedScenario {
   scenario: Scenario;
 }
 
-/** Parses scenario text; every problem becomes a ScenarioError naming file, line and column. */
-export function parseScenarioText(text: string, file: string): Scenario {
+/**
+ * Parses scenario text; every problem becomes a ScenarioError naming file, line and column. With baseDir, list
+ * files are also checked to exist (relative paths resolve against it).
+ */
+export function parseScenarioText(text: string, file: string, baseDir?: string): Scenario {
   const errors: jsonc.ParseError[] = [];
   const tree = jsonc.parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length || !tree) {
@@ -164,7 +167,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
   const value = jsonc.getNodeValue(tree);
   const result = scenarioSchema.safeParse(value);
   if (result.success) {
-    const problem = checkScenario(result.data);
+    const problem = checkScenario(result.data) ?? (baseDir !== undefined ? checkListFiles(result.data, baseDir) : null);
     if (problem) {
       const { line, column } = position(text, problemOffset(text, tree, problem));
       throw new ScenarioError(file, line, column, problem.message);
@@ -237,6 +240,19 @@ function checkScenario(s: RawScenario): Problem | null {
   return null;
 }
 
+function checkListFiles(s: RawScenario, baseDir: string): Problem | null {
+  const declared: [(string | number)[], Record<string, ListSource> | undefined][] = [[['lists'], s.lists]];
+  for (const [i, p] of s.phases.entries()) if (p.load?.driver === 'http') declared.push([['phases', i, 'load', 'lists'], p.load.lists]);
+  for (const [at, lists] of declared) {
+    for (const [name, source] of Object.entries(lists ?? {})) {
+      if (Array.isArray(source)) continue;
+      const abs = path.resolve(baseDir, source.file);
+      if (!existsSync(abs)) return { path: [...at, name, 'file'], message: `list "${name}": ${abs} does not exist (paths are relative to the scenario file)` };
+    }
+  }
+  return null;
+}
+
 function problemOffset(text: string, tree: jsonc.Node, problem: Problem): number {
   const node = jsonc.findNodeAtLocation(tree, problem.path);
   if (!node) return 0;
@@ -288,7 +304,7 @@ export function loadScenarioFile(file: string): LoadedScenario {
   } catch (e) {
     throw new ScenarioError(abs, 1, 1, `cannot read the scenario file: ${(e as Error).message}`);
   }
-  return { file: abs, baseDir: path.dirname(abs), scenario: parseScenarioText(text, abs) };
+  return { file: abs, baseDir: path.dirname(abs), scenario: parseScenarioText(text, abs, path.dirname(abs)) };
 }
 
 /** 1-based line and column of an offset in text. */

@@ -78,6 +78,32 @@ test('open model measures latency from the intended send time (no coordinated om
   assert.ok(c.latencyMs.p99 < s.latencyMs.p99 / 2, `closed p99 ${c.latencyMs.p99} vs open ${s.latencyMs.p99}`);
 });
 
+test('open model: maxInFlight caps the requests outstanding at the server', async (t) => {
+  let inFlight = 0;
+  let most = 0;
+  const slow = await startServer((_req, res) => {
+    most = Math.max(most, ++inFlight);
+    setTimeout(() => {
+      inFlight--;
+      res.end('ok');
+    }, 50);
+  }, false);
+  const ctx = testContext({ durationMs: 1000 });
+  t.after(async () => { ctx.cleanup(); await slow.close(); });
+  // 400/s against 50 ms answers would need 20 in flight; the cap allows 5 (about 100/s get through).
+  const s = await runLoad(spec({ url: `${slow.url}/`, rate: 400, maxInFlight: 5 }), ctx);
+  assert.ok(most <= 5, `${most} requests in flight at once`);
+  assert.ok(most >= 4, `the cap was never reached (${most})`);
+  assert.ok(s.requests < 200, `${s.requests} requests`);
+  assert.ok(s.latencyMs && s.latencyMs.p99 > 300, `latency from the intended time should grow while sends wait: p99 ${s.latencyMs?.p99}`);
+});
+
+test('${port} without a picked port is a clear error', async (t) => {
+  const ctx = testContext({ durationMs: 500 });
+  t.after(() => ctx.cleanup());
+  await assert.rejects(runLoad(spec({ url: 'http://127.0.0.1:${port}/' }), ctx), (e: Error) => e instanceof AlloclabError && /no port was picked/.test(e.message));
+});
+
 test('keepAlive false opens a new connection per request; true reuses them', async (t) => {
   const server = await startServer();
   const ctx = testContext({ durationMs: 10_000, requests: 30 });

@@ -168,3 +168,26 @@ test('the shipped examples for wrk and siege are valid scenarios', async () => {
     assert.ok(load.args.some((a) => a.includes('${duration}')), `${name} does not end with the phase`);
   }
 });
+
+test('a list file that does not exist is reported at its "file" value when the scenario is loaded', async (t) => {
+  const { loadScenarioFile } = await import('../../../src/core/stress');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(`${tmpdir()}/alloclab-scn-`);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const text = scenario('      "duration": "2s", "load": { "driver": "http", "url": "http://127.0.0.1/", "body": "{{list ids}}", "lists": { "ids": { "file": "ids.csv" } } },');
+  writeFileSync(`${dir}/s.alloclab.json`, text);
+  const e = (() => {
+    try {
+      loadScenarioFile(`${dir}/s.alloclab.json`);
+    } catch (err) {
+      return err as ScenarioError;
+    }
+    assert.fail('accepted a missing list file');
+  })();
+  assert.ok(e instanceof ScenarioError);
+  assert.deepEqual({ line: e.line, column: e.column }, at(text, '"ids.csv"'));
+  assert.match(e.detail, /ids\.csv does not exist/);
+  writeFileSync(`${dir}/ids.csv`, '1\n2\n');
+  assert.equal(loadScenarioFile(`${dir}/s.alloclab.json`).scenario.phases.length, 1);
+});
