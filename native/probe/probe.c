@@ -180,6 +180,17 @@ static inline size_t usable(void *p) {
   return next_usable ? next_usable(p) : 0;
 }
 
+/* jemalloc's and tcmalloc's malloc_usable_size look the block up in their page maps, a cache miss that can cost
+ * more than the allocation; nallocx computes the same size from the request. Checked at start (see
+ * detect_allocator) and used for plain, unaligned requests only. */
+static size_t (*next_nallocx)(size_t, int);
+static int nallocx_ok;
+
+static inline size_t request_usable(void *p, size_t n) {
+  if (nallocx_ok && n) return next_nallocx(n, 0);
+  return usable(p);
+}
+
 static void count_alloc(size_t n) {
   struct probe_shard *s = my_shard();
   bump(&s->live_bytes, (int64_t)n);
@@ -212,7 +223,7 @@ EXPORT void *malloc(size_t n) {
   if (in_probe) return next_malloc(n);
   ENTER;
   void *p = next_malloc(n);
-  if (LIKELY(p != NULL)) count_alloc(usable(p));
+  if (LIKELY(p != NULL)) count_alloc(request_usable(p, n));
   return p;
 }
 
@@ -240,7 +251,7 @@ EXPORT void *calloc(size_t k, size_t n) {
   if (in_probe) return next_calloc(k, n);
   ENTER;
   void *p = next_calloc(k, n);
-  if (LIKELY(p != NULL)) count_alloc(usable(p));
+  if (LIKELY(p != NULL)) count_alloc(request_usable(p, k * n));
   return p;
 }
 
@@ -344,7 +355,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     if (in_probe) return next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW); \
     ENTER;                                                                \
     void *p = next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW);      \
-    if (LIKELY(p != NULL)) count_alloc(usable(p));                        \
+    if (LIKELY(p != NULL)) count_alloc(ALIGN ? usable(p) : request_usable(p, SIZE)); \
     return p;                                                             \
   }
 
@@ -466,6 +477,18 @@ static void detect_allocator(void) {
   else if (strstr(base, "tcmalloc")) allocator_kind = PROBE_ALLOC_TCMALLOC;
   else if (strstr(base, "mimalloc")) allocator_kind = PROBE_ALLOC_MIMALLOC;
   else if (strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0) allocator_kind = PROBE_ALLOC_GLIBC;
+  if ((allocator_kind == PROBE_ALLOC_JEMALLOC || allocator_kind == PROBE_ALLOC_TCMALLOC) && next_usable) {
+    Dl_info n;
+    next_nallocx = lookup("nallocx");
+    int ok = next_nallocx && dladdr((void *)next_nallocx, &n) && n.dli_fbase == info.dli_fbase;
+    static const size_t sizes[] = {1, 8, 24, 100, 1000, 3000, 4096, 10000, 40000, 100000, 1 << 20, 5 << 20};
+    for (size_t i = 0; ok && i < sizeof sizes / sizeof sizes[0]; i++) {
+      void *b = next_malloc(sizes[i]);
+      ok = b && next_nallocx(sizes[i], 0) == next_usable(b);
+      next_free(b);
+    }
+    nallocx_ok = ok;
+  }
   if (allocator_kind == PROBE_ALLOC_GLIBC && next_usable) {
     /* Check the header arithmetic against glibc's own answer on a small and an mmapped block before using it. */
     void *small = next_malloc(100), *big = next_malloc(4 << 20);

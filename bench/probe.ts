@@ -1,0 +1,197 @@
+// What the preload probe costs the target: the same fixed work with and without it, next to heaptrack and
+// valgrind massif on the same work, as throughput ratios against a baseline measured in the same run.
+//
+//   npx esbuild bench/probe.ts --bundle --platform=node --format=cjs --outfile=dist/bench/probe.js \
+//     && node dist/bench/probe.js [--quick] [--reps N] [--write]     (--write: section "Probe" of bench/RESULTS.md)
+//
+// Throughput is work per CPU-second of the target (user + system, read from this process's reaped-children
+// times, so heaptrack's helper processes count too) and, beside it, per wall-second. The machine is shared
+// with other engineers: CPU time is the steadier figure there, wall time is shown for completeness. Probe and
+// baseline runs alternate and the median of the repetitions is kept; heaptrack and massif run once, on a tenth
+// (or less) of the work, and their throughput is scaled per unit of work.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { probeEnvironment } from '../src/core/ledger';
+import { packageRoot } from '../src/core/workers';
+
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+const CLK_TCK = 100;
+
+interface Workload {
+  name: string;
+  program: string;
+  /** argv for `work` units of work */
+  args: (work: number) => string[];
+  unit: string;
+  work: number;
+  /** Work for the slow tools (heaptrack, massif). */
+  toolWork: number;
+}
+
+interface Mode {
+  name: string;
+  baseline: string | null;
+  /** Wraps the command and sets its environment. */
+  prepare: (argv: string[], scratch: string) => { argv: string[]; env: Record<string, string> };
+  tool?: boolean;
+}
+
+interface Row {
+  workload: string;
+  mode: string;
+  baseline: string | null;
+  work: number;
+  cpuS: number;
+  wallS: number;
+  unit: string;
+}
+
+function childCpuSeconds(): number {
+  // Fields 16 and 17 of /proc/self/stat: CPU of waited-for children (and their waited-for descendants).
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+}
+
+function runOnce(w: Workload, m: Mode, work: number, scratch: string): Row {
+  const { argv, env } = m.prepare([w.program, ...w.args(work)], scratch);
+  const cpu0 = childCpuSeconds();
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpuS = childCpuSeconds() - cpu0;
+  if (r.status !== 0) throw new Error(`${w.name} / ${m.name} failed (${r.status ?? r.signal}): ${r.stderr.toString().slice(-2000)}`);
+  return { workload: w.name, mode: m.name, baseline: m.baseline, work, cpuS, wallS, unit: w.unit };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const reps = Number(args[args.indexOf('--reps') + 1]) || (quick ? 1 : 3);
+  const build = path.join(packageRoot(), 'native', 'build');
+  const scratch = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'alloclab-probe-bench-'));
+  let shmSeq = 0;
+  const probe = (preload?: string) => (argv: string[]) => ({
+    argv,
+    env: probeEnvironment(path.join(scratch, `p${shmSeq++}`), preload ? { LD_PRELOAD: preload } : {}),
+  });
+  const modes: Mode[] = [
+    { name: 'glibc', baseline: null, prepare: (argv) => ({ argv, env: {} }) },
+    { name: 'glibc + probe', baseline: 'glibc', prepare: probe() },
+    { name: 'jemalloc', baseline: null, prepare: (argv) => ({ argv, env: { LD_PRELOAD: JEMALLOC } }) },
+    { name: 'jemalloc + probe', baseline: 'jemalloc', prepare: probe(JEMALLOC) },
+    {
+      name: 'heaptrack',
+      baseline: 'glibc',
+      tool: true,
+      prepare: (argv, dir) => ({ argv: ['heaptrack', '-o', path.join(dir, `heaptrack.${shmSeq++}`), ...argv], env: {} }),
+    },
+    {
+      name: 'valgrind massif',
+      baseline: 'glibc',
+      tool: true,
+      prepare: (argv, dir) => ({ argv: ['valgrind', '--tool=massif', '-q', `--massif-out-file=${path.join(dir, `massif.${shmSeq++}`)}`, ...argv], env: {} }),
+    },
+  ];
+  const scale = quick ? 0.25 : 1;
+  const workloads: Workload[] = [
+    {
+      name: 'probebench: 4 threads of malloc/free churn (worst case)',
+      program: path.join(build, 'probebench'),
+      args: (n) => ['4', String(Math.round(n / 4))],
+      unit: 'M ops',
+      work: 40e6 * scale,
+      toolWork: 1e6 * scale,
+    },
+    {
+      name: 'demo-controller --work, 8 threads (JSON configs, LRU cache)',
+      program: path.join(build, 'demo-controller'),
+      args: (n) => ['--work', String(n), '--threads', '8', '--cache-mb', '16'],
+      unit: 'configs',
+      work: Math.round(1600 * scale),
+      toolWork: Math.round(160 * scale),
+    },
+  ];
+  for (const w of workloads) if (!existsSync(w.program)) throw new Error(`${w.program} is missing: run \`make -C native\``);
+  const haveJemalloc = existsSync(JEMALLOC);
+  const rows: Row[] = [];
+  try {
+    for (const w of workloads) {
+      const fast = modes.filter((m) => !m.tool && (haveJemalloc || !m.name.startsWith('jemalloc')));
+      const samples = new Map<string, Row[]>();
+      // Alternate the modes so a change in the machine's load falls on all of them alike.
+      for (let i = 0; i < reps; i++) {
+        for (const m of fast) {
+          const r = runOnce(w, m, w.work, scratch);
+          samples.set(m.name, [...(samples.get(m.name) ?? []), r]);
+          process.stderr.write(`${w.name} | ${m.name}: ${r.cpuS.toFixed(2)} s CPU, ${r.wallS.toFixed(2)} s wall\n`);
+        }
+      }
+      for (const m of fast) {
+        const rs = samples.get(m.name)!;
+        rows.push({ ...rs[0], cpuS: median(rs.map((r) => r.cpuS)), wallS: median(rs.map((r) => r.wallS)) });
+      }
+      for (const m of modes.filter((x) => x.tool)) {
+        try {
+          const r = runOnce(w, m, w.toolWork, scratch);
+          rows.push(r);
+          process.stderr.write(`${w.name} | ${m.name}: ${r.cpuS.toFixed(2)} s CPU, ${r.wallS.toFixed(2)} s wall\n`);
+        } catch (e) {
+          process.stderr.write(`${m.name} skipped: ${(e as Error).message.split('\n')[0]}\n`);
+        }
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const table = render(rows, reps);
+  console.log(table);
+  if (args.includes('--write')) writeResults(table);
+}
+
+function render(rows: Row[], reps: number): string {
+  const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  const perUnit = (r: Row) => (r.unit === 'M ops' ? r.work / 1e6 : r.work);
+  const out: string[] = [];
+  out.push('## Probe');
+  out.push('');
+  out.push(
+    `Generated by \`bench/probe.ts\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, load average ` +
+      `${loadavg()[0].toFixed(1)} at the end (the machine is shared with other engineers' builds and tests, so treat ` +
+      `single-digit percentages as noise-level). Throughput = work per CPU-second of the target (wall-second beside it), ` +
+      `median of ${reps} alternating runs for the fast modes; heaptrack and massif once, on less work. Ratio = ` +
+      'throughput / throughput of the baseline on the same workload in the same run (1.00 = no cost).',
+  );
+  out.push('');
+  out.push('| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | ratio (wall) |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const base = r.baseline ? rows.find((b) => b.workload === r.workload && b.mode === r.baseline) : undefined;
+    const tput = perUnit(r) / r.cpuS;
+    const wallT = perUnit(r) / r.wallS;
+    const ratio = base ? tput / (perUnit(base) / base.cpuS) : NaN;
+    const wallRatio = base ? wallT / (perUnit(base) / base.wallS) : NaN;
+    out.push(
+      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base ? f(wallRatio, 3) : '1'} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+function writeResults(section: string): void {
+  const file = path.join(packageRoot(), 'bench', 'RESULTS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  // Replace only this benchmark's section; other benchmarks own theirs.
+  const re = /^## Probe\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  const next = re.test(old) ? old.replace(re, section + '\n') : old.replace(/\n*$/, '\n\n') + section + '\n';
+  writeFileSync(file, next);
+  console.log(`wrote ${file}`);
+}
+
+main();
