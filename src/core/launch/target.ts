@@ -191,10 +191,16 @@ class Target implements TargetProcess {
         partial = partial.slice(nl >= 0 ? cut + 1 : cut);
       }
     };
+    // A log file that fails (disk full) must not stall the target on a paused pipe: keep reading, stop writing.
+    let fileBroken = false;
+    file.on('error', () => {
+      fileBroken = true;
+      stream.resume();
+    });
     return new Promise<void>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
         // When the disk is slower than the target, stop reading: the pipe then slows the target, not our memory.
-        if (!file.write(chunk)) {
+        if (!fileBroken && !file.write(chunk)) {
           stream.pause();
           file.once('drain', () => stream.resume());
         }

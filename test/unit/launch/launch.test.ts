@@ -246,3 +246,21 @@ test('an abort signal cancels waitReady with CancelledError; killAllTargets kill
   killAllTargets();
   assert.deepEqual(await t.exited, { code: null, signal: 'SIGKILL' });
 });
+
+test('heavy output: every line reaches both the file and the listeners, split correctly across chunks', async () => {
+  const { t, dir } = await start('yes', ['line of output'], { command: 'yes' });
+  let lines = 0;
+  let bad = 0;
+  t.onLine((_s, line) => {
+    lines++;
+    if (line !== 'line of output') bad++;
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  await t.stop();
+  const text = readFileSync(path.join(dir, 'stdout.log'), 'utf8');
+  const fileLines = text.split('\n');
+  const partial = fileLines.pop();
+  assert.ok(fileLines.length > 1000, `only ${fileLines.length} lines`);
+  assert.equal(bad, partial ? 1 : 0, 'only a last unterminated line may differ');
+  assert.equal(lines, fileLines.length + (partial ? 1 : 0));
+});
