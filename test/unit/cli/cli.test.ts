@@ -65,14 +65,14 @@ test('allocators lists the built-in environments with availability', () => {
 });
 
 test('Ctrl-C stops the target, keeps the run marked cancelled, and leaves nothing running', async () => {
-  const child = spawn(process.execPath, [cli, 'compare', '--env', 'glibc', '--duration', '60s', '--out', path.join(cwd, 'interrupted'), '--', '/bin/sleep', '120'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'compare', '--env', 'glibc', '--duration', '60s', '--out', path.join(cwd, 'interrupted'), '--', '/bin/sleep', '120'], { cwd, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 2000));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
   assert.equal(code, 130);
-  const run = JSON.parse(fs.readFileSync(path.join(cwd, 'interrupted', 'run.json'), 'utf8'));
-  assert.equal(run.cancelled, true);
-  const pid = run.environments[0].pid as number;
+  const saved = JSON.parse(fs.readFileSync(path.join(cwd, 'interrupted', 'run.json'), 'utf8'));
+  assert.equal(saved.cancelled, true);
+  const pid = saved.environments[0].pid as number;
   assert.ok(pid > 0);
   assert.equal(fs.existsSync(`/proc/${pid}`), false, 'the target is gone');
   const show = run(['show', path.join(cwd, 'interrupted')]);
