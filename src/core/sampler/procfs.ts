@@ -194,13 +194,11 @@ export function isDeadState(state: string): boolean {
  * Finds the descendants of a process. /proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN, which kernels
  * (this project's VM among them) may lack, so this lists /proc and follows parent pids. A parent pid never
  * changes except by re-parenting (and then the old parent is gone, which breaks the chain as it should), so
- * each pid's stat is read once and remembered; a full re-read now and then covers pid reuse.
+ * each pid's stat is read once and remembered until the pid is missing from a listing. A reused pid could only
+ * fool that if the kernel went through its whole pid space between two scans.
  */
 export class ProcessTreeScanner {
   private readonly parentOf = new Map<number, number>();
-  private scans = 0;
-
-  constructor(private readonly fullRefreshEvery = 10) {}
 
   /** `root` followed by its descendants (breadth first); empty when `root` does not exist. */
   tree(root: number): number[] {
@@ -210,14 +208,13 @@ export class ProcessTreeScanner {
     } catch {
       return [];
     }
-    const refresh = this.scans++ % this.fullRefreshEvery === 0;
     const alive = new Set<number>();
     const children = new Map<number, number[]>();
     for (const name of names) {
       const c = name.charCodeAt(0);
       if (c < 48 || c > 57) continue;
       const pid = Number(name);
-      let ppid = refresh ? undefined : this.parentOf.get(pid);
+      let ppid = this.parentOf.get(pid);
       if (ppid === undefined) {
         try {
           ppid = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1')).ppid;

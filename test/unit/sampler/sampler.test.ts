@@ -111,7 +111,10 @@ describe('startSampler', () => {
     const within = s.samples.filter((x) => x.t <= first.t + 2000).length;
     // 201 on a quiet machine; the machine is shared, so only a loose floor.
     assert.ok(within >= 120 && within <= 202, `${within} samples in 2 s at 10 ms`);
-    assert.ok(summary.timing!.ticks >= summary.count);
+    const timing = summary.timing!;
+    assert.ok(timing.ticks >= summary.count);
+    assert.ok(timing.lateP50Ms <= timing.lateP99Ms && timing.lateP99Ms <= timing.lateMaxMs + 0.01, JSON.stringify(timing));
+    assert.ok(timing.workerCpuMs! > 0);
   });
 
   it('sums the process tree: a forked child that allocates is counted', async () => {
