@@ -62,6 +62,10 @@ export function verifyEnvironment(pid: number, profile: AllocatorProfile, binary
       return result(`${k}=${v} is missing from the target's environment (${actual === undefined ? `no ${k}` : `it has ${k}=${actual}`}): set it on the target itself, not on a wrapper`);
     }
   }
+  // libstdc++ reads GLIBCXX_FORCE_NEW; a dynamically linked program without it mapped never looks at the variable.
+  if (profile.id === 'glibcxx-force-new' && !profile.custom && !exe.isStatic && !mappedLibraries.some((l) => /\/libstdc\+\+\.so/.test(l))) {
+    return result(`${exe.path} does not use libstdc++ (not mapped), so GLIBCXX_FORCE_NEW has no effect`);
+  }
   if (GLIBC_TUNING_IDS.has(profile.id) && !profile.custom) {
     if (mappedAllocator) {
       return result(`${mappedAllocator} serves malloc in the target (${exe.linkedAllocator ? `the binary links ${exe.linkedAllocator}` : 'preloaded or pulled in by a library'}), so it does not run on glibc malloc and ${profile.id} has no effect`);

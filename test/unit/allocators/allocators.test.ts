@@ -141,6 +141,31 @@ test('jemalloc preload is verified from the maps, and the user\'s own LD_PRELOAD
   await t.stop();
 });
 
+test('every built-in preload profile loads and is recognised in the maps', async () => {
+  for (const id of ['jemalloc', 'tcmalloc', 'mimalloc']) {
+    const p = profile(id);
+    const { t } = await runUnder(p, nativeProgram('alloc-known'), ['4']);
+    const v = verifyEnvironment(t.pid, p);
+    assert.equal(v.applied, true, `${id}: ${v.notAppliedReason}`);
+    assert.match(v.mappedAllocator!, new RegExp(`lib${id === 'tcmalloc' ? 'tcmalloc_minimal' : id}\\.so`));
+    await t.stop();
+  }
+});
+
+test('GLIBCXX_FORCE_NEW: applied to a C++ program; on a C program the variable is there but libstdc++ is not', async () => {
+  const p = profile('glibcxx-force-new');
+  const { t: cxx } = await runUnder(p, nativeProgram('cxx-sleeper'), []);
+  const ok = verifyEnvironment(cxx.pid, p);
+  assert.equal(ok.applied, true, ok.notAppliedReason);
+  await cxx.stop();
+  const { t } = await runUnder(p, nativeProgram('print-env'), ['--wait']);
+  const v = verifyEnvironment(t.pid, p);
+  assert.equal(v.applied, false);
+  assert.match(v.notAppliedReason!, /does not use libstdc\+\+/);
+  assert.ok(readFileSync(`/proc/${t.pid}/environ`, 'utf8').split('\0').includes('GLIBCXX_FORCE_NEW=1'));
+  await t.stop();
+});
+
 test('a wrong library path fails silently in ld.so; verification says not applied and why', async () => {
   const missing = { ...profile('jemalloc'), id: 'broken', preload: path.join(tmp, 'nowhere', 'libjemalloc.so.2') };
   const { t, dir } = await runUnder(missing, nativeProgram('print-env'), ['--wait']);
