@@ -48,8 +48,10 @@ export async function readHeaptrackProfile(file: string, opts: HeaptrackReadOpti
     throw new ProfileFormatError(file, n, `${what}; the heaptrack trace is corrupt`);
   };
   const hex = (s: string | undefined, n: number): number => {
-    if (s === undefined || !/^[0-9a-f]+$/i.test(s)) bad(n, `bad number "${s ?? ''}"`);
-    return parseInt(s!, 16);
+    // parseInt alone is the hot path; a NaN (empty or non-hex field) is what corruption looks like here.
+    const v = s === undefined ? NaN : parseInt(s, 16);
+    if (v !== v) bad(n, `bad number "${s ?? ''}"`);
+    return v;
   };
   const snapshot = () => {
     times.push(now);

@@ -2,7 +2,7 @@
 // never sits whole in memory.
 import { createReadStream, existsSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { ProfileFormatError } from './model';
@@ -14,9 +14,11 @@ export async function forEachLine(file: string, onLine: (line: string, lineNo: n
   let child: ReturnType<typeof spawn> | null = null;
   let childError = '';
   const raw = createReadStream(file);
-  const rawDone = new Promise<void>((resolve, reject) => {
-    raw.on('error', (e) => reject(new ProfileFormatError(file, null, `cannot read: ${e.message}`)));
-    raw.on('close', () => resolve());
+  // Recorded, not thrown: stopping early (a parse error) destroys the stream, which is not a read error.
+  let rawError: Error | null = null;
+  let stopping = false;
+  raw.on('error', (e) => {
+    if (!stopping) rawError = e;
   });
   if (file.endsWith('.zst')) {
     child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -37,11 +39,26 @@ export async function forEachLine(file: string, onLine: (line: string, lineNo: n
   }
   let inputError: Error | null = null;
   input.on('error', (e) => (inputError = e));
-  const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   try {
-    for await (const line of rl) onLine(line, ++n);
+    // Splitting chunks by hand: readline's per-line async iteration costs about half the parse time.
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    const emit = (text: string, final: boolean) => {
+      let start = 0;
+      let nl: number;
+      while ((nl = text.indexOf('\n', start)) >= 0) {
+        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        onLine(text.slice(start, end), ++n);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+      if (final && rest.length) onLine(rest, ++n);
+    };
+    for await (const chunk of input) emit(rest + decoder.write(chunk as Buffer), false);
+    emit(rest + decoder.end(), true);
   } catch (e) {
+    stopping = true;
     // A bad last line of a cut-off stream is the decompressor's failure, which says more ("truncated").
     if (child) {
       const c = child;
@@ -69,7 +86,5 @@ export async function forEachLine(file: string, onLine: (line: string, lineNo: n
       throw new ProfileFormatError(file, n, `cannot decompress: ${childError.trim().split('\n').pop() || `zstd exited with ${code}`}. The file is truncated or corrupt.`);
     }
   }
-  await rawDone.catch((e) => {
-    throw e;
-  });
+  if (rawError) throw new ProfileFormatError(file, null, `cannot read: ${(rawError as Error).message}`);
 }
