@@ -42,19 +42,19 @@ test('profile -- BINARY writes a run folder that hotspots reads back', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-prof-'));
   try {
     // pause 3 ms per iteration: the program would run ~5 s; --duration stops it after 1.5 s.
-    const r = alloclab(['profile', '--backend', 'jemalloc-prof', '--lg-prof-interval', '20', '--duration', '1500ms', '--out', out, '--json', '--', nativeProgram('proftest-sites'), '3000']);
+    const r = alloclab(['profile', '--backend', 'jemalloc-prof', '--lg-prof-interval', '20', '--duration', '1500ms', '--out', out, '--by', 'peak', '--json', '--', nativeProgram('proftest-sites'), '3000']);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.backend, 'jemalloc-prof');
-    assert.equal(doc.ranking, 'growth');
-    assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'leak'));
+    assert.equal(doc.ranking, 'peak');
+    assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'cache'));
     assert.ok(existsSync(path.join(out, 'profile.json')));
-    const again = alloclab(['hotspots', out, '--by', 'peak', '--json']);
+    const again = alloclab(['hotspots', out, '--by', 'calls', '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(JSON.parse(again.stdout).hotspots[0].line, markerLine('sites.c', 'cache'));
+    assert.equal(JSON.parse(again.stdout).hotspots[0].line, markerLine('sites.c', 'churn'));
     const table = alloclab(['hotspots', out]);
     assert.match(table.stdout, /Hotspots by growth \(jemalloc-prof, sampled estimates\)/);
-    assert.match(table.stdout, /leak_step/);
+    assert.match(table.stdout, /cache_block/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
