@@ -49,14 +49,18 @@ let run: RunSnapshot | null = null;
 
 // ---- rendering ------------------------------------------------------------------------------------------------
 let renderPending = false;
-/** Samples arrive several times a second per environment: draw at most once per frame. */
+/**
+ * Samples arrive several times a second per environment: draw at most every 40 ms. A timer, not
+ * requestAnimationFrame, because Chromium may stop animation frames in an iframe it considers hidden, and the
+ * panel must be current the moment it shows.
+ */
 function scheduleRender(): void {
   if (renderPending) return;
   renderPending = true;
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     renderPending = false;
     render();
-  });
+  }, 40);
 }
 
 function statusText(r: RunSnapshot): string {

@@ -1,7 +1,7 @@
 // The metrics table (one row per environment) and the verdict. Built with DOM calls and textContent only: labels,
 // reasons and messages come from files and processes, never from us, so nothing is parsed as HTML.
 import { displayMetrics } from '../src/core/analysis/series';
-import type { EnvironmentRecord, RunRecord } from '../src/core/model';
+import type { EnvironmentRecord, ExitInfo, RunEvent, RunRecord, Verification } from '../src/core/model';
 import { formatGrowth, formatMiB } from '../src/core/units';
 import type { EnvironmentSnapshot } from '../src/protocol/webview';
 
@@ -25,9 +25,27 @@ export function createMetricsTable(): HTMLTableElement {
   return table;
 }
 
-function allocatorCell(rec: EnvironmentRecord): HTMLTableCellElement {
+// While an environment runs, its record has no verification or exit yet; the events already tell.
+function verificationOf(rec: EnvironmentRecord, events: RunEvent[]): Verification | null {
+  if (rec.verification) return rec.verification;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.type === 'verified') return e.verification;
+  }
+  return null;
+}
+
+function exitOf(rec: EnvironmentRecord, events: RunEvent[]): ExitInfo | null {
+  if (rec.exit) return rec.exit;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.type === 'exit') return { code: e.code, signal: e.signal, expected: e.expected };
+  }
+  return null;
+}
+
+function allocatorCell(v: Verification | null): HTMLTableCellElement {
   const td = el('td');
-  const v = rec.verification;
   if (!v) td.textContent = '-';
   else if (v.applied) {
     td.textContent = 'applied';
@@ -36,9 +54,8 @@ function allocatorCell(rec: EnvironmentRecord): HTMLTableCellElement {
   return td;
 }
 
-function exitCell(rec: EnvironmentRecord, running: boolean): HTMLTableCellElement {
+function exitCell(rec: EnvironmentRecord, x: ExitInfo | null, running: boolean): HTMLTableCellElement {
   const td = el('td');
-  const x = rec.exit;
   const how = x ? (x.signal ? `signal ${x.signal}` : x.code != null ? `code ${x.code}` : '') : '';
   if (!x) td.textContent = running ? 'running' : '-';
   else if (x.expected) td.textContent = how ? `stopped (${how})` : 'stopped';
@@ -68,14 +85,14 @@ export function renderMetrics(table: HTMLTableElement, record: RunRecord, envs: 
     const num = (text: string) => el('td', text, 'num');
     tr.append(
       name,
-      allocatorCell(rec),
+      allocatorCell(verificationOf(rec, e.events)),
       num(formatMiB(m?.peakRssBytes)),
       num(formatMiB(m?.finalRssBytes)),
       num(formatGrowth(m?.growthBytesPerMin)),
       num(m?.returnedFraction == null ? '-' : `${(m.returnedFraction * 100).toFixed(0)} %`),
       num(m?.throughputRps == null ? '-' : `${m.throughputRps.toFixed(0)} req/s`),
       num(m?.latencyP99Ms == null ? '-' : `${m.latencyP99Ms.toFixed(1)} ms`),
-      exitCell(rec, live && !record.complete),
+      exitCell(rec, exitOf(rec, e.events), live && !record.complete),
     );
     rows.push(tr);
   });

@@ -232,8 +232,8 @@ async function panelChecks(browser: Browser): Promise<void> {
     const half = Math.floor(full0.length / 2);
     const live = {
       dir: '/runs/fixture', live: true,
-      record: { ...run.record, complete: false, verdict: null, environments: run.record.environments.map((e, i) => (i === 0 ? { ...e, metrics: null, exit: null } : e)) },
-      environments: run.environments.map((e, i) => (i === 0 ? { ...e, record: { ...e.record, metrics: null, exit: null }, samples: full0.slice(0, half), events: e.events.filter((ev) => ev.t <= full0[half - 1].t) } : e)),
+      record: { ...run.record, complete: false, verdict: null, environments: run.record.environments.map((e, i) => (i === 0 ? { ...e, metrics: null, exit: null, verification: null } : e)) },
+      environments: run.environments.map((e, i) => (i === 0 ? { ...e, record: { ...e.record, metrics: null, exit: null, verification: null }, samples: full0.slice(0, half), events: e.events.filter((ev) => ev.t <= full0[half - 1].t) } : e)),
     };
     const finalCell = () => page.$eval('table#metrics tbody tr:nth-child(1) td:nth-child(4)', (td) => td.textContent);
 
@@ -243,6 +243,8 @@ async function panelChecks(browser: Browser): Promise<void> {
       await frame();
       assert((await page.textContent('#status')) === 'running', `status: ${await page.textContent('#status')}`);
       assert(/^running/.test((await page.textContent('table#metrics tbody tr:nth-child(1) td:nth-child(9)')) ?? ''), 'exit cell of the live environment');
+      // The record has no verification yet; the "verified" event already says it.
+      assert((await page.textContent('table#metrics tbody tr:nth-child(1) td:nth-child(2)')) === 'applied', 'allocator cell from the verified event');
       const state = await page.evaluate(() => (window as unknown as { __state: unknown }).__state);
       assert(JSON.stringify(state) === JSON.stringify({ runDir: '/runs/fixture' }), `state: ${JSON.stringify(state)}`);
       const expected = (full0[half - 1].rssBytes / 1048576).toFixed(1);
@@ -266,6 +268,8 @@ async function panelChecks(browser: Browser): Promise<void> {
       await frame();
       const expected = (full0.at(-1)!.rssBytes / 1048576).toFixed(1);
       assert((await finalCell()) === `${expected} MiB`, `final after increments: ${await finalCell()} vs ${expected}`);
+      const exitCell = await page.textContent('table#metrics tbody tr:nth-child(1) td:nth-child(9)');
+      assert(exitCell === 'stopped (code 0)', `exit cell from the exit event, before the record: ${exitCell}`);
       await send({ type: 'record', record: run.record });
       await frame();
       assert((await page.textContent('#verdict')) === run.record.verdict, 'verdict after the final record');
