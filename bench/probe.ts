@@ -8,7 +8,8 @@
 // times, so heaptrack's helper processes count too) and, beside it, per wall-second. The machine is shared
 // with other engineers: CPU time is the steadier figure there, wall time is shown for completeness. Probe and
 // baseline runs alternate and the median of the repetitions is kept; heaptrack and massif run once, on a tenth
-// (or less) of the work, and their throughput is scaled per unit of work.
+// (or less) of the work, and their throughput is scaled per unit of work. With perf installed, user-space
+// instructions per unit of work are counted too: unlike time, they do not move with the machine's load.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -45,6 +46,8 @@ interface Row {
   work: number;
   cpuS: number;
   wallS: number;
+  /** User-space instructions retired (perf stat), NaN without perf. */
+  instructions: number;
   unit: string;
 }
 
@@ -54,15 +57,30 @@ function childCpuSeconds(): number {
   return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
 }
 
+// Virtual machines often expose no hardware counters ("<not supported>"): then the column is left out.
+const havePerf = /^\d+,/m.test(spawnSync('perf', ['stat', '-x,', '-e', 'instructions:u', '--', 'true'], { encoding: 'utf8' }).stderr ?? '');
+
 function runOnce(w: Workload, m: Mode, work: number, scratch: string): Row {
-  const { argv, env } = m.prepare([w.program, ...w.args(work)], scratch);
+  let { argv } = m.prepare([w.program, ...w.args(work)], scratch);
+  const { env } = m.prepare([], scratch);
+  // Instructions retired in user space (the target and its helper processes) do not depend on how busy the
+  // shared machine is: the steadiest measure of the work a probe or tool adds.
+  const perfOut = path.join(scratch, `perf.${process.hrtime.bigint()}`);
+  if (havePerf) argv = ['perf', 'stat', '-x,', '-e', 'instructions:u', '-o', perfOut, '--', ...argv];
   const cpu0 = childCpuSeconds();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 });
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuS = childCpuSeconds() - cpu0;
-  if (r.status !== 0) throw new Error(`${w.name} / ${m.name} failed (${r.status ?? r.signal}): ${r.stderr.toString().slice(-2000)}`);
-  return { workload: w.name, mode: m.name, baseline: m.baseline, work, cpuS, wallS, unit: w.unit };
+  if (r.error || r.status !== 0) {
+    throw new Error(`${w.name} / ${m.name} failed (${r.error?.message ?? r.status ?? r.signal}): ${r.stderr?.toString().slice(-2000) ?? ''}`);
+  }
+  let instructions = NaN;
+  if (havePerf) {
+    const line = readFileSync(perfOut, 'utf8').split('\n').find((l) => l.includes('instructions'));
+    instructions = Number(line?.split(',')[0]);
+  }
+  return { workload: w.name, mode: m.name, baseline: m.baseline, work, cpuS, wallS, instructions, unit: w.unit };
 }
 
 function median(xs: number[]): number {
@@ -114,8 +132,8 @@ function main(): void {
       program: path.join(build, 'demo-controller'),
       args: (n) => ['--work', String(n), '--threads', '8', '--cache-mb', '16'],
       unit: 'configs',
-      work: Math.round(1600 * scale),
-      toolWork: Math.round(160 * scale),
+      work: Math.round(1000 * scale),
+      toolWork: Math.round(100 * scale),
     },
   ];
   for (const w of workloads) if (!existsSync(w.program)) throw new Error(`${w.program} is missing: run \`make -C native\``);
@@ -135,7 +153,12 @@ function main(): void {
       }
       for (const m of fast) {
         const rs = samples.get(m.name)!;
-        rows.push({ ...rs[0], cpuS: median(rs.map((r) => r.cpuS)), wallS: median(rs.map((r) => r.wallS)) });
+        rows.push({
+          ...rs[0],
+          cpuS: median(rs.map((r) => r.cpuS)),
+          wallS: median(rs.map((r) => r.wallS)),
+          instructions: median(rs.map((r) => r.instructions)),
+        });
       }
       for (const m of modes.filter((x) => x.tool)) {
         try {
@@ -166,19 +189,27 @@ function render(rows: Row[], reps: number): string {
       `${loadavg()[0].toFixed(1)} at the end (the machine is shared with other engineers' builds and tests, so treat ` +
       `single-digit percentages as noise-level). Throughput = work per CPU-second of the target (wall-second beside it), ` +
       `median of ${reps} alternating runs for the fast modes; heaptrack and massif once, on less work. Ratio = ` +
-      'throughput / throughput of the baseline on the same workload in the same run (1.00 = no cost).',
+      'throughput / throughput of the baseline on the same workload in the same run (1.00 = no cost).' +
+      (rows.some((r) => Number.isFinite(r.instructions))
+        ? ' The instruction ratio (user-space instructions per unit of work, `perf stat`, baseline over mode) does not ' +
+          'depend on the machine\'s load: judge the probe by it; CPU and wall ratios also carry the noise.'
+        : ' No hardware counters on this machine (perf reports instructions as not supported), so only times are shown.'),
   );
   out.push('');
-  out.push('| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | ratio (wall) |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  const ins = rows.some((r) => Number.isFinite(r.instructions));
+  out.push(`| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | ratio (wall) |${ins ? ' instructions / unit | ratio (instructions) |' : ''}`);
+  out.push(`|---|---|---|---|---|---|---|---|${ins ? '---|---|' : ''}`);
   for (const r of rows) {
     const base = r.baseline ? rows.find((b) => b.workload === r.workload && b.mode === r.baseline) : undefined;
     const tput = perUnit(r) / r.cpuS;
     const wallT = perUnit(r) / r.wallS;
     const ratio = base ? tput / (perUnit(base) / base.cpuS) : NaN;
     const wallRatio = base ? wallT / (perUnit(base) / base.wallS) : NaN;
+    // Instructions per unit of work, and the baseline's per-unit figure over ours (a throughput-like ratio).
+    const ipu = r.instructions / perUnit(r);
+    const insRatio = base ? base.instructions / perUnit(base) / ipu : NaN;
     out.push(
-      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base ? f(wallRatio, 3) : '1'} |`,
+      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base ? f(wallRatio, 3) : '1'} |${ins ? ` ${f(ipu / 1e6, 2)} M | ${base ? f(insRatio, 3) : '1'} |` : ''}`,
     );
   }
   return out.join('\n');

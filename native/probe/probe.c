@@ -155,7 +155,7 @@ static void claim_shard(void) {
   shard_plus1 = shared_shard();
 }
 
-static struct probe_shard *my_shard(void) {
+static inline __attribute__((always_inline)) struct probe_shard *my_shard(void) {
   if (UNLIKELY(shard_plus1 == 0)) claim_shard();
   return &__atomic_load_n(&shm, __ATOMIC_RELAXED)->shard[shard_plus1 - 1];
 }
@@ -191,13 +191,13 @@ static inline size_t request_usable(void *p, size_t n) {
   return usable(p);
 }
 
-static void count_alloc(size_t n) {
+static inline __attribute__((always_inline)) void count_alloc(size_t n) {
   struct probe_shard *s = my_shard();
   bump(&s->live_bytes, (int64_t)n);
   bump((int64_t *)&s->allocations, 1);
 }
 
-static void count_free(size_t n) {
+static inline __attribute__((always_inline)) void count_free(size_t n) {
   struct probe_shard *s = my_shard();
   bump(&s->live_bytes, -(int64_t)n);
   bump((int64_t *)&s->frees, 1);
@@ -359,7 +359,13 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     return p;                                                             \
   }
 
-#define DELETE_FN(sym, PARAMS, ARGS, PTR)                                 \
+/* Sized deletes carry the size given to new: nallocx turns it into the usable size without a page-map lookup
+ * (that lookup is what a sized delete saves the allocator; the probe should not add it back). */
+#define DELETE_SIZE(PTR, SIZE) ((nallocx_ok && (SIZE)) ? next_nallocx((SIZE), 0) : usable(PTR))
+
+#define DELETE_FN(sym, PARAMS, ARGS, PTR) DELETE_SIZED_FN(sym, PARAMS, ARGS, PTR, 0)
+
+#define DELETE_SIZED_FN(sym, PARAMS, ARGS, PTR, SIZE)                     \
   EXPORT void sym PARAMS {                                                \
     static void (*next) PARAMS;                                           \
     if (!PTR || UNLIKELY(is_boot(PTR))) return;                           \
@@ -370,7 +376,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
       return;                                                             \
     }                                                                     \
     ENTER;                                                                \
-    size_t sz_ = usable(PTR);                                             \
+    size_t sz_ = DELETE_SIZE(PTR, SIZE);                                  \
     if (next) next ARGS; else next_free(PTR);                             \
     count_free(sz_);                                                      \
   }
@@ -386,8 +392,8 @@ NEW_FN(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const nothrow_t_
 
 DELETE_FN(_ZdlPv, (void *p), (p), p)
 DELETE_FN(_ZdaPv, (void *p), (p), p)
-DELETE_FN(_ZdlPvm, (void *p, size_t n), (p, n), p)
-DELETE_FN(_ZdaPvm, (void *p, size_t n), (p, n), p)
+DELETE_SIZED_FN(_ZdlPvm, (void *p, size_t n), (p, n), p, n)
+DELETE_SIZED_FN(_ZdaPvm, (void *p, size_t n), (p, n), p, n)
 DELETE_FN(_ZdlPvRKSt9nothrow_t, (void *p, const nothrow_t_ *t), (p, t), p)
 DELETE_FN(_ZdaPvRKSt9nothrow_t, (void *p, const nothrow_t_ *t), (p, t), p)
 DELETE_FN(_ZdlPvSt11align_val_t, (void *p, size_t a), (p, a), p)
