@@ -1,7 +1,9 @@
 // Throughput of the built-in HTTP load driver next to wrk and autocannon, against the same trivial loopback server
 // (bench/http-server.c, one epoll thread, so the server is not what is measured), at the same concurrency, in the
-// same run, rounds interleaved so a busy shared machine hurts every driver alike. Then the RSS sampler's lateness
-// at 10 ms while nothing runs and while the built-in driver runs flat out.
+// same run, rounds interleaved so a busy shared machine hurts every driver alike. Every driver runs as a child
+// process under `sh`, whose /proc stat then holds the driver's CPU time: CPU per request is the fair figure when
+// the machine is shared (throughput then depends on how much CPU the scheduler happens to give). Then the RSS
+// sampler's lateness at 10 ms while nothing runs and while the built-in driver runs flat out.
 //
 //   node bench/http-run.mjs [--seconds 5] [--concurrency 32] [--rounds 2] [--write]
 //
@@ -11,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startSampler } from '../src/core/sampler';
+import type { LoadStats } from '../src/core/model';
 import { httpLoadSchema, runLoad } from '../src/core/stress';
 import { packageRoot } from '../src/core/workers';
 
@@ -50,47 +53,68 @@ async function startServer(dir: string): Promise<{ pid: number; port: number }> 
   return { pid: child.pid!, port };
 }
 
-/** Runs a program to completion in its own process group and returns its stdout. */
-function run(cmd: string, args: string[]): Promise<string> {
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/**
+ * Runs a program to completion in its own process group, under `sh` so its CPU time can be read from the shell's
+ * cutime/cstime (the shell's children's times, in /proc/<sh>/stat after the wait). Returns stdout and CPU ms.
+ */
+function run(cmd: string, args: string[]): Promise<{ out: string; cpuMs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', '"$@"; rc=$?; cat /proc/$$/stat >&2; exit $rc', 'sh', cmd, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${cmd} exited ${code}: ${err}`));
+      const stat = err.trim().split('\n').pop() ?? '';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is stat field 3 (state); cutime and cstime are fields 16 and 17.
+      const cpuMs = ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+      resolve({ out, cpuMs });
+    });
   });
 }
 
 type Driver = 'built-in (undici, worker thread)' | 'wrk -t1' | 'autocannon';
 const DRIVERS: Driver[] = ['built-in (undici, worker thread)', 'wrk -t1', 'autocannon'];
+interface Measured { rps: number; cpuUsPerRequest: number; p99Ms: number | null; errors: number }
 
-async function measure(driver: Driver, url: string): Promise<{ rps: number; p99Ms: number | null; errors: number }> {
+/** Child mode: one built-in driver phase, statistics on stdout. */
+async function builtinChild(url: string): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-'));
+  try {
+    const s = await runLoad(httpLoadSchema.parse({ driver: 'http', url, concurrency }), {
+      port: null, durationMs: seconds * 1000, signal: new AbortController().signal, outDir: dir, phaseName: 'bench', baseDir: dir, allowRemote: false,
+    });
+    process.stdout.write(JSON.stringify(s));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(driver: Driver, url: string): Promise<Measured> {
   if (driver === 'built-in (undici, worker thread)') {
-    const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-'));
-    try {
-      const s = await runLoad(httpLoadSchema.parse({ driver: 'http', url, concurrency }), {
-        port: null, durationMs: seconds * 1000, signal: new AbortController().signal, outDir: dir, phaseName: 'bench', baseDir: dir, allowRemote: false,
-      });
-      const e = s.errors;
-      return { rps: s.throughputRps, p99Ms: s.latencyMs?.p99 ?? null, errors: e.status + e.connect + e.timeout + e.other };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { out, cpuMs } = await run(process.execPath, [__filename, '--child-builtin', url, '--seconds', String(seconds), '--concurrency', String(concurrency)]);
+    const s = JSON.parse(out) as LoadStats;
+    const e = s.errors;
+    return { rps: s.throughputRps, cpuUsPerRequest: (cpuMs * 1000) / s.requests, p99Ms: s.latencyMs?.p99 ?? null, errors: e.status + e.connect + e.timeout + e.other };
   }
   if (driver === 'wrk -t1') {
-    const out = await run('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', url]);
+    const { out, cpuMs } = await run('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', url]);
     const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1]);
+    const total = Number(/(\d+) requests in/.exec(out)?.[1]);
     const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)/m.exec(out);
     const p99Ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'] : null;
     const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-    return { rps, p99Ms, errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0 };
+    return { rps, cpuUsPerRequest: (cpuMs * 1000) / total, p99Ms, errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0 };
   }
-  const out = await run(process.execPath, [path.join(root, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', String(concurrency), '-d', String(seconds), url]);
+  const { out, cpuMs } = await run(process.execPath, [path.join(root, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', String(concurrency), '-d', String(seconds), url]);
   const j = JSON.parse(out) as { requests: { total: number }; duration: number; latency: { p99: number }; errors: number; non2xx: number };
-  return { rps: j.requests.total / j.duration, p99Ms: j.latency.p99, errors: j.errors + j.non2xx };
+  return { rps: j.requests.total / j.duration, cpuUsPerRequest: (cpuMs * 1000) / j.requests.total, p99Ms: j.latency.p99, errors: j.errors + j.non2xx };
 }
 
 /** The sampler's lateness at 10 ms on the server process, optionally while `during` runs. */
@@ -117,7 +141,7 @@ async function main(): Promise<void> {
     const server = await startServer(dir);
     const url = `http://127.0.0.1:${server.port}/`;
     const load0 = loadavg()[0];
-    const results = new Map<Driver, { rps: number; p99Ms: number | null; errors: number }[]>(DRIVERS.map((d) => [d, []]));
+    const results = new Map<Driver, Measured[]>(DRIVERS.map((d) => [d, []]));
     for (let r = 0; r < rounds; r++) {
       for (const d of DRIVERS) {
         const m = await measure(d, url);
@@ -133,15 +157,17 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} x ${cpus()[0]?.model.trim()}, Linux ${release()}, Node ${process.versions.node}; ` +
       `load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after (the machine is shared: compare ratios, not absolute figures).`);
-    lines.push(`Server: bench/http-server.c (one epoll thread). ${concurrency} connections, keep-alive, ${seconds} s per driver, ${rounds} interleaved rounds; median shown.`);
+    lines.push(`Server: bench/http-server.c (one epoll thread). ${concurrency} connections, keep-alive, ${seconds} s per driver, ${rounds} interleaved rounds; median shown. CPU: user+system time of the driver process (startup included).`);
     lines.push('');
-    lines.push('| driver | requests/s (median) | rounds | vs wrk -t1 | vs autocannon | p99 latency | errors |');
-    lines.push('|---|---|---|---|---|---|---|');
+    lines.push('| driver | requests/s (median) | rounds | vs wrk -t1 | vs autocannon | CPU per request | CPU vs wrk | p99 latency | errors |');
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    const wrkCpu = median(results.get('wrk -t1')!.map((m) => m.cpuUsPerRequest));
     const ac = median(results.get('autocannon')!.map((m) => m.rps));
     for (const d of DRIVERS) {
       const ms = results.get(d)!;
       const rps = median(ms.map((m) => m.rps));
-      lines.push(`| ${d} | ${f(rps)} | ${ms.map((m) => f(m.rps)).join(' / ')} | ${f(rps / base, 2)}x | ${f(rps / ac, 2)}x | ${f(median(ms.map((m) => m.p99Ms ?? NaN)), 2)} ms | ${ms.reduce((a, m) => a + m.errors, 0)} |`);
+      const cpu = median(ms.map((m) => m.cpuUsPerRequest));
+      lines.push(`| ${d} | ${f(rps)} | ${ms.map((m) => f(m.rps)).join(' / ')} | ${f(rps / base, 2)}x | ${f(rps / ac, 2)}x | ${f(cpu, 1)} µs | ${f(cpu / wrkCpu, 2)}x | ${f(median(ms.map((m) => m.p99Ms ?? NaN)), 2)} ms | ${ms.reduce((a, m) => a + m.errors, 0)} |`);
     }
     lines.push('');
     lines.push('RSS sampler (src/core/sampler, 10 ms, RSS only) on the server process, lateness against its deadlines:');
@@ -171,7 +197,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+const childUrl = process.argv.indexOf('--child-builtin');
+(childUrl >= 0 ? builtinChild(process.argv[childUrl + 1]) : main()).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exitCode = 1;
 });
