@@ -29,6 +29,8 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const keep = process.env.ALLOCLAB_KEEP_TMP === '1';
 
 const log = (...a) => console.error('[vscode-host]', ...a);
+// What the closed network and the workbench say on every start; not about us.
+const NOISE = /open-vsx|getaddrinfo|connection token|Creating a socket|Service Worker|ChatSession|builtin extensions cache|lifecycle|^\s*$/;
 
 function installed() {
   try {
@@ -191,7 +193,10 @@ async function openWorkbench(browser, url, { onExit } = {}) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   if (onExit) {
     await page.exposeFunction('codeAutomationExit', (code) => onExit(code));
-    await page.exposeFunction('codeAutomationLog', (...a) => console.error('[extension host]', ...a));
+    await page.exposeFunction('codeAutomationLog', (type, args) => {
+      const text = (Array.isArray(args) ? args : [args]).map(String).join(' ');
+      if (!NOISE.test(text)) console.error(`[extension host] ${text}`);
+    });
   }
   page.on('console', (m) => {
     if (process.env.ALLOCLAB_VSCODE_CONSOLE === '1') console.error('[workbench]', m.text());
@@ -280,6 +285,7 @@ function packageAndInstall(extensionsDir) {
 }
 
 async function uiSuite(browser) {
+  const pages = [];
   const extRoot = mkdtempSync(join(tmpdir(), 'alloclab-vsix-'));
   const extensionsDir = join(extRoot, 'extensions');
   mkdirSync(extensionsDir, { recursive: true });
@@ -295,6 +301,7 @@ async function uiSuite(browser) {
   const server = await startCodeServer({ extensionsDir: installedOk ? extensionsDir : undefined });
   try {
     const page = await openWorkbench(browser, workbenchUrl(server.url, ws, installedOk ? {} : { extensionDevelopmentPath: repo }));
+    pages.push(page);
     await check('the installed extension activates: its view container is in the activity bar', async () => {
       await page.locator('.activitybar [aria-label^="Allocator Lab"]').first().waitFor({ timeout: 30_000 });
     });
@@ -319,8 +326,13 @@ async function uiSuite(browser) {
         const rows = await frame.locator('table#metrics tbody tr').count();
         const verdict = (await frame.locator('#verdict').textContent().catch(() => '')) ?? '';
         const text = rows ? await frame.locator('table#metrics tbody').innerText() : '';
-        if (rows === 2 && verdict.trim() && /\d/.test(text) && /MiB/.test(text)) {
+        // Rows exist from the start of the run; finished means no row still running and the real verdict.
+        const done = rows === 2 && verdict.trim() && !/when the run completes/i.test(verdict) && !/running/i.test(text);
+        if (done && (text.match(/MiB/g) ?? []).length >= 4) {
+          // The finished toast covers the table; the screenshot is about the panel.
+          const hide = await page.addStyleTag({ content: '.notifications-toasts { visibility: hidden !important; }' });
           await page.screenshot({ path: join(repo, 'docs', 'panel-finished.png') });
+          await hide.evaluate((el) => el.remove());
           return `rows=${rows}, verdict "${verdict.trim().slice(0, 80)}"; docs/panel-finished.png`;
         }
         if (Date.now() > end) throw new Error(`table rows=${rows}, verdict="${verdict}", text="${text.slice(0, 200)}"`);
@@ -332,6 +344,7 @@ async function uiSuite(browser) {
       await page.locator('.pane-body [aria-label*="ui-demo"], .pane-body .monaco-list-row:has-text("ui-demo")').first().waitFor({ timeout: 20_000 });
     });
   } finally {
+    for (const p of pages.splice(0)) await p.close().catch(() => undefined);
     server.stop();
     if (!keep) {
       rmSync(ws, { recursive: true, force: true });
@@ -343,31 +356,37 @@ async function uiSuite(browser) {
 async function untrustedSuite(browser) {
   const ws = makeWorkspace('untrusted');
   writeDemoScenario(ws);
-  const server = await startCodeServer({ trusted: false });
+  const resultsFile = join(tmpdir(), `alloclab-untrusted-${process.pid}.json`);
+  rmSync(resultsFile, { force: true });
+  const server = await startCodeServer({ trusted: false, env: { ALLOCLAB_TEST_RESULTS: resultsFile } });
   try {
-    const page = await openWorkbench(browser, workbenchUrl(server.url, ws, { extensionDevelopmentPath: repo }));
-    // The trust prompt asks first; answer no.
+    let exitCode;
+    const exited = new Promise((r) => (exitCode = r));
+    const page = await openWorkbench(browser, workbenchUrl(server.url, ws, {
+      extensionDevelopmentPath: repo, extensionTestsPath: join(repo, 'dist', 'test', 'integration', 'untrusted.js'),
+    }), { onExit: (c) => exitCode(c) });
+    // The trust prompt asks first; answer no (restricted mode).
     const no = page.locator('.monaco-dialog-box .monaco-button', { hasText: /don't trust|No/i }).first();
-    await no.waitFor({ timeout: 20_000 }).then(() => no.click()).catch(() => undefined);
-    await check('untrusted workspace: launching is refused with a clear message, no run starts', async () => {
-      await page.locator('.activitybar [aria-label^="Allocator Lab"]').first().click({ timeout: 30_000 });
-      const welcome = page.locator('.pane-body .welcome-view-content', { hasText: 'not trusted' }).first();
-      await welcome.waitFor({ timeout: 30_000 });
-      // The palette may still list it (greyed by enablement); the handler refuses anyway, which is what counts.
-      await runFromPalette(page, 'Allocator Lab: Show Available Allocators').catch(() => undefined);
-      await page.keyboard.press('Escape');
-      await page.evaluate(() => undefined);
+    await no.waitFor({ timeout: 15_000 }).then(() => no.click()).catch(() => undefined);
+    await check('untrusted workspace: Run Scenario invoked anyway shows why it refuses', async () => {
       const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'trusted workspace' }).first();
-      // Run Scenario is disabled by enablement in the palette; invoke it through the welcome link of the trusted
-      // state's sibling command instead: typing it must not start anything, so look for the message.
-      await runFromPalette(page, 'Allocator Lab: Run Scenario');
-      await toast.waitFor({ timeout: 20_000 });
-      if (existsSync(join(ws, '.alloclab'))) throw new Error('a run folder was created in an untrusted workspace');
+      await toast.waitFor({ timeout: 60_000 });
       await page.screenshot({ path: join(repo, 'docs', 'untrusted.png') });
-      return (await toast.innerText()).slice(0, 120);
+      return `"${(await toast.innerText()).slice(0, 100)}…"`;
     });
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 90_000))]);
+    await page.close().catch(() => undefined);
+    if (!existsSync(resultsFile)) {
+      record('untrusted workspace checks in the extension host', false, `no results (exit ${code}):\n${server.output().slice(-3000)}`);
+    } else {
+      const res = JSON.parse(readFileSync(resultsFile, 'utf8'));
+      for (let i = 0; i < res.passed; i++) results.push({ name: `untrusted #${i + 1}`, ok: true });
+      for (const f of res.failures) record(f.title, false, f.error);
+      console.log(`untrusted (in the extension host): ${res.passed} passed, ${res.failed} failed`);
+    }
   } finally {
     server.stop();
+    rmSync(resultsFile, { force: true });
     if (!keep) rmSync(ws, { recursive: true, force: true });
   }
 }

@@ -151,6 +151,48 @@ describe('Allocator Lab in VS Code', function () {
     assert.notEqual(after, before);
   });
 
+  it('Compare Allocators for Binary runs a binary under each environment with its arguments', async function () {
+    this.timeout(60_000);
+    const outcome = await vscode.commands.executeCommand<RunOutcome>(Commands.CompareAllocators, vscode.Uri.file('/bin/sleep'), undefined,
+      { environments: ['glibc', 'jemalloc'], args: ['30'], durationMs: 800, noPanel: true });
+    assert.ok(outcome?.runDir, outcome?.error ?? 'no outcome');
+    assert.equal(outcome.complete, true);
+    const run = openRun(outcome.runDir);
+    assert.equal(run.record.kind, 'compare');
+    assert.deepEqual(run.record.environments.map((e) => e.env), ['glibc', 'jemalloc']);
+    const spawn = run.environments[0].events.find((e) => e.type === 'spawn');
+    assert.ok(spawn && spawn.type === 'spawn');
+    assert.deepEqual(spawn.args, ['30']);
+  });
+
+  it('Watch Process samples a process it did not start and saves it as a run', async function () {
+    this.timeout(30_000);
+    const { spawn } = await import('node:child_process');
+    const sleeper = spawn('/bin/sleep', ['30'], { detached: true, stdio: 'ignore' });
+    try {
+      const outcome = await vscode.commands.executeCommand<RunOutcome>(Commands.WatchProcess, sleeper.pid, { durationMs: 1500, noPanel: true });
+      assert.ok(outcome?.runDir, outcome?.error ?? 'no outcome');
+      const run = openRun(outcome.runDir);
+      assert.equal(run.record.kind, 'watch');
+      assert.equal(run.record.environments[0].pid, sleeper.pid);
+      assert.ok(run.environments[0].samples.length >= 5, `${run.environments[0].samples.length} samples`);
+    } finally {
+      process.kill(-sleeper.pid!, 'SIGKILL');
+    }
+  });
+
+  it('Open Run shows a panel; Compare Runs opens a side-by-side summary', async function () {
+    this.timeout(30_000);
+    const runs = api.savedRuns().filter((r) => r.complete);
+    assert.ok(runs.length >= 2);
+    await vscode.commands.executeCommand(Commands.OpenRun, { runDir: runs[0].dir });
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    await until('the run panel tab', 10_000, () => tabs().some((t) => t.input instanceof vscode.TabInputWebview && t.label.includes(runs[0].name)));
+    await vscode.commands.executeCommand(Commands.CompareRuns, { runDir: runs[0].dir }, [{ runDir: runs[0].dir }, { runDir: runs[1].dir }]);
+    const doc = await until('the comparison document', 10_000, () => vscode.workspace.textDocuments.find((d) => d.getText().startsWith('# Allocator Lab: run comparison')));
+    assert.ok(doc.getText().includes(runs[1].dir));
+  });
+
   it('deletes a run from the runs folder', async () => {
     const victim = api.savedRuns().find((r) => r.name === 'it-stop');
     assert.ok(victim);
