@@ -20,8 +20,8 @@ const MiB = 1024 * 1024;
 const TARGET_BYTES = 800 * MiB;
 
 type Poller = 'ps -o rss' | 'pidusage' | 'wake-ups alone (no reading)';
-type Method = 'none' | 'sampler' | 'sampler, normal priority' | 'sampler (timer sleeps)' | 'sampler+status+pss' | Poller;
-const METHODS: Method[] = ['none', 'wake-ups alone (no reading)', 'sampler', 'sampler, normal priority', 'sampler (timer sleeps)', 'sampler+status+pss', 'ps -o rss', 'pidusage'];
+type Method = 'none' | 'sampler' | 'sampler, nice -10' | 'sampler, normal priority' | 'sampler (timer sleeps)' | 'sampler+status+pss' | Poller;
+const METHODS: Method[] = ['none', 'wake-ups alone (no reading)', 'sampler', 'sampler, nice -10', 'sampler, normal priority', 'sampler (timer sleeps)', 'sampler+status+pss', 'ps -o rss', 'pidusage'];
 const isPoller = (m: Method): m is Poller => m === 'ps -o rss' || m === 'pidusage' || m.startsWith('wake-ups');
 
 type WorkerJob =
@@ -178,7 +178,8 @@ async function measure(method: Method, intervalMs: number, pid: number, seconds:
     const opts: SamplerOptions = { pid, startNs, intervalMs, samplesFile, statusEveryMs: Infinity, pssEveryMs: Infinity };
     if (method === 'sampler+status+pss') Object.assign(opts, { statusEveryMs: 250, pssEveryMs: 1000 });
     if (method === 'sampler (timer sleeps)') opts.sleep = 'timer';
-    if (method === 'sampler, normal priority') opts.raisePriority = false;
+    if (method === 'sampler, normal priority') opts.priority = 'normal';
+    if (method === 'sampler, nice -10') opts.priority = 'raised';
     const sampler = startSampler(opts);
     sampler.onBatch((b) => times.push(...b.map((s) => s.t)));
     stopIt = async () => {
@@ -302,7 +303,7 @@ async function main(): Promise<void> {
         'CPU: all threads of the sampling process except the load thread, plus reaped children (ps), minus the baseline row. ' +
         'Jitter: start of a reading minus its deadline, over the whole row (warm-up included). ' +
         'The sampler rows write a samples file as in a real run; "sampler" is the default (RSS every tick, CPU/threads ' +
-        'every 100 ms, sampling thread at nice -10, Atomics.wait sleeps); "+status+pss" adds the status breakdown ' +
+        'every 100 ms, sampling thread SCHED_FIFO, Atomics.wait sleeps); "+status+pss" adds the status breakdown ' +
         'every 250 ms and smaps_rollup PSS every 1 s (the defaults of startSampler).',
       '',
       table(rows, seconds),

@@ -44,6 +44,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  /* Unbuffered stdin: a buffer allocated on the first read would change RSS after "touched" was printed. */
+  setvbuf(stdin, NULL, _IONBF, 0);
   size_t bytes = strtoull(argv[2], NULL, 10);
 
   if (strcmp(argv[1], "touch") == 0) {

@@ -4,6 +4,12 @@ import type { Sample } from '../model';
 /** How the worker waits for the next deadline. */
 export type SleepMode = 'atomics' | 'timer';
 
+/**
+ * Scheduling of the sampling thread: 'realtime' is SCHED_FIFO (readings on time even on a saturated machine),
+ * 'raised' is nice -10, 'normal' leaves it as it is. Each falls back to the next where not permitted.
+ */
+export type SamplerPriority = 'realtime' | 'raised' | 'normal';
+
 /** Index of the stop flag in the shared control array (0 = run, 1 = stop). */
 export const STOP = 0;
 
@@ -19,7 +25,7 @@ export interface WorkerInit {
   samplesFile: string | null;
   batchMs: number;
   sleep: SleepMode;
-  raisePriority: boolean;
+  priority: SamplerPriority;
   /** Int32Array over it: [STOP]. The main thread sets it and notifies, which also wakes a sleeping worker at once. */
   control: SharedArrayBuffer;
 }
@@ -39,8 +45,10 @@ export interface SamplerTiming {
   /** smaps_rollup reads and the milliseconds they took (they grow with the target's size). */
   pssReads: number;
   pssMs: number;
-  /** Whether the sampling thread got its higher scheduling priority (nice -10 needs root or CAP_SYS_NICE). */
-  priorityRaised: boolean;
+  /** The scheduling the sampling thread got (realtime and raised need root or CAP_SYS_NICE). */
+  priority: SamplerPriority;
+  /** True when realtime scheduling was given up because readings took over a quarter of the time. */
+  priorityDemoted: boolean;
 }
 
 export interface SamplerSummary {

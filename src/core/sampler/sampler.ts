@@ -5,10 +5,10 @@ import { AlloclabError } from '../errors';
 import type { Sample } from '../model';
 import { workerPath } from '../workers';
 import { ProcessTreeScanner } from './procfs';
-import { STOP, type FromWorker, type SamplerSummary, type SleepMode, type WorkerInit } from './protocol';
+import { STOP, type FromWorker, type SamplerPriority, type SamplerSummary, type SleepMode, type WorkerInit } from './protocol';
 import { TreeSampler } from './treeSampler';
 
-export type { SamplerSummary, SamplerTiming, SleepMode } from './protocol';
+export type { SamplerPriority, SamplerSummary, SamplerTiming, SleepMode } from './protocol';
 
 export interface SamplerOptions {
   pid: number;
@@ -33,10 +33,11 @@ export interface SamplerOptions {
   /** How the worker sleeps between readings: default 'atomics' (lower jitter; 'timer' exists for comparison). */
   sleep?: SleepMode;
   /**
-   * Default true: run the sampling thread at nice -10 where allowed, so a machine busy with the load (or
-   * anything else) delays readings less. The thread sleeps between readings, so this takes nothing from others.
+   * Scheduling of the sampling thread: default 'realtime' (SCHED_FIFO where permitted, else nice -10, else as is).
+   * On a machine saturated by the load, normal scheduling delays readings by tens of milliseconds; the thread
+   * sleeps between readings, and gives realtime up by itself if readings ever take over a quarter of its time.
    */
-  raisePriority?: boolean;
+  priority?: SamplerPriority;
 }
 
 export interface RssSampler {
@@ -70,7 +71,7 @@ export function startSampler(opts: SamplerOptions): RssSampler {
     samplesFile: opts.samplesFile,
     batchMs: positive('batch interval', opts.batchMs ?? 200, 0),
     sleep: opts.sleep ?? 'atomics',
-    raisePriority: opts.raisePriority ?? true,
+    priority: opts.priority ?? 'realtime',
     control,
   };
   const flags = new Int32Array(control);

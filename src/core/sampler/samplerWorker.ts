@@ -2,12 +2,13 @@
 // cannot delay readings. Deadlines are absolute (origin + k * interval) so drift never accumulates, and the
 // default sleep is Atomics.wait on the shared control word: it wakes within tens of microseconds of the
 // deadline, where timers round to whole milliseconds, and the main thread's stop() wakes it at once.
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Sample } from '../model';
 import { LatenessHistogram } from './lateness';
-import { STOP, type FromWorker, type SamplerSummary, type WorkerInit } from './protocol';
+import { STOP, type FromWorker, type SamplerPriority, type SamplerSummary, type WorkerInit } from './protocol';
 import { TreeSampler } from './treeSampler';
 
 const init = workerData as WorkerInit;
@@ -22,14 +23,41 @@ function threadCpuNs(): number | null {
   }
 }
 
-/** Nice -10 for this thread only (setpriority takes a thread id on Linux); false where not permitted. */
-function raisePriority(): boolean {
+const ownTid = () => Number(readlinkSync('/proc/thread-self').split('/').pop());
+
+function tryRun(file: string, args: string[]): boolean {
   try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), -10);
+    execFileSync(file, args, { stdio: 'ignore', timeout: 5000 });
     return true;
   } catch {
     return false;
   }
+}
+
+/** Nice -10 for this thread only (setpriority takes a thread id on Linux). */
+function raise(tid: number): boolean {
+  try {
+    setPriority(tid, -10);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Applies the wanted scheduling to this thread, falling back where not permitted; returns what it got. */
+function applyPriority(wanted: SamplerPriority): SamplerPriority {
+  const tid = ownTid();
+  // Node has no sched_setscheduler; chrt (util-linux) sets it for one thread id.
+  if (wanted === 'realtime' && tryRun('chrt', ['--fifo', '--pid', '10', String(tid)])) return 'realtime';
+  if (wanted !== 'normal' && raise(tid)) return 'raised';
+  return 'normal';
+}
+
+/** Back from SCHED_FIFO to normal scheduling at nice -10 (or as is). */
+function demote(): SamplerPriority {
+  const tid = ownTid();
+  tryRun('chrt', ['--other', '--pid', '0', String(tid)]);
+  return raise(tid) ? 'raised' : 'normal';
 }
 
 function post(message: FromWorker): void {
@@ -146,7 +174,8 @@ async function sleepTimer(deadline: bigint): Promise<boolean> {
 }
 
 async function run(): Promise<SamplerSummary> {
-  const priorityRaised = init.raisePriority && raisePriority();
+  let priority = applyPriority(init.priority);
+  let priorityDemoted = false;
   const tree = new TreeSampler({
     pid: init.pid,
     includeChildren: init.includeChildren,
@@ -163,6 +192,9 @@ async function run(): Promise<SamplerSummary> {
   const sink = new SampleSink(init.samplesFile, init.batchMs, origin);
   let count = 0;
   let skipped = 0n;
+  // A realtime thread that stopped sleeping would starve the machine: watch the share of time spent reading.
+  let windowStart = origin;
+  let busyNs = 0n;
   let reason: SamplerSummary['reason'] = 'stopped';
   let error: string | undefined;
   try {
@@ -183,6 +215,15 @@ async function run(): Promise<SamplerSummary> {
       if (sink.error) throw new Error(sink.error);
       // Catch up on a deadline missed by less than half an interval; skip those further back, never burst.
       const after = process.hrtime.bigint();
+      busyNs += after - now;
+      if (after - windowStart >= 1_000_000_000n) {
+        if (priority === 'realtime' && busyNs * 4n > after - windowStart) {
+          priority = demote();
+          priorityDemoted = true;
+        }
+        windowStart = after;
+        busyNs = 0n;
+      }
       let next = k + 1n;
       const firstCurrent = (after - origin - halfInterval) / intervalNs + 1n;
       if (after - origin > halfInterval && firstCurrent > next) {
@@ -215,7 +256,8 @@ async function run(): Promise<SamplerSummary> {
       workerCpuMs: cpuStart !== null && cpuEnd !== null ? (cpuEnd - cpuStart) / 1e6 : null,
       pssReads: tree.pssReads,
       pssMs: tree.pssMs,
-      priorityRaised,
+      priority,
+      priorityDemoted,
     },
   };
 }
