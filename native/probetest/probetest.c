@@ -6,6 +6,7 @@
  *   fork     allocates, forks a child that allocates 32 MiB more ("child PID N" printed by the parent), waits
  *   threads  200 short-lived threads (8 at a time) allocating and freeing; each leaves one block alive and frees
  *            one block the main thread allocated
+ *   wide     the same with 80 threads alive at once (more threads than the probe has thread-owned shards)
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -87,8 +88,13 @@ static void known(void) {
   }
 }
 
+static pthread_barrier_t all_started;
+static int use_barrier;
+
 static void *thread_main(void *arg) {
   void *from_main = arg;
+  /* "wide": every thread alive at once, more than the probe's 56 thread-owned shards. */
+  if (use_barrier) pthread_barrier_wait(&all_started);
   void *local[500];
   for (int round = 0; round < 3; round++) {
     for (int i = 0; i < 500; i++) local[i] = keep(malloc(64 + (size_t)(i * 37 % 2000)));
@@ -98,10 +104,11 @@ static void *thread_main(void *arg) {
   return keep(malloc(64000)); /* enough that the startup heap (ld.so, libc) stays well under 1 % */
 }
 
-static void threads(void) {
-  enum { TOTAL = 200, BATCH = 8 };
+static void threads(int TOTAL, int BATCH) {
+  use_barrier = BATCH > 8;
+  if (use_barrier) pthread_barrier_init(&all_started, NULL, (unsigned)BATCH);
   for (int t = 0; t < TOTAL; t += BATCH) {
-    pthread_t id[BATCH];
+    pthread_t id[128];
     for (int i = 0; i < BATCH; i++) {
       if (pthread_create(&id[i], NULL, thread_main, keep(malloc(777))) != 0) exit(1);
     }
@@ -140,10 +147,11 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("mode %s\n", mode);
   if (strcmp(mode, "known") == 0) known();
-  else if (strcmp(mode, "threads") == 0) threads();
+  else if (strcmp(mode, "threads") == 0) threads(200, 8);
+  else if (strcmp(mode, "wide") == 0) threads(80, 80);
   else if (strcmp(mode, "fork") == 0) forks();
   else {
-    fprintf(stderr, "usage: probetest known|threads|fork\n");
+    fprintf(stderr, "usage: probetest known|threads|wide|fork\n");
     return 2;
   }
   printf("count %zu\n", own);

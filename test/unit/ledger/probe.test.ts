@@ -157,6 +157,18 @@ for (const a of ALLOCATORS) {
 }
 
 for (const a of ALLOCATORS.slice(0, 2)) {
+  test(`${a.id}: 80 threads alive at once (beyond the thread-owned shards) within 2 %`, async () => {
+    const s = await start(nativeProgram('probetest'), ['wide'], a.preload);
+    try {
+      const r = readProbe(s.shm);
+      assert.ok(r);
+      assertWithin(r.liveBytes, field(s.lines, 'count'), 0.02, `${a.id} wide`);
+      assert.ok(r.allocations >= 80 * 1500, `allocations ${r.allocations}`);
+    } finally {
+      killGroup(s.child);
+    }
+  });
+
   test(`${a.id}: fork: the child counts into its own file, the parent's count is unaffected`, async () => {
     const s = await start(nativeProgram('probetest'), ['fork'], a.preload);
     try {
