@@ -116,6 +116,11 @@ function pickBackend(opts: ProfileCliOptions): AttributionBackend {
 async function profileScenario(file: string, backend: AttributionBackend, runDir: string, quiet: boolean): Promise<{ profile: AllocationProfile; profileDir: string }> {
   const avail = backend.available();
   if (!avail.ok) throw new BackendUnavailableError(backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
+  // The orchestrator stops a target with SIGTERM to its whole process group, which kills heaptrack's
+  // interpreter too and leaves an empty trace. Lift this once it stops targets through backend.terminate().
+  if (backend.id === 'heaptrack') {
+    throw new AlloclabError('heaptrack cannot profile a scenario run yet (stopping the run would cut the trace). Use `alloclab profile --backend heaptrack -- BINARY ARGS` or --backend jemalloc-prof / massif.', 2);
+  }
   const loaded = loadScenarioFile(file);
   const started = new Map<string, number>();
   let result: { profile: AllocationProfile; profileDir: string } | null = null;
@@ -194,7 +199,7 @@ function printHotspots(profile: AllocationProfile, where: string, o: { by?: Rank
   const roots = o.workspaceRoots ?? [process.cwd()];
   if (o.json) {
     const hotspots: HotspotJson[] = rows.map((h) => toJson(h, roots));
-    process.stdout.write(JSON.stringify({ profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, warnings: profile.warnings, hotspots }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, warnings: notes(profile, rows, by), hotspots }, null, 2) + '\n');
     return;
   }
   const value = (h: Hotspot) => ({ growth: formatGrowth(h.growthBytesPerMin), peak: formatMiB(h.peakBytes), calls: String(h.allocations ?? '-'), leaked: formatMiB(h.leakedBytes) })[by];
@@ -203,7 +208,15 @@ function printHotspots(profile: AllocationProfile, where: string, o: { by?: Rank
   const head = ['#', by, 'peak', 'site'];
   const w = head.map((x, i) => Math.max(x.length, ...lines.map((l) => l[i].length)));
   for (const l of [head, ...lines]) process.stdout.write(l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n');
-  for (const warning of profile.warnings) process.stdout.write(`note: ${warning}\n`);
+  for (const warning of notes(profile, rows, by)) process.stdout.write(`note: ${warning}\n`);
+}
+
+function notes(profile: AllocationProfile, rows: Hotspot[], by: Ranking): string[] {
+  const out = [...profile.warnings];
+  if (by === 'growth' && rows.length && rows.every((h) => h.growthBytesPerMin == null)) {
+    out.push(`fewer than two snapshots${profile.windows ? ' inside the load phases' : ''}: growth cannot be measured.${profile.backend === 'jemalloc-prof' ? ' Dump more often with a lower --lg-prof-interval (each step halves the bytes between dumps).' : ' Run longer.'}`);
+  }
+  return out;
 }
 
 function where2(h: Hotspot): string {

@@ -3,6 +3,7 @@
 import { existsSync, realpathSync, statSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { readElfInfo, findSymbolizer } from './symbolize';
+import { terminateGroup, terminateTarget } from './stop';
 import { readJeprofProfile } from './jeprof';
 import { readHeaptrackProfile } from './heaptrack';
 import { readMassifProfile } from './massif';
@@ -36,6 +37,11 @@ export interface AttributionBackend {
   canApplyTo(binary: string): { ok: boolean; reason: string | null };
   /** Wraps the launch so the backend records into envDir (which must exist). */
   prepare(launch: Launch, envDir: string): Launch;
+  /**
+   * Asks the target to stop (SIGTERM), given the process group it was started in. heaptrack must not get the
+   * group signal: its interpreter and compressor would die with the target and leave an empty trace.
+   */
+  terminate(pgid: number, binary: string): void;
   /** Reads what the backend recorded in envDir after the target exited. */
   collect(envDir: string, ctx: CollectContext): Promise<AllocationProfile>;
 }
@@ -93,6 +99,7 @@ export function jemallocProfBackend(opts: JemallocProfOptions = {}): Attribution
       // Set on the target itself only: a wrapper would write dumps of its own.
       return { command: launch.command, args: launch.args, env: { ...launch.env, LD_PRELOAD: preload, MALLOC_CONF: mallocConf } };
     },
+    terminate: terminateGroup,
     collect: (envDir, ctx) => readJeprofProfile([envDir], { startedAtMs: ctx.startedAtMs }),
   };
 }
@@ -114,6 +121,7 @@ export function heaptrackBackend(): AttributionBackend {
       // heaptrack 1.4 does not substitute %p in -o; an explicit name it completes with .zst.
       return { command: 'heaptrack', args: ['-o', path.join(envDir, 'heaptrack'), '--', launch.command, ...launch.args], env: { ...launch.env } };
     },
+    terminate: terminateTarget,
     async collect(envDir) {
       const file = ['heaptrack.zst', 'heaptrack.gz', 'heaptrack'].map((n) => path.join(envDir, n)).find((p) => existsSync(p) && statSync(p).size > 0);
       if (!file) throw new ProfileFormatError(path.join(envDir, 'heaptrack.zst'), null, 'heaptrack wrote no trace (did the target start? see its output)');
@@ -142,6 +150,8 @@ export function massifBackend(): AttributionBackend {
         env: { ...launch.env },
       };
     },
+    // valgrind is the target's own process and writes massif.out when it gets SIGTERM.
+    terminate: terminateGroup,
     async collect(envDir) {
       const name = readdirSync(envDir).find((n) => n.startsWith('massif.out'));
       if (!name) throw new ProfileFormatError(path.join(envDir, 'massif.out'), null, 'massif wrote no output (did the target start? see its output)');

@@ -1,6 +1,6 @@
 // Running one binary under an attribution backend for a while, then reading what it recorded. Used by
 // `alloclab profile -- BINARY`; the run orchestrator can instead call prepare/collect around its own launch.
-import { mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { BackendUnavailableError, type AllocationProfile } from './model';
@@ -64,7 +64,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    terminateTarget(pgid, o.command);
+    o.backend.terminate(pgid, o.command);
     killTimer = setTimeout(() => killGroup(pgid), o.stopGraceMs ?? 15_000);
   };
   const timer = setTimeout(stop, o.durationMs);
@@ -90,44 +90,4 @@ function killGroup(pgid: number): void {
   } catch {
     // Already gone.
   }
-}
-
-/**
- * SIGTERM to the target itself, not to its wrappers: heaptrack's interpreter and compressor must outlive the
- * target to finish the trace. Falls back to the group leader (valgrind is the target's own process).
- */
-export function terminateTarget(pgid: number, binary: string): void {
-  let want: string | null = null;
-  try {
-    want = realpathSync(binary.includes('/') ? binary : whichSync(binary) ?? binary);
-  } catch {
-    want = null;
-  }
-  const targets: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      if (want && readlinkSync(`/proc/${name}/exe`) === want) targets.push(Number(name));
-    } catch {
-      // The process went away while we looked.
-    }
-  }
-  for (const pid of targets.length ? targets : [pgid]) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-function whichSync(exe: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = path.join(dir || '.', exe);
-    if (existsSync(p)) return p;
-  }
-  return null;
 }

@@ -1,11 +1,12 @@
 // Allocations through std::string and std::vector: the site must be the user's line, not new_allocator.h.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram } from '../support/paths';
-import { BackendUnavailableError, getBackend, heaptrackBackend, rankHotspots, runProfiled } from '../../../src/core/profilers';
+import { BackendUnavailableError, getBackend, heaptrackBackend, listBackends, rankHotspots, runProfiled } from '../../../src/core/profilers';
+import { TargetError } from '../../../src/core/errors';
 import { assertTopIs } from './helpers';
 
 for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
@@ -59,5 +60,31 @@ test('backend not installed: a typed error naming the Debian package', async () 
   } finally {
     process.env.PATH = saved;
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('canApplyTo: preload backends refuse a static binary and a script; massif takes the static binary', async () => {
+  const stat = nativeProgram('proftest-sites-static');
+  const byId = Object.fromEntries(listBackends().map((b) => [b.id, b]));
+  for (const id of ['jemalloc-prof', 'heaptrack']) {
+    const c = byId[id].canApplyTo(stat);
+    assert.equal(c.ok, false);
+    assert.match(c.reason ?? '', /statically linked.*massif/);
+    assert.equal(byId[id].canApplyTo('/bin/sh').ok, true);
+    assert.match(byId[id].canApplyTo(path.join(__dirname, 'nothing-here')).reason ?? '', /not found/);
+  }
+  assert.equal(byId['massif'].canApplyTo(stat).ok, true);
+  const script = path.join(tmpdir(), `alloclab-script-${process.pid}.sh`);
+  writeFileSync(script, '#!/bin/sh\n', { mode: 0o755 });
+  try {
+    assert.match(byId['massif'].canApplyTo(script).reason ?? '', /not a 64-bit ELF/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-static-'));
+    try {
+      await assert.rejects(runProfiled({ backend: byId['jemalloc-prof'], command: stat, args: [], durationMs: 1000, outDir: dir }), TargetError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(script, { force: true });
   }
 });

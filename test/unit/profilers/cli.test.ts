@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram, repoRoot } from '../support/paths';
@@ -57,5 +57,30 @@ test('profile -- BINARY writes a run folder that hotspots reads back', () => {
     assert.match(table.stdout, /cache_block/);
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('profile SCENARIO records during the run and ranks growth over the load phase', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-scen-'));
+  try {
+    const scenario = path.join(dir, 'sites.alloclab.json');
+    writeFileSync(scenario, JSON.stringify({
+      name: 'sites',
+      target: { command: nativeProgram('proftest-sites'), args: ['2000'] },
+      environments: ['glibc'],
+      phases: [{ name: 'warm', kind: 'warmup', duration: '400ms' }, { name: 'steady', kind: 'load', duration: '1500ms' }],
+    }));
+    const out = path.join(dir, 'run');
+    const r = alloclab(['profile', '--backend', 'jemalloc-prof', '--lg-prof-interval', '20', '--out', out, '--json', scenario], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'leak'));
+    assert.ok(doc.hotspots[0].growthBytesPerMin > 0);
+    // The run folder is a normal run (run.json) with the profile in the environment's folder.
+    assert.ok(existsSync(path.join(out, 'run.json')));
+    const again = alloclab(['hotspots', out, '--json']);
+    assert.equal(JSON.parse(again.stdout).hotspots[0].line, markerLine('sites.c', 'leak'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
