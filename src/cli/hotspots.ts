@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { AlloclabError } from '../core/errors';
 import {
-  BackendUnavailableError, describeFrame, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
+  BackendUnavailableError, describeFrame, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
   RANKINGS, runProfiled, supportedRankings, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { executeRun } from '../core/runs/runner';
@@ -81,10 +81,16 @@ export function registerProfileCommands(program: Command): void {
     .addOption(new Option('--by <ranking>', 'growth (default), peak, calls or leaked').choices([...RANKINGS]))
     .option('--top <n>', 'rows', '20')
     .option('--workspace <dir...>', 'workspace roots to map source files into (default: the current folder)')
+    .option('--baseline <path>', 'an earlier profile: list the sites by how much they changed since it')
     .option('--json', 'print one JSON document')
-    .action(async (p: string, opts: { by?: Ranking; top: string; json?: boolean; workspace?: string[] }) => {
+    .action(async (p: string, opts: { by?: Ranking; top: string; json?: boolean; workspace?: string[]; baseline?: string }) => {
       const where = findProfile(path.resolve(p));
       const profile = await openProfile(where);
+      if (opts.baseline) {
+        const base = await openProfile(findProfile(path.resolve(opts.baseline)));
+        printDiff(base, profile, { by: opts.by ?? 'peak', top: Number(opts.top), json: !!opts.json });
+        return;
+      }
       printHotspots(profile, where, { by: opts.by, top: Number(opts.top), json: !!opts.json, workspaceRoots: opts.workspace?.map((w) => path.resolve(w)) });
     });
 }
@@ -209,6 +215,22 @@ function printHotspots(profile: AllocationProfile, where: string, o: { by?: Rank
   const w = head.map((x, i) => Math.max(x.length, ...lines.map((l) => l[i].length)));
   for (const l of [head, ...lines]) process.stdout.write(l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n');
   for (const warning of notes(profile, rows, by)) process.stdout.write(`note: ${warning}\n`);
+}
+
+function printDiff(base: AllocationProfile, profile: AllocationProfile, o: { by: Ranking; top: number; json: boolean }): void {
+  if (!Number.isInteger(o.top) || o.top < 1) throw new AlloclabError('--top must be a positive integer', 2);
+  const rows = diffProfiles(base, profile, o.by, { windows: profile.windows }).slice(0, o.top);
+  if (o.json) {
+    const diff = rows.map((d) => ({ function: d.function, file: d.file, line: d.line, before: d.before?.value ?? null, after: d.after?.value ?? null, delta: d.delta }));
+    process.stdout.write(JSON.stringify({ ranking: o.by, baseline: base.sources, profile: profile.sources, diff }, null, 2) + '\n');
+    return;
+  }
+  const fmt = (v: number | null | undefined) => (v == null ? '-' : o.by === 'calls' ? String(Math.round(v)) : o.by === 'growth' ? formatGrowth(v) : formatMiB(v));
+  process.stdout.write(`Change in ${o.by} since the baseline (${base.backend} -> ${profile.backend})\n`);
+  for (const d of rows) {
+    const sign = d.delta > 0 ? '+' : '';
+    process.stdout.write(`${(sign + fmt(d.delta)).padStart(16)}  ${fmt(d.before?.value).padStart(14)} -> ${fmt(d.after?.value).padEnd(14)}  ${d.function ?? '??'} (${d.file ?? '?'}:${d.line ?? '?'})\n`);
+  }
 }
 
 function notes(profile: AllocationProfile, rows: Hotspot[], by: Ranking): string[] {

@@ -26,6 +26,8 @@ export interface ProfiledRunOptions {
 
 export interface ProfiledRunResult {
   profile: AllocationProfile;
+  /** Process id (and process group) of the launched command. */
+  pid: number;
   profilePath: string;
   exitCode: number | null;
   signal: string | null;
@@ -75,7 +77,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
     const profile = await o.backend.collect(rawDir, { startedAtMs });
     const profilePath = path.join(o.outDir, PROFILE_JSON);
     writeFileSync(profilePath, JSON.stringify(profile));
-    return { profile, profilePath, exitCode: r.exitCode ?? null, signal: r.signal ?? null, stopped, durationMs };
+    return { profile, pid: pgid, profilePath, exitCode: r.exitCode ?? null, signal: r.signal ?? null, stopped, durationMs };
   } finally {
     clearTimeout(timer);
     clearTimeout(killTimer);

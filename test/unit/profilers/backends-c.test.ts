@@ -2,7 +2,7 @@
 // the cache line, leaked the leak; rankings a backend cannot support are refused.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram } from '../support/paths';
@@ -47,3 +47,35 @@ test('jemalloc-prof estimates call counts and sizes within sampling error', asyn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) out.push(Number(name));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return out;
+}
+
+for (const id of ['heaptrack', 'massif']) {
+  test(`${id}: stopped after the duration, the recording survives and no process is left`, async (t) => {
+    const backend = getBackend(id);
+    if (!backend.available().ok) return t.skip(`${id} not installed`);
+    const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-stop-${id}-`));
+    try {
+      // 20 ms per iteration: the program alone would run 30 s.
+      const r = await runProfiled({ backend, command: nativeProgram('proftest-sites'), args: ['20000'], durationMs: 2500, outDir: dir });
+      assert.equal(r.stopped, true);
+      assert.ok(r.durationMs < 20_000, `took ${r.durationMs} ms`);
+      assertTopIs(rankHotspots(r.profile, 'peak'), 'sites.c', 'cache', `${id} peak after stop`);
+      assert.deepEqual(groupMembers(r.pid), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

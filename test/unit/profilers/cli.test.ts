@@ -84,3 +84,14 @@ test('profile SCENARIO records during the run and ranks growth over the load pha
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('hotspots --baseline lists the change per line', () => {
+  // The heaptrack fixture against the massif one: both recorded from sites.c, so every line matches up.
+  const r = alloclab(['hotspots', path.join(fixturesDir, 'heaptrack.sites.zst'), '--baseline', path.join(fixturesDir, 'massif.out.sites'), '--by', 'peak', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  const cache = doc.diff.find((d: { line: number }) => d.line === markerLine('sites.c', 'cache'));
+  assert.ok(cache, 'the cache line is in both');
+  assert.ok(cache.before > 0 && cache.after > 0);
+  assert.equal(cache.delta, cache.after - cache.before);
+});
