@@ -3,7 +3,7 @@
 import uPlot from 'uplot';
 import { phaseWindows } from '../src/core/analysis/metrics';
 import { decimateMinMax, nearestSampleIndex } from '../src/core/analysis/series';
-import type { RunEvent } from '../src/core/model';
+import type { RunEvent, Sample } from '../src/core/model';
 import type { EnvironmentSnapshot } from '../src/protocol/webview';
 import type { Theme } from './theme';
 
@@ -17,6 +17,10 @@ export class RssChart {
   private envs: EnvironmentSnapshot[] = [];
   private theme: Theme | null = null;
   private hidden = new Set<number>();
+  /** The zoomed x window in seconds (null: everything), and the window the drawn data was thinned for. */
+  private view: { min: number; max: number } | null = null;
+  private thinnedFor: { min: number; max: number } | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private seriesKey = '';
   private readonly resize: ResizeObserver;
 
@@ -50,19 +54,22 @@ export class RssChart {
     const rebuild = !this.plot || theme !== this.theme || key !== this.seriesKey;
     this.theme = theme;
     this.seriesKey = key;
-    const data = this.data();
     if (rebuild) {
       this.plot?.destroy();
+      this.plot = null;
+      this.view = null;
+      const data = this.data(null);
       this.plot = new uPlot(this.options(theme), data, this.container);
       return;
     }
+    // A zoom the user made stays while live samples arrive; otherwise the chart follows the data.
     const u = this.plot!;
-    const prev = u.data[0];
-    const xMin = u.scales.x.min, xMax = u.scales.x.max;
-    // Keep a zoom the user made while live samples arrive; otherwise follow the data.
-    const zoomed = prev.length > 1 && xMin != null && xMax != null && (xMin > prev[0] + 1e-9 || xMax < prev[prev.length - 1] - 1e-9);
-    u.setData(data, !zoomed);
-    if (zoomed) u.redraw(false);
+    if (this.view == null) u.setData(this.data(null));
+    else {
+      // setData(.., false) neither rescales nor draws; redraw() re-applies the current window.
+      u.setData(this.data(this.view), false);
+      u.redraw();
+    }
   }
 
   /** The chart as a PNG data URL, with a legend line above it (for export). */
@@ -113,17 +120,57 @@ export class RssChart {
     return Math.max(300, this.container.clientWidth || 800);
   }
 
-  private data(): uPlot.AlignedData {
+  /**
+   * The series thinned for drawing. Zoomed in, the visible window is thinned on its own, so a long run shows its
+   * detail; the parts outside stay coarsely, so the full extent (double-click) is still known to the plot.
+   */
+  private data(view: { min: number; max: number } | null): uPlot.AlignedData {
     // About two points per pixel column per series is all a line can show; min/max buckets keep the peaks.
     const buckets = Math.max(200, this.width());
     const tables: uPlot.AlignedData[] = this.envs.map((e) => {
-      const d = decimateMinMax(e.samples, buckets);
-      return [d.map((s) => s.t / 1000), d.map((s) => s.rssBytes / MiB)];
+      let d: Sample[];
+      if (!view) {
+        d = decimateMinMax(e.samples, buckets);
+      } else {
+        const s = e.samples;
+        // One sample past each edge so the lines run to the border of the plot.
+        let a = s.findIndex((x) => x.t / 1000 >= view.min);
+        if (a < 0) a = s.length;
+        let b = a;
+        while (b < s.length && s[b].t / 1000 <= view.max) b++;
+        const lo = Math.max(0, a - 1), hi = Math.min(s.length, b + 1);
+        d = [...decimateMinMax(s.slice(0, lo), 64), ...decimateMinMax(s.slice(lo, hi), buckets), ...decimateMinMax(s.slice(hi), 64)];
+      }
+      return [d.map((x) => x.t / 1000), d.map((x) => x.rssBytes / MiB)];
     });
+    this.thinnedFor = view;
     if (!tables.length) return [[]];
     // join() aligns the per-environment clocks on one x axis; missing points are undefined, which uPlot
     // connects over, so each line stays continuous.
     return uPlot.join(tables);
+  }
+
+  /** The x scale changed (zoom, reset): remember the window and thin the data again for it. */
+  private onScale(u: uPlot): void {
+    const min = u.scales.x.min, max = u.scales.x.max;
+    if (min == null || max == null) return;
+    let first = 0, last = 0;
+    for (const e of this.envs) {
+      if (!e.samples.length) continue;
+      first = Math.min(first, e.samples[0].t / 1000);
+      last = Math.max(last, e.samples[e.samples.length - 1].t / 1000);
+    }
+    const eps = Math.max(1e-6, (last - first) * 1e-6);
+    this.view = min <= first + eps && max >= last - eps ? null : { min, max };
+    const same = (a: typeof this.view, b: typeof this.view) => (a == null ? b == null : b != null && a.min === b.min && a.max === b.max);
+    if (same(this.view, this.thinnedFor) || this.refreshTimer) return;
+    // Not from inside uPlot's own scale update.
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      if (this.plot !== u) return;
+      u.setData(this.data(this.view), false);
+      u.redraw();
+    }, 0);
   }
 
   private options(theme: Theme): uPlot.Options {
@@ -136,8 +183,16 @@ export class RssChart {
       height: HEIGHT,
       legend: { show: false },
       scales: {
-        // Every environment starts at its own t = 0; show that origin even when the first sample comes later.
-        x: { time: false, range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, (min ?? 0) + 1e-3)] },
+        // Every environment starts at its own t = 0: show that origin even when the first sample comes later.
+        // uPlot also passes a drag-zoom through this function; only the auto range (from the data) is widened.
+        x: {
+          time: false,
+          range: (u, min, max) => {
+            const auto = min === u.data[0][0];
+            const lo = auto ? Math.min(0, min ?? 0) : min ?? 0;
+            return [lo, Math.max(max ?? 1, lo + 1e-3)];
+          },
+        },
       },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
       axes: [
@@ -157,8 +212,9 @@ export class RssChart {
       ],
       hooks: {
         drawClear: [(u) => this.drawPhases(u)],
-        draw: [(u) => this.drawDebugStops(u)],
+        draw: [(u) => { this.drawDebugStops(u); this.countDrawn(u); }],
         setCursor: [(u) => this.showReadout(u)],
+        setScale: [(u, key) => { if (key === 'x') this.onScale(u); }],
       },
     };
   }
@@ -215,6 +271,18 @@ export class RssChart {
       }
     });
     ctx.restore();
+  }
+
+  /** Publishes how many points the visible window draws (data-points on #chart), for tests and the curious. */
+  private countDrawn(u: uPlot): void {
+    const xs = u.data[0];
+    const min = u.scales.x.min ?? -Infinity, max = u.scales.x.max ?? Infinity;
+    let n = 0;
+    for (let j = 0; j < xs.length; j++) {
+      if (xs[j] < min || xs[j] > max) continue;
+      for (let i = 1; i < u.data.length; i++) if (u.data[i][j] != null) n++;
+    }
+    this.container.dataset.points = String(n);
   }
 
   private showReadout(u: uPlot): void {

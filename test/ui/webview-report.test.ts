@@ -147,7 +147,9 @@ async function reportChecks(browser: Browser): Promise<void> {
     await page.mouse.up();
     await frame();
     const r1 = await tAt();
-    assert(r1.t < r0.t / 2, `zoom did not change the x scale: ${r0.t} -> ${r1.t}`);
+    // The zoomed scale runs from t at 10 % to t at 30 % of the old one; 75 % into it is therefore:
+    const want = r0.t * (0.1 + 0.75 * 0.2) / 0.75;
+    assert(Math.abs(r1.t - want) < 0.2, `zoomed scale: t at 75 % is ${r1.t}, want ${want.toFixed(2)}`);
     await page.mouse.dblclick(at, y);
     await frame();
     const r2 = await tAt();
@@ -169,6 +171,38 @@ async function reportChecks(browser: Browser): Promise<void> {
 
   mkdirSync(outDir, { recursive: true });
   await page.screenshot({ path: path.join(outDir, 'report.png'), fullPage: true });
+  await page.close();
+}
+
+async function longRunChecks(browser: Browser): Promise<void> {
+  // 1 ms sampling: 16,000 samples per environment, far more than the chart draws.
+  const run = fixtureRun(1);
+  const file = path.join(work, 'long.html');
+  writeHtmlReport(run, file);
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await page.goto(`file://${file}`);
+  await page.waitForSelector('#chart canvas');
+  await frame();
+  const points = async () => Number(await page.getAttribute('#chart', 'data-points'));
+  await check('long run: thinned for drawing, zooming in draws the window in detail, double-click goes back', async () => {
+    const total = run.environments.reduce((a, e) => a + e.samples.length, 0);
+    const full = await points();
+    assert(full > 1000 && full < total / 4, `points drawn for ${total} samples: ${full}`);
+    const b = (await (await page.$('#chart .u-over'))!.boundingBox())!;
+    const y = b.y + b.height / 2;
+    await page.mouse.move(b.x + b.width * 0.40, y);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.45, y, { steps: 4 });
+    await page.mouse.up();
+    await frame();
+    const zoomed = await points();
+    // Without thinning again, a 5 % window would hold about 5 % of the points drawn before.
+    assert(zoomed > full * 0.05 * 5, `zoomed window draws ${zoomed} points (full view ${full})`);
+    await page.mouse.dblclick(b.x + b.width / 2, y);
+    await frame();
+    const back = await points();
+    assert(Math.abs(back - full) <= full * 0.05, `after reset ${back}, before ${full}`);
+  });
   await page.close();
 }
 
@@ -317,6 +351,7 @@ async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: LAUNCH_ARGS });
   try {
     await reportChecks(browser);
+    await longRunChecks(browser);
     await panelChecks(browser);
   } finally {
     await browser.close();
