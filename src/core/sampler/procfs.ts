@@ -39,16 +39,27 @@ export interface StatFields {
 }
 
 /**
- * Resident pages from the text of /proc/PID/statm (its second field); null for a process without an address
- * space, which for a user process means a zombie (statm then reads all zeros).
+ * Resident pages from the first `n` bytes of /proc/PID/statm in `buf` (its second field); null for a process
+ * without an address space, which for a user process means a zombie (statm then reads all zeros). Parsed from
+ * the bytes: no string is made on the path taken a hundred times a second.
  */
+export function parseStatmBytes(buf: Uint8Array, n: number): number | null {
+  let i = 0;
+  let size = 0;
+  for (; i < n && buf[i] !== 32; i++) size = size * 10 + buf[i] - 48;
+  const start = ++i;
+  let resident = 0;
+  for (; i < n && buf[i] >= 48 && buf[i] <= 57; i++) resident = resident * 10 + buf[i] - 48;
+  if (start >= n || i === start || !Number.isFinite(size)) {
+    throw new Error(`unexpected statm content: ${JSON.stringify(Buffer.from(buf.subarray(0, Math.min(n, 80))).toString('latin1'))}`);
+  }
+  return size === 0 ? null : resident;
+}
+
+/** parseStatmBytes for text. */
 export function parseStatm(text: string): number | null {
-  const a = text.indexOf(' ');
-  const b = text.indexOf(' ', a + 1);
-  const size = Number(text.slice(0, a));
-  const v = Number(text.slice(a + 1, b < 0 ? undefined : b));
-  if (a < 0 || !Number.isFinite(v) || !Number.isFinite(size)) throw new Error(`unexpected statm content: ${JSON.stringify(text.slice(0, 80))}`);
-  return size === 0 ? null : v;
+  const b = Buffer.from(text, 'latin1');
+  return parseStatmBytes(b, b.length);
 }
 
 /** Parse /proc/PID/stat. The command name may contain spaces and parentheses, so fields count from the last ')'. */
@@ -124,6 +135,7 @@ export class ProcessReader {
   private statusFd: number | null = null;
   private smapsFd: number | null = null;
   private closed = false;
+  private readonly pageBytes = pageSize();
 
   private constructor(
     readonly pid: number,
@@ -145,9 +157,14 @@ export class ProcessReader {
 
   /** Resident set size in bytes; null once the process is gone or a zombie. */
   rssBytes(): number | null {
-    const text = preadText(this.statmFd);
-    const pages = text === null ? null : parseStatm(text);
-    return pages === null ? null : pages * pageSize();
+    let n: number;
+    try {
+      n = readSync(this.statmFd, buffer, 0, 256, 0);
+    } catch {
+      return null; // ESRCH: gone
+    }
+    const pages = n > 0 ? parseStatmBytes(buffer, n) : null;
+    return pages === null ? null : pages * this.pageBytes;
   }
 
   stat(): StatFields | null {

@@ -69,18 +69,16 @@ class SampleSink {
   private fd: number | null = null;
   private toPost: Sample[] = [];
   private toWrite: Sample[] = [];
-  private lastPostNs: bigint;
-  private lastWriteNs: bigint;
-  private readonly postEveryNs: bigint;
-  private readonly writeEveryNs: bigint;
+  private lastPostMs: number;
+  private lastWriteMs: number;
+  private readonly writeEveryMs: number;
   /** Set when the samples file cannot be written: sampling must end. */
   error: string | null = null;
 
-  constructor(private readonly file: string | null, batchMs: number, now: bigint) {
-    this.lastPostNs = this.lastWriteNs = now;
-    this.postEveryNs = BigInt(Math.round(batchMs * 1e6));
+  constructor(private readonly file: string | null, private readonly postEveryMs: number, now: number) {
+    this.lastPostMs = this.lastWriteMs = now;
     // Crash safety: whatever the batch size, the file never lags more than a second behind.
-    this.writeEveryNs = BigInt(Math.round(Math.min(batchMs, 1000) * 1e6));
+    this.writeEveryMs = Math.min(postEveryMs, 1000);
     if (file !== null) {
       try {
         this.fd = openSync(file, 'a');
@@ -90,15 +88,15 @@ class SampleSink {
     }
   }
 
-  add(sample: Sample, now: bigint): void {
+  add(sample: Sample, now: number): void {
     this.toPost.push(sample);
     if (this.fd !== null) this.toWrite.push(sample);
-    if (now - this.lastPostNs >= this.postEveryNs) this.post(now);
-    if (this.fd !== null && now - this.lastWriteNs >= this.writeEveryNs) this.write(now);
+    if (now - this.lastPostMs >= this.postEveryMs) this.post(now);
+    if (this.fd !== null && now - this.lastWriteMs >= this.writeEveryMs) this.write(now);
   }
 
   /** Writes and posts everything held, then closes the file. */
-  finish(now: bigint): void {
+  finish(now: number): void {
     if (this.fd !== null) {
       this.write(now);
       try {
@@ -111,15 +109,15 @@ class SampleSink {
     this.post(now);
   }
 
-  private post(now: bigint): void {
-    this.lastPostNs = now;
+  private post(now: number): void {
+    this.lastPostMs = now;
     if (this.toPost.length === 0) return;
     post({ type: 'batch', samples: this.toPost });
     this.toPost = [];
   }
 
-  private write(now: bigint): void {
-    this.lastWriteNs = now;
+  private write(now: number): void {
+    this.lastWriteMs = now;
     if (this.toWrite.length === 0 || this.fd === null) return;
     let text = '';
     for (const s of this.toWrite) text += JSON.stringify(s) + '\n';
@@ -155,21 +153,24 @@ function stopRequested(): boolean {
 }
 
 /** Sleeps until `deadline`; false when stop was requested meanwhile. */
-function sleepAtomics(deadline: bigint): boolean {
+// Times in the loop are performance.now() milliseconds (the same monotonic clock as hrtime, as a plain number:
+// no BigInt allocated per reading).
+
+function sleepAtomics(deadline: number): boolean {
   for (;;) {
     if (stopRequested()) return false;
-    const now = process.hrtime.bigint();
+    const now = performance.now();
     if (now >= deadline) return true;
-    Atomics.wait(control, STOP, 0, Number(deadline - now) / 1e6);
+    Atomics.wait(control, STOP, 0, deadline - now);
   }
 }
 
-async function sleepTimer(deadline: bigint): Promise<boolean> {
+async function sleepTimer(deadline: number): Promise<boolean> {
   for (;;) {
     if (stopRequested()) return false;
-    const now = process.hrtime.bigint();
+    const now = performance.now();
     if (now >= deadline) return true;
-    await new Promise((resolve) => setTimeout(resolve, Number(deadline - now) / 1e6));
+    await new Promise((resolve) => setTimeout(resolve, deadline - now));
   }
 }
 
@@ -186,26 +187,27 @@ async function run(): Promise<SamplerSummary> {
   });
   const late = new LatenessHistogram();
   const cpuStart = threadCpuNs();
-  const intervalNs = BigInt(Math.round(init.intervalMs * 1e6));
-  const halfInterval = intervalNs / 2n;
-  const origin = process.hrtime.bigint();
+  const interval = init.intervalMs;
+  const origin = performance.now();
+  // Sample times count from the caller's startNs (hrtime, main thread); performance.now() is per thread.
+  const tOffset = Number(process.hrtime.bigint() - init.startNs) / 1e6 - performance.now();
   const sink = new SampleSink(init.samplesFile, init.batchMs, origin);
   let count = 0;
-  let skipped = 0n;
+  let skipped = 0;
   // A realtime thread that stopped sleeping would starve the machine: watch the share of time spent reading.
   let windowStart = origin;
-  let busyNs = 0n;
+  let busy = 0;
   let reason: SamplerSummary['reason'] = 'stopped';
   let error: string | undefined;
   try {
     if (sink.error) throw new Error(sink.error);
-    for (let k = 0n; ; ) {
-      const deadline = origin + k * intervalNs;
+    for (let k = 0; ; ) {
+      const deadline = origin + k * interval;
       const awake = init.sleep === 'timer' ? await sleepTimer(deadline) : sleepAtomics(deadline);
       if (!awake) break;
-      const now = process.hrtime.bigint();
-      late.add(Number(now - deadline));
-      const sample = tree.read(Number(now - init.startNs) / 1e6, Number(now - origin) / 1e6);
+      const now = performance.now();
+      late.add((now - deadline) * 1e6);
+      const sample = tree.read(now + tOffset, now - origin);
       if (!sample) {
         reason = 'exited';
         break;
@@ -213,31 +215,27 @@ async function run(): Promise<SamplerSummary> {
       count++;
       sink.add(sample, now);
       if (sink.error) throw new Error(sink.error);
-      // Catch up on a deadline missed by less than half an interval; skip those further back, never burst.
-      const after = process.hrtime.bigint();
-      busyNs += after - now;
-      if (after - windowStart >= 1_000_000_000n) {
-        if (priority === 'realtime' && busyNs * 4n > after - windowStart) {
+      const after = performance.now();
+      busy += after - now;
+      if (after - windowStart >= 1000) {
+        if (priority === 'realtime' && busy * 4 > after - windowStart) {
           priority = demote();
           priorityDemoted = true;
         }
         windowStart = after;
-        busyNs = 0n;
+        busy = 0;
       }
-      let next = k + 1n;
-      const firstCurrent = (after - origin - halfInterval) / intervalNs + 1n;
-      if (after - origin > halfInterval && firstCurrent > next) {
-        skipped += firstCurrent - next;
-        next = firstCurrent;
-      }
-      k = next;
+      // Catch up on a deadline missed by less than half an interval; skip those further back, never burst.
+      const firstCurrent = Math.floor((after - origin - interval / 2) / interval) + 1;
+      if (firstCurrent > k + 1) skipped += firstCurrent - (k + 1);
+      k = Math.max(k + 1, firstCurrent);
     }
   } catch (e) {
     reason = 'error';
     error = e instanceof Error ? e.message : String(e);
   }
   tree.close();
-  sink.finish(process.hrtime.bigint());
+  sink.finish(performance.now());
   if (sink.error && reason !== 'error') {
     reason = 'error';
     error = sink.error;
@@ -249,7 +247,7 @@ async function run(): Promise<SamplerSummary> {
     ...(error !== undefined ? { error } : {}),
     timing: {
       ticks: late.count,
-      skippedTicks: Number(skipped),
+      skippedTicks: skipped,
       lateP50Ms: late.quantileMs(0.5),
       lateP99Ms: late.quantileMs(0.99),
       lateMaxMs: late.maxMs,

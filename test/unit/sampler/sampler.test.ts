@@ -85,6 +85,8 @@ describe('startSampler', () => {
     const s = sample({ pid: t.pid, intervalMs: 25 });
     await s.until(() => s.samples.length >= 30, '30 samples');
     const summary = await s.sampler.stop();
+    // t is on the caller's clock: after startNs, and before now.
+    assert.ok(s.samples[0].t >= 0 && s.samples[s.samples.length - 1].t <= s.nowMs(), `t ${s.samples[0].t}..${s.samples.at(-1)!.t} at ${s.nowMs()}`);
     assert.equal(summary.reason, 'stopped');
     assert.equal(summary.count, s.samples.length);
     const gaps = s.samples.slice(1).map((x, i) => x.t - s.samples[i].t);
