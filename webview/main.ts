@@ -44,6 +44,18 @@ const exportStatus = el('p', { id: 'export-status' });
 document.body.append(header, legend, chartBox, readout, verdict, notes, table, exportStatus);
 
 const chart = new RssChart(chartBox, readout);
+
+/** What VS Code keeps for a webview across hide/show and reloads: the run folder (the serializer's key) and the legend. */
+interface PanelState { runDir?: string; hidden?: number[] }
+function readState(): PanelState {
+  const s = vscode?.getState();
+  return typeof s === 'object' && s !== null ? (s as PanelState) : {};
+}
+function saveState(patch: PanelState): void {
+  if (vscode) vscode.setState({ ...readState(), ...patch });
+}
+// The webview is rebuilt each time its tab is shown again: keep the series the user had hidden.
+for (const i of readState().hidden ?? []) if (Number.isInteger(i) && i >= 0) chart.setVisible(i, false);
 let theme: Theme = readTheme();
 let run: RunSnapshot | null = null;
 
@@ -111,6 +123,7 @@ legend.addEventListener('click', (ev) => {
   chart.setVisible(i, show);
   item.classList.toggle('off', !show);
   item.setAttribute('aria-pressed', String(show));
+  saveState({ hidden: (run?.environments ?? []).map((_e, k) => k).filter((k) => !chart.isVisible(k)) });
 });
 
 // ---- messages -------------------------------------------------------------------------------------------------
@@ -119,7 +132,7 @@ function apply(msg: ToWebview): void {
     case 'snapshot':
       run = msg.run;
       // The panel serializer restores the panel from this state after a reload.
-      if (vscode && run.dir) vscode.setState({ runDir: run.dir });
+      if (run.dir) saveState({ runDir: run.dir });
       break;
     case 'record': {
       if (!run) return;

@@ -281,6 +281,10 @@ async function panelChecks(browser: Browser): Promise<void> {
       assert((await page.textContent('table#metrics tbody tr:nth-child(1) td:nth-child(2)')) === 'applied', 'allocator cell from the verified event');
       const state = await page.evaluate(() => (window as unknown as { __state: unknown }).__state);
       assert(JSON.stringify(state) === JSON.stringify({ runDir: '/runs/fixture' }), `state: ${JSON.stringify(state)}`);
+      await page.click('.legend-item[data-index="2"]');
+      const hidden = await page.evaluate(() => (window as unknown as { __state: unknown }).__state);
+      assert(JSON.stringify(hidden) === JSON.stringify({ runDir: '/runs/fixture', hidden: [2] }), `state after a legend click: ${JSON.stringify(hidden)}`);
+      await page.click('.legend-item[data-index="2"]');
       const expected = (full0[half - 1].rssBytes / 1048576).toFixed(1);
       assert((await finalCell()) === `${expected} MiB`, `final while live: ${await finalCell()} vs ${expected}`);
     });
