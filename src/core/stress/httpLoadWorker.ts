@@ -17,6 +17,8 @@ import { compileTemplate, isTemplate, type TemplateRenderer } from './templates'
 
 // A closed-model loop whose target refuses connections would otherwise spin a core on instant failures.
 const CONNECT_ERROR_BACKOFF_MS = 20;
+// Latencies are recorded in microseconds up to an hour (an open-model backlog in a long phase could exceed it).
+const MAX_LATENCY_US = 3_600_000_000;
 
 type ErrorKind = keyof LoadStats['errors'];
 
@@ -75,8 +77,8 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
   const errors = { status: 0, connect: 0, timeout: 0, other: 0 };
   let requests = 0;
   let responses = 0;
-  // Microseconds, up to an hour; Int32 counts are plenty for one phase.
-  const histogram = new Int32Histogram(1, 3_600_000_000, 3);
+  // Int32 counts are plenty for one phase.
+  const histogram = new Int32Histogram(1, MAX_LATENCY_US, 3);
   let stopped = false;
   let issued = 0;
   let completed = 0;
@@ -113,7 +115,7 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
       if (!stopped) {
         if (answered) {
           responses++;
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - since) * 1000)));
+          histogram.recordValue(Math.min(MAX_LATENCY_US, Math.max(1, Math.round((performance.now() - since) * 1000))));
         }
         requests++;
         if (kind) errors[kind]++;
