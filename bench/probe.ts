@@ -48,6 +48,8 @@ interface Row {
   wallS: number;
   /** User-space instructions retired (perf stat), NaN without perf. */
   instructions: number;
+  /** Share of CPU samples in probe code and the allocator calls it adds (probe modes, with perf). */
+  probeShare?: number | null;
   unit: string;
 }
 
@@ -81,6 +83,30 @@ function runOnce(w: Workload, m: Mode, work: number, scratch: string): Row {
     instructions = Number(line?.split(',')[0]);
   }
   return { workload: w.name, mode: m.name, baseline: m.baseline, work, cpuS, wallS, instructions, unit: w.unit };
+}
+
+const havePerfRecord = spawnSync('perf', ['record', '-q', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Share of the target's CPU samples spent in the probe's own code plus the allocator calls it adds
+ * (malloc_usable_size, nallocx), from one `perf record` run. A share of samples barely moves with the machine's
+ * load, unlike a ratio of times; null without perf.
+ */
+function probeShare(w: Workload, m: Mode, scratch: string): number | null {
+  if (!havePerfRecord) return null;
+  const data = path.join(scratch, `perf.${process.hrtime.bigint()}.data`);
+  const { argv, env } = m.prepare([w.program, ...w.args(w.work)], scratch);
+  const r = spawnSync('perf', ['record', '-q', '-F', '2000', '-o', data, '--', ...argv], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  if (r.status !== 0) return null;
+  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  rmSync(data, { force: true });
+  let share = 0;
+  for (const line of (report.stdout ?? '').split('\n')) {
+    const m2 = /^\s*([\d.]+)%\s+(\S+)\s+\[\.\]\s+(.*)$/.exec(line);
+    if (!m2) continue;
+    if (m2[2] === 'liballoclab-probe.so' || /^(malloc_usable_size|nallocx|tc_nallocx)\b/.test(m2[3].trim())) share += Number(m2[1]);
+  }
+  return share / 100;
 }
 
 function median(xs: number[]): number {
@@ -153,7 +179,9 @@ function main(): void {
       }
       for (const m of fast) {
         const rs = samples.get(m.name)!;
+        const share = m.name.includes('probe') ? probeShare(w, m, scratch) : undefined;
         rows.push({
+          probeShare: share,
           ...rs[0],
           cpuS: median(rs.map((r) => r.cpuS)),
           wallS: median(rs.map((r) => r.wallS)),
@@ -193,12 +221,16 @@ function render(rows: Row[], reps: number): string {
       (rows.some((r) => Number.isFinite(r.instructions))
         ? ' The instruction ratio (user-space instructions per unit of work, `perf stat`, baseline over mode) does not ' +
           'depend on the machine\'s load: judge the probe by it; CPU and wall ratios also carry the noise.'
-        : ' No hardware counters on this machine (perf reports instructions as not supported), so only times are shown.'),
+        : ' No hardware counters on this machine (perf reports instructions as not supported), so only times are shown.') +
+      ' "Probe\'s share of CPU samples" (one `perf record` run, cpu-clock): samples in liballoclab-probe.so plus the ' +
+      'malloc_usable_size / nallocx calls it makes, over all samples of the target: the cost of the probe measured ' +
+      'inside one run, so it does not swing with the load as the time ratios do. It overstates the cost somewhat: on ' +
+      'free the probe is the first to read the block\'s header, so the cache miss that free() would take lands in the probe.',
   );
   out.push('');
   const ins = rows.some((r) => Number.isFinite(r.instructions));
-  out.push(`| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | ratio (wall) |${ins ? ' instructions / unit | ratio (instructions) |' : ''}`);
-  out.push(`|---|---|---|---|---|---|---|---|${ins ? '---|---|' : ''}`);
+  out.push(`| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | ratio (wall) | probe's share of CPU samples |${ins ? ' instructions / unit | ratio (instructions) |' : ''}`);
+  out.push(`|---|---|---|---|---|---|---|---|---|${ins ? '---|---|' : ''}`);
   for (const r of rows) {
     const base = r.baseline ? rows.find((b) => b.workload === r.workload && b.mode === r.baseline) : undefined;
     const tput = perUnit(r) / r.cpuS;
@@ -209,7 +241,7 @@ function render(rows: Row[], reps: number): string {
     const ipu = r.instructions / perUnit(r);
     const insRatio = base ? base.instructions / perUnit(base) / ipu : NaN;
     out.push(
-      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base ? f(wallRatio, 3) : '1'} |${ins ? ` ${f(ipu / 1e6, 2)} M | ${base ? f(insRatio, 3) : '1'} |` : ''}`,
+      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base ? f(wallRatio, 3) : '1'} | ${typeof r.probeShare === 'number' ? `${f(r.probeShare * 100, 1)} %` : '-'} |${ins ? ` ${f(ipu / 1e6, 2)} M | ${base ? f(insRatio, 3) : '1'} |` : ''}`,
     );
   }
   return out.join('\n');
