@@ -34,6 +34,7 @@ toolbar.append(...Object.values(exportButtons));
 const header = el('header');
 header.append(el('div', { class: 'heading' }), toolbar);
 header.firstElementChild!.append(title, status);
+const meta = el('p', { id: 'meta' });
 const legend = el('div', { id: 'legend', role: 'group', 'aria-label': 'Environments (click to show or hide)' });
 const chartBox = el('div', { id: 'chart' });
 const readout = el('div', { id: 'readout' }, 'Hover for values; drag to zoom, double-click to reset.');
@@ -41,7 +42,7 @@ const verdict = el('p', { id: 'verdict' });
 const notes = el('ul', { id: 'notes' });
 const table = createMetricsTable();
 const exportStatus = el('p', { id: 'export-status' });
-document.body.append(header, legend, chartBox, readout, verdict, notes, table, exportStatus);
+document.body.append(header, meta, legend, chartBox, readout, verdict, notes, table, exportStatus);
 
 const chart = new RssChart(chartBox, readout);
 
@@ -80,6 +81,16 @@ function statusText(r: RunSnapshot): string {
   return r.live ? 'running' : 'interrupted';
 }
 
+/** When, where and what: a standalone report travels without the run folder, so it says this itself. */
+function metaText(r: RunSnapshot): string {
+  const rec = r.record;
+  const when = new Date(rec.createdAt);
+  const date = Number.isNaN(when.getTime()) ? rec.createdAt : `${when.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const h = rec.host;
+  const host = h && typeof h.hostname === 'string' ? `${h.hostname} (${h.cpus} CPUs, Linux ${h.kernel})` : '';
+  return [rec.kind, date, host, `${rec.environments.length} environment${rec.environments.length === 1 ? '' : 's'}`].filter(Boolean).join('  ·  ');
+}
+
 function renderLegend(r: RunSnapshot): void {
   const items = r.environments.map((e, i) => {
     const b = el('button', { class: 'legend-item', 'data-index': String(i), 'aria-pressed': String(chart.isVisible(i)) });
@@ -108,6 +119,7 @@ function render(): void {
   title.title = run.dir ?? run.record.id;
   status.textContent = statusText(run);
   status.className = `status-${statusText(run)}`;
+  meta.textContent = metaText(run);
   chart.update(run.environments, theme);
   renderLegend(run);
   renderMetrics(table, run.record, run.environments, (i) => chart.color(i), !!run.live);

@@ -82,6 +82,9 @@ export function renderMetrics(table: HTMLTableElement, record: RunRecord, envs: 
     const swatch = el('span', undefined, 'swatch');
     swatch.style.background = color(i);
     name.append(swatch, rec.repetition > 1 ? `${rec.label} #${rec.repetition}` : rec.label);
+    // What the environment set in the target, for the curious (hover).
+    const vars = Object.entries(rec.appliedEnv ?? {}).map(([k, v]) => `${k}=${v}`);
+    name.title = vars.length ? vars.join('\n') : 'no variables added (the system allocator)';
     const num = (text: string) => el('td', text, 'num');
     tr.append(
       name,

@@ -123,9 +123,11 @@ async function reportChecks(browser: Browser): Promise<void> {
     assert(crashed[0] === 'crashed' && crashed[1] === 'rgb(229, 20, 0)', `crashed cell: ${crashed}`);
   });
 
-  await check('report: the verdict is shown', async () => {
+  await check('report: the verdict is shown, with when and where the run was made', async () => {
     const text = (await page.textContent('#verdict'))?.trim();
     assert(text && text === run.record.verdict, `verdict: ${text} vs ${run.record.verdict}`);
+    const meta = (await page.textContent('#meta')) ?? '';
+    assert(meta.includes('2026-01-01 00:00 UTC') && meta.includes('test (2 CPUs') && meta.includes('3 environments'), `meta: ${meta}`);
   });
 
   await check('report: hover read-out names every environment; drag zooms; double-click resets', async () => {
