@@ -1,7 +1,9 @@
 // The sampling loop, in a worker thread of its own so a busy event loop elsewhere (a load driver, the UI)
 // cannot delay readings. Deadlines are absolute (origin + k * interval) so drift never accumulates, and the
 // default sleep is Atomics.wait on the shared control word: it wakes within tens of microseconds of the
-// deadline, where timers round to whole milliseconds, and the main thread's stop() wakes it at once.
+// deadline, where timers round to whole milliseconds, and the main thread's stop() wakes it at once. Where
+// permitted the thread runs SCHED_FIFO: on a machine saturated by the load, normal scheduling alone delayed
+// readings by tens of milliseconds at p99 (bench/RESULTS.md).
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -47,8 +49,9 @@ function raise(tid: number): boolean {
 /** Applies the wanted scheduling to this thread, falling back where not permitted; returns what it got. */
 function applyPriority(wanted: SamplerPriority): SamplerPriority {
   const tid = ownTid();
-  // Node has no sched_setscheduler; chrt (util-linux) sets it for one thread id.
-  if (wanted === 'realtime' && tryRun('chrt', ['--fifo', '--pid', '10', String(tid)])) return 'realtime';
+  // Node has no sched_setscheduler; chrt (util-linux) sets it for one thread id. Reset-on-fork keeps anything
+  // ever spawned from this thread from inheriting realtime scheduling.
+  if (wanted === 'realtime' && tryRun('chrt', ['--reset-on-fork', '--fifo', '--pid', '10', String(tid)])) return 'realtime';
   if (wanted !== 'normal' && raise(tid)) return 'raised';
   return 'normal';
 }
