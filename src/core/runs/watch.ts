@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { discoverAllocators, verifyEnvironment } from '../allocators';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { AlloclabError } from '../errors';
-import type { RunEvent, Sample } from '../model';
+import type { RunEvent, RunKind, Sample } from '../model';
 import { startSampler } from '../sampler';
 import type { RunObserver, RunOutcome } from './runner';
 import { RunWriter, SAMPLES_FILE } from './store';
@@ -19,7 +19,16 @@ export interface WatchRequest {
   /** Stop watching after this long; without it, watch until the process exits or the signal aborts. */
   durationMs?: number;
   signal?: AbortSignal;
+  /** 'watch' by default; a debugger session records as 'debug'. */
+  kind?: RunKind;
+  /** Run name (default: watch-<process name>). */
+  name?: string;
+  /** Receives a function that adds an event (e.g. a debugger stop) to the timeline, stamped with the current time. */
+  onStart?(addEvent: (event: RunEventWithoutTime) => void): void;
 }
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+export type RunEventWithoutTime = DistributiveOmit<RunEvent, 't'>;
 
 /** The command name of a process, from /proc/PID/comm. */
 export function processName(pid: number): string {
@@ -34,7 +43,7 @@ export function processName(pid: number): string {
 export async function watchProcess(req: WatchRequest, observer: RunObserver = {}): Promise<RunOutcome> {
   const name = processName(req.pid);
   const writer = RunWriter.create({
-    runsDir: req.runsDir, outDir: req.outDir, name: `watch-${name.replace(/[^\w.-]/g, '_')}`, kind: 'watch',
+    runsDir: req.runsDir, outDir: req.outDir, name: req.name ?? `watch-${name.replace(/[^\w.-]/g, '_')}`, kind: req.kind ?? 'watch',
     scenarioPath: null, scenario: { pid: req.pid, intervalMs: req.intervalMs, durationMs: req.durationMs ?? null },
   });
   observer.runStarted?.(writer.dir, writer.record);
@@ -47,6 +56,7 @@ export async function watchProcess(req: WatchRequest, observer: RunObserver = {}
   const now = () => Number(process.hrtime.bigint() - startNs) / 1e6;
   const events: RunEvent[] = [];
   const emit = (e: RunEvent) => { events.push(e); writer.appendEvent(rec, e); observer.event?.(0, e); };
+  req.onStart?.((e) => emit({ ...e, t: now() } as RunEvent));
 
   // What allocator is this process really running on? The maps tell (the glibc profile verifies nothing extra).
   const glibc = discoverAllocators().find((p) => p.id === 'glibc');
