@@ -147,10 +147,15 @@ test('errors by kind: status >= 400, connection refused, timeout', async (t) => 
 });
 
 test('a target that stops answering: errors counted, the phase runs to its end', async (t) => {
-  const server = await startServer(undefined, false);
+  let served = 0;
+  let closing: Promise<void> | null = null;
+  const server = await startServer((_req, res) => {
+    res.end('ok');
+    // Go away after a few answers: later requests meet a closed port.
+    if (++served === 20) closing = server.close();
+  }, false);
   const ctx = testContext({ durationMs: 1200 });
-  t.after(async () => { ctx.cleanup(); await server.close(); });
-  setTimeout(() => void server.close(), 400);
+  t.after(async () => { ctx.cleanup(); await (closing ?? server.close()); });
   const s = await runLoad(spec({ url: `${server.url}/`, concurrency: 2 }), ctx);
   assert.ok(s.durationMs >= 1150, `ended after ${s.durationMs} ms`);
   assert.ok(s.requests > s.errors.connect && s.errors.connect > 0, JSON.stringify(s));
