@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { AlloclabError } from '../core/errors';
 import {
   BackendUnavailableError, describeFrame, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
-  RANKINGS, runProfiled, supportedRankings, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
+  RANKINGS, runProfiled, supportedRankings, TARGET_LOG, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { executeRun } from '../core/runs/runner';
 import { EVENTS_FILE } from '../core/runs/store';
@@ -67,6 +67,9 @@ export function registerProfileCommands(program: Command): void {
           });
           profile = r.profile;
           profileDir = runDir;
+          if (!r.stopped && r.exitCode !== 0) {
+            process.stderr.write(`note: the target ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`} (output in ${path.join(runDir, TARGET_LOG)}); the profile covers its run until then.\n`);
+          }
         } finally {
           process.off('SIGINT', onSignal);
         }

@@ -124,7 +124,7 @@ export function heaptrackBackend(): AttributionBackend {
     terminate: terminateTarget,
     async collect(envDir) {
       const file = ['heaptrack.zst', 'heaptrack.gz', 'heaptrack'].map((n) => path.join(envDir, n)).find((p) => existsSync(p) && statSync(p).size > 0);
-      if (!file) throw new ProfileFormatError(path.join(envDir, 'heaptrack.zst'), null, 'heaptrack wrote no trace (did the target start? see its output)');
+      if (!file) throw new ProfileFormatError(path.join(envDir, 'heaptrack.zst'), null, 'heaptrack wrote no trace (did the target start? see target.log in the run folder)');
       return readHeaptrackProfile(file);
     },
   };
@@ -154,7 +154,7 @@ export function massifBackend(): AttributionBackend {
     terminate: terminateGroup,
     async collect(envDir) {
       const name = readdirSync(envDir).find((n) => n.startsWith('massif.out'));
-      if (!name) throw new ProfileFormatError(path.join(envDir, 'massif.out'), null, 'massif wrote no output (did the target start? see its output)');
+      if (!name) throw new ProfileFormatError(path.join(envDir, 'massif.out'), null, 'massif wrote no output (did the target start? see target.log in the run folder)');
       return readMassifProfile(path.join(envDir, name));
     },
   };

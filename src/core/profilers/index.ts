@@ -5,7 +5,7 @@ export { rankHotspots, slopePerMinute, supportedRankings, type Hotspot, type Ran
 export { mapToWorkspace, clearPathMapCache, type PathMapOptions } from './pathmap';
 export { openProfile, detectProfileKind, readProfileJson, PROFILE_JSON, type ProfileKind } from './open';
 export { diffProfiles, type SiteDiff } from './diff';
-export { runProfiled, type ProfiledRunOptions, type ProfiledRunResult } from './run';
+export { runProfiled, TARGET_LOG, type ProfiledRunOptions, type ProfiledRunResult } from './run';
 export { terminateTarget, terminateGroup } from './stop';
 export { readHeaptrackProfile } from './heaptrack';
 export { readMassifProfile } from './massif';

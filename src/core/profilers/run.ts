@@ -1,6 +1,6 @@
 // Running one binary under an attribution backend for a while, then reading what it recorded. Used by
 // `alloclab profile -- BINARY`; the run orchestrator can instead call prepare/collect around its own launch.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { BackendUnavailableError, type AllocationProfile } from './model';
@@ -16,7 +16,7 @@ export interface ProfiledRunOptions {
   cwd?: string;
   /** Stop the target after this long (it may exit earlier on its own). */
   durationMs: number;
-  /** The run folder; raw backend files go to DIR/profile/, the model to DIR/profile.json. */
+  /** The run folder; raw backend files go to DIR/profile/, the model to DIR/profile.json, output to DIR/target.log. */
   outDir: string;
   /** How long the target gets to exit after SIGTERM before its process group is killed. */
   stopGraceMs?: number;
@@ -35,6 +35,9 @@ export interface ProfiledRunResult {
   stopped: boolean;
   durationMs: number;
 }
+
+/** The target's stdout and stderr, interleaved, in the run folder. */
+export const TARGET_LOG = 'target.log';
 
 /** Runs the command under the backend, stops it after durationMs, collects and writes profile.json. */
 export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunResult> {
@@ -60,7 +63,11 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
   });
   const pgid = child.pid;
   if (pgid === undefined) throw new TargetError(`Could not start ${launch.command}.`);
-  child.all?.on('data', (d: Buffer) => o.onOutput?.(d.toString()));
+  const log = createWriteStream(path.join(o.outDir, TARGET_LOG));
+  child.all?.on('data', (d: Buffer) => {
+    log.write(d);
+    o.onOutput?.(d.toString());
+  });
   let stopped = false;
   let killTimer: NodeJS.Timeout | undefined;
   const stop = () => {
@@ -83,6 +90,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
     clearTimeout(killTimer);
     o.signal?.removeEventListener('abort', stop);
     killGroup(pgid);
+    log.end();
   }
 }
 
