@@ -56,6 +56,11 @@ for (const t of unitTests) builds.push({ ...node, entryPoints: [t], outdir: 'dis
 const integration = findTests('test/integration', '.ts');
 if (integration.length) builds.push({ ...node, entryPoints: integration, outdir: 'dist/test/integration', outbase: 'test/integration', external: ['vscode', 'mocha'] });
 
+// Chromium checks of the panel page and the standalone report (playwright-core stays a runtime dependency).
+if (existsSync('test/ui/webview-report.test.ts')) {
+  builds.push({ ...node, entryPoints: { 'test/ui/report': 'test/ui/webview-report.test.ts' }, outdir: 'dist', external: ['vscode', 'playwright-core'] });
+}
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

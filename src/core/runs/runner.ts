@@ -1,5 +1,6 @@
 // Runs a scenario over its allocator environments, one after another (never in parallel: on a small machine
 // they would distort each other), and records everything in a run folder as it happens.
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -212,6 +213,7 @@ async function runEnvironment(c: EnvContext): Promise<void> {
       const how = await target.waitReady(ready, envAbort.signal);
       emit({ t: now(), type: 'ready', how });
     }
+    if (!c.binary.isStatic) await librariesLoaded(target.pid, envAbort.signal);
     const verification = verifyEnvironment(target.pid, profile, c.binary);
     rec.verification = verification;
     emit({ t: now(), type: 'verified', verification });
@@ -263,6 +265,22 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   }
   finish();
   if (samplerError) throw new AlloclabError(rec.error!, 1);
+}
+
+/**
+ * Waits until the dynamic loader has mapped the target's libraries (libc is among the last it maps, after
+ * every preload), so verification right after spawn does not read the maps of a process still in exec.
+ */
+async function librariesLoaded(pid: number, signal: AbortSignal, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !signal.aborted) {
+    try {
+      if (/\/libc\.so\.6$/m.test(await readFile(`/proc/${pid}/maps`, 'utf8'))) return;
+    } catch {
+      return; // gone: verification will say so
+    }
+    await sleep(10);
+  }
 }
 
 function resolveReady(scenario: Scenario, vars: Record<string, string>): ResolvedReady | null {
