@@ -28,25 +28,20 @@ for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
         if (supported.includes(by)) assertTopIs(rankHotspots(r.profile, by), 'sites.c', expected[by], `${id} by ${by}`);
         else assert.throws(() => rankHotspots(r.profile, by), UnsupportedRankingError);
       }
+      // sites.c: 1500 iterations x 200 churn blocks of 48 bytes; 1500 leaked 8 KiB blocks. jemalloc samples,
+      // so its figures are estimates; the others count exactly.
+      const tolerance = r.profile.sampled ? 0.25 : 0;
+      const leak = rankHotspots(r.profile, 'peak').find((h) => h.line === markerLine('sites.c', 'leak'));
+      assert.ok(leak && Math.abs(leak.peakBytes - 1500 * 8192) <= tolerance * 1500 * 8192, `leak peak ${leak?.peakBytes}`);
+      if (supported.includes('calls')) {
+        const churn = rankHotspots(r.profile, 'calls')[0].allocations!;
+        assert.ok(Math.abs(churn - 300_000) <= tolerance * 300_000, `churn calls ${churn}`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 }
-
-test('jemalloc-prof estimates call counts and sizes within sampling error', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-est-'));
-  try {
-    const r = await runProfiled({ backend: getBackend('jemalloc-prof', { jemalloc: { lgProfInterval: 21 } }), command: nativeProgram('proftest-sites'), args: [], durationMs: 60_000, outDir: dir });
-    const calls = rankHotspots(r.profile, 'calls');
-    // sites.c: 1500 iterations x 200 churn blocks of 48 bytes; 1500 leaked 8 KiB blocks.
-    assert.ok(Math.abs(calls[0].allocations! - 300_000) / 300_000 < 0.25, `churn estimate ${calls[0].allocations}`);
-    const leak = rankHotspots(r.profile, 'peak').find((h) => h.line === markerLine('sites.c', 'leak'))!;
-    assert.ok(Math.abs(leak.peakBytes - 1500 * 8192) / (1500 * 8192) < 0.25, `leak estimate ${leak.peakBytes}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 function groupMembers(pgid: number): number[] {
   const out: number[] = [];
