@@ -213,8 +213,9 @@ function printHotspots(profile: AllocationProfile, where: string, o: { by?: Rank
   }
   const value = (h: Hotspot) => ({ growth: formatGrowth(h.growthBytesPerMin), peak: formatMiB(h.peakBytes), calls: String(h.allocations ?? '-'), leaked: formatMiB(h.leakedBytes) })[by];
   process.stdout.write(`Hotspots by ${by} (${profile.backend}${profile.sampled ? ', sampled estimates' : ''}) in ${path.relative(process.cwd(), where) || '.'}\n`);
-  const lines = rows.map((h) => [String(h.rank), value(h), formatMiB(h.peakBytes), where2(h)]);
-  const head = ['#', by, 'peak', 'site'];
+  // The ranked figure first; peak beside it as the sense of scale (unless peak is what is ranked).
+  const lines = rows.map((h) => [String(h.rank), value(h), ...(by === 'peak' ? [] : [formatMiB(h.peakBytes)]), where2(h)]);
+  const head = ['#', by, ...(by === 'peak' ? [] : ['peak']), 'site'];
   const w = head.map((x, i) => Math.max(x.length, ...lines.map((l) => l[i].length)));
   for (const l of [head, ...lines]) process.stdout.write(l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n');
   for (const warning of notes(profile, rows, by)) process.stdout.write(`note: ${warning}\n`);
