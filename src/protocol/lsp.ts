@@ -23,7 +23,19 @@ export interface AllocatorOptions {
 export type RunTarget =
   | { kind: 'scenario'; scenarioPath: string }
   | { kind: 'compare'; command: string; args: string[]; cwd: string; durationMs: number }
-  | { kind: 'watch'; pid: number; durationMs: number | null };
+  | { kind: 'watch'; pid: number; durationMs: number | null }
+  /** A debugger's debuggee: watched like 'watch', recorded as kind 'debug'; it ends when the client cancels it. */
+  | { kind: 'debug'; pid: number; name: string }
+  /**
+   * Adds an event (a debugger stop, a snapshot note) to the debug run `runId`, stamped by the engine's clock. The
+   * request's own run id finishes at once (runFinished with no folder; an error when `runId` is not a debug run in
+   * flight). It rides on startRun so the server needs no handler of its own.
+   */
+  | { kind: 'debug-event'; runId: string; event: DebugRunEvent };
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** A run event without its time: the engine stamps it when it arrives. */
+export type DebugRunEvent = DistributiveOmit<RunEvent, 't'>;
 
 export interface StartRunParams {
   /** Chosen by the client so it can route notifications that arrive before the request's answer. */

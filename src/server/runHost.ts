@@ -8,7 +8,7 @@ import { compareScenario, executeRun, type RunObserver } from '../core/runs/runn
 import { watchProcess } from '../core/runs/watch';
 import { loadScenarioFile } from '../core/stress/scenario';
 import type {
-  AllocatorInfo, AllocatorOptions, EnvironmentParams, RunEventParams, RunFinishedParams, RunProgressParams,
+  AllocatorInfo, AllocatorOptions, DebugRunEvent, EnvironmentParams, RunEventParams, RunFinishedParams, RunProgressParams,
   RunSamplesParams, RunStartedParams, StartRunParams,
 } from '../protocol/lsp';
 
@@ -25,6 +25,8 @@ export interface RunSink {
 
 export class RunHost {
   private readonly active = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Debug runs in flight: how to put an event on their timeline. */
+  private readonly debugRuns = new Map<string, (event: DebugRunEvent) => void>();
 
   constructor(private readonly sink: RunSink) {}
 
@@ -32,6 +34,7 @@ export class RunHost {
   start(params: StartRunParams): string {
     const { runId } = params;
     if (this.active.has(runId)) throw new AlloclabError(`A run with id ${runId} is already in flight.`, 2);
+    if (params.target.kind === 'debug-event') return this.addDebugEvent(runId, params.target.runId, params.target.event);
     const abort = new AbortController();
     // The run starts on the next turn so the answer to startRun leaves before its first notification.
     const done = new Promise<void>((resolve) => setImmediate(resolve))
@@ -39,6 +42,17 @@ export class RunHost {
       .finally(() => this.active.delete(runId));
     this.active.set(runId, { abort, done });
     return runId;
+  }
+
+  /** Puts an event on a debug run's timeline; the request's own id finishes on the next turn (after its answer). */
+  private addDebugEvent(requestId: string, runId: string, event: DebugRunEvent): string {
+    const add = this.debugRuns.get(runId);
+    if (add) add(event);
+    setImmediate(() => this.sink.runFinished({
+      runId: requestId, runDir: null, record: null, cancelled: false,
+      error: add ? null : { message: `No debug run ${runId} in flight (it ended, or the engine restarted).`, name: 'AlloclabError', userError: false },
+    }));
+    return requestId;
   }
 
   cancel(runId: string): boolean {
@@ -107,6 +121,13 @@ export class RunHost {
       }
       case 'watch':
         return watchProcess({ pid: t.pid, durationMs: t.durationMs ?? undefined, intervalMs: params.samplingIntervalMs ?? 100, runsDir: params.runsDir, signal }, observer);
+      case 'debug':
+        return watchProcess({
+          pid: t.pid, kind: 'debug', name: t.name, intervalMs: params.samplingIntervalMs ?? 100, runsDir: params.runsDir, signal,
+          onStart: (add) => this.debugRuns.set(params.runId, add),
+        }, observer).finally(() => this.debugRuns.delete(params.runId));
+      case 'debug-event':
+        throw new AlloclabError('debug-event is not a run', 2);
     }
   }
 }
