@@ -125,11 +125,6 @@ function pickBackend(opts: ProfileCliOptions): AttributionBackend {
 async function profileScenario(file: string, backend: AttributionBackend, runDir: string, quiet: boolean): Promise<{ profile: AllocationProfile; profileDir: string }> {
   const avail = backend.available();
   if (!avail.ok) throw new BackendUnavailableError(backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
-  // The orchestrator stops a target with SIGTERM to its whole process group, which kills heaptrack's
-  // interpreter too and leaves an empty trace. Lift this once it stops targets through backend.terminate().
-  if (backend.id === 'heaptrack') {
-    throw new AlloclabError('heaptrack cannot profile a scenario run yet (stopping the run would cut the trace). Use `alloclab profile --backend heaptrack -- BINARY ARGS` or --backend jemalloc-prof / massif.', 2);
-  }
   const loaded = loadScenarioFile(file);
   const started = new Map<string, number>();
   let result: { profile: AllocationProfile; profileDir: string } | null = null;
@@ -143,6 +138,7 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
       // jemalloc-prof runs the target on jemalloc; the other backends watch glibc's malloc.
       environments: [backend.id === 'jemalloc-prof' ? 'jemalloc' : 'glibc'],
       hooks: {
+        terminate: (pgid, binary) => backend.terminate(pgid, binary),
         prepareLaunch(launch, envDir) {
           const dir = path.join(envDir, 'profile');
           mkdirSync(dir, { recursive: true });

@@ -51,7 +51,8 @@ export interface TargetProcess {
   /** Resolves with how it became ready ("http 200 after 312ms"); rejects TargetError when it exits first (with code/signal and last stderr lines) or times out, CancelledError when the signal aborts. */
   waitReady(ready: ResolvedReady, signal?: AbortSignal): Promise<string>;
   /** SIGTERM to the process group, SIGKILL after graceMs; resolves with the exit. Idempotent. */
-  stop(graceMs?: number): Promise<ExitStatus>;
+  /** `terminate` replaces the SIGTERM to the group (a profiler wrapper that must outlive the target); SIGKILL to the group still follows the grace period. */
+  stop(graceMs?: number, terminate?: () => void): Promise<ExitStatus>;
 }
 
 /** One readiness condition; `run` reports through done/fail and polls `stopped` to end early. */
@@ -372,12 +373,13 @@ class Target implements TargetProcess {
     });
   }
 
-  stop(graceMs = 5000): Promise<ExitStatus> {
+  stop(graceMs = 5000, terminate?: () => void): Promise<ExitStatus> {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       if (this.pid < 0) return this.exitStatus ?? { code: null, signal: null };
       if (this.running) {
-        signalGroup(this.pid, 'SIGTERM');
+        if (terminate) terminate();
+        else signalGroup(this.pid, 'SIGTERM');
         let timer: NodeJS.Timeout | undefined;
         const graceOver = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
         const first = await Promise.race([this.exited, graceOver]);

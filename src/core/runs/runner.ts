@@ -42,6 +42,8 @@ export interface RunHooks {
   prepareLaunch?(launch: { command: string; args: string[]; env: Record<string, string> }, envDir: string, profile: AllocatorProfile):
     { command: string; args: string[]; env: Record<string, string> };
   afterEnvironment?(env: EnvironmentRecord, envDir: string, binary: string): Promise<void>;
+  /** Stops the target instead of SIGTERM to its group (heaptrack's recorder must outlive the target). */
+  terminate?(pgid: number, binary: string): void;
 }
 
 export interface RunObserver {
@@ -56,6 +58,8 @@ export interface RunObserver {
 export interface RunOutcome { runDir: string; record: RunRecord }
 
 const STOP_GRACE_MS = 3000;
+/** A profiler writes its trace after the target ends: give it longer before SIGKILL. */
+const PROFILED_STOP_GRACE_MS = 15_000;
 
 /** A scenario with no load: run BINARY ARGS for durationMs under each environment. */
 export function compareScenario(command: string, args: string[], durationMs: number, environments: string[], cwd: string): LoadedScenario {
@@ -245,7 +249,10 @@ async function runEnvironment(c: EnvContext): Promise<void> {
 
   // Stop: whatever happened above, nothing of this environment stays running.
   const wasRunning = !died;
-  const exit = await target.stop(STOP_GRACE_MS);
+  const terminate = req.hooks?.terminate;
+  const exit = terminate
+    ? await target.stop(PROFILED_STOP_GRACE_MS, () => terminate(target.pid, c.executable))
+    : await target.stop(STOP_GRACE_MS);
   await sampler.stop();
   rec.exit = { code: exit.code, signal: exit.signal, expected: wasRunning };
   emit({ t: now(), type: 'exit', code: exit.code, signal: exit.signal, expected: wasRunning });
