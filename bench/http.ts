@@ -1,8 +1,8 @@
 // Throughput of the built-in HTTP load driver next to wrk and autocannon, against the same trivial loopback server
 // (bench/http-server.c, one epoll thread, so the server is not what is measured), at the same concurrency, in the
 // same run, rounds interleaved so a busy shared machine hurts every driver alike. Every driver runs as a child
-// process under `sh`, whose /proc stat then holds the driver's CPU time: CPU per request is the fair figure when
-// the machine is shared (throughput then depends on how much CPU the scheduler happens to give). Then the RSS
+// process whose CPU time is read from /proc in steady state: CPU per request is the fair figure when the machine
+// is shared (throughput then depends on how much CPU the scheduler happens to give). Then the RSS
 // sampler's lateness at 10 ms while nothing runs and while the built-in driver runs flat out.
 //
 //   node bench/http-run.mjs [--seconds 5] [--concurrency 32] [--rounds 2] [--write]
@@ -55,26 +55,45 @@ async function startServer(dir: string): Promise<{ pid: number; port: number }> 
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
+/** user+system CPU milliseconds of a live process (all its threads), or null when it is gone. */
+function cpuMsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is stat field 3 (state); utime and stime are fields 14 and 15.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Runs a program to completion in its own process group, under `sh` so its CPU time can be read from the shell's
- * cutime/cstime (the shell's children's times, in /proc/<sh>/stat after the wait). Returns stdout and CPU ms.
+ * Runs a driver to completion in its own process group; returns stdout and the cores it used in steady state:
+ * CPU time read from /proc between 1 s after the start and 0.5 s before the end, so start-up (a Node process
+ * parsing its bundle) does not count against the short runs.
  */
-function run(cmd: string, args: string[]): Promise<{ out: string; cpuMs: number }> {
+function run(cmd: string, args: string[]): Promise<{ out: string; cores: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', '"$@"; rc=$?; cat /proc/$$/stat >&2; exit $rc', 'sh', cmd, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     let err = '';
+    let first: [number, number | null] | null = null;
+    let cores: number | null = null;
+    const t1 = setTimeout(() => (first = [performance.now(), cpuMsOf(child.pid!)]), 1000);
+    const t2 = setTimeout(() => {
+      const now = performance.now();
+      const cpu = cpuMsOf(child.pid!);
+      if (first && first[1] != null && cpu != null) cores = (cpu - first[1]) / (now - first[0]);
+    }, seconds * 1000 - 500);
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${cmd} exited ${code}: ${err}`));
-      const stat = err.trim().split('\n').pop() ?? '';
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] is stat field 3 (state); cutime and cstime are fields 16 and 17.
-      const cpuMs = ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
-      resolve({ out, cpuMs });
+      clearTimeout(t1);
+      clearTimeout(t2);
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err}`));
+      else resolve({ out, cores });
     });
   });
 }
@@ -96,25 +115,30 @@ async function builtinChild(url: string): Promise<void> {
   }
 }
 
+/** Microseconds of CPU per request from steady-state cores used and the run's request rate. */
+function perRequest(cores: number | null, rps: number): number {
+  return cores == null || !(rps > 0) ? NaN : (cores * 1e6) / rps;
+}
+
 async function measure(driver: Driver, url: string): Promise<Measured> {
   if (driver === 'built-in (undici, worker thread)') {
-    const { out, cpuMs } = await run(process.execPath, [__filename, '--child-builtin', url, '--seconds', String(seconds), '--concurrency', String(concurrency)]);
+    const { out, cores } = await run(process.execPath, [__filename, '--child-builtin', url, '--seconds', String(seconds), '--concurrency', String(concurrency)]);
     const s = JSON.parse(out) as LoadStats;
     const e = s.errors;
-    return { rps: s.throughputRps, cpuUsPerRequest: (cpuMs * 1000) / s.requests, p99Ms: s.latencyMs?.p99 ?? null, errors: e.status + e.connect + e.timeout + e.other };
+    return { rps: s.throughputRps, cpuUsPerRequest: perRequest(cores, s.throughputRps), p99Ms: s.latencyMs?.p99 ?? null, errors: e.status + e.connect + e.timeout + e.other };
   }
   if (driver === 'wrk -t1') {
-    const { out, cpuMs } = await run('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', url]);
+    const { out, cores } = await run('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', url]);
     const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1]);
-    const total = Number(/(\d+) requests in/.exec(out)?.[1]);
     const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)/m.exec(out);
     const p99Ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'] : null;
     const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-    return { rps, cpuUsPerRequest: (cpuMs * 1000) / total, p99Ms, errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0 };
+    return { rps, cpuUsPerRequest: perRequest(cores, rps), p99Ms, errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0 };
   }
-  const { out, cpuMs } = await run(process.execPath, [path.join(root, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', String(concurrency), '-d', String(seconds), url]);
+  const { out, cores } = await run(process.execPath, [path.join(root, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', String(concurrency), '-d', String(seconds), url]);
   const j = JSON.parse(out) as { requests: { total: number }; duration: number; latency: { p99: number }; errors: number; non2xx: number };
-  return { rps: j.requests.total / j.duration, cpuUsPerRequest: (cpuMs * 1000) / j.requests.total, p99Ms: j.latency.p99, errors: j.errors + j.non2xx };
+  const rps = j.requests.total / j.duration;
+  return { rps, cpuUsPerRequest: perRequest(cores, rps), p99Ms: j.latency.p99, errors: j.errors + j.non2xx };
 }
 
 /** The sampler's lateness at 10 ms on the server process, optionally while `during` runs. */
@@ -157,7 +181,7 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} x ${cpus()[0]?.model.trim()}, Linux ${release()}, Node ${process.versions.node}; ` +
       `load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after (the machine is shared: compare ratios, not absolute figures).`);
-    lines.push(`Server: bench/http-server.c (one epoll thread). ${concurrency} connections, keep-alive, ${seconds} s per driver, ${rounds} interleaved rounds; median shown. CPU: user+system time of the driver process (startup included).`);
+    lines.push(`Server: bench/http-server.c (one epoll thread). ${concurrency} connections, keep-alive, ${seconds} s per driver, ${rounds} interleaved rounds; median shown. CPU per request: the driver process's user+system CPU rate from 1 s after start to 0.5 s before the end, divided by its requests/s.`);
     lines.push('');
     lines.push('| driver | requests/s (median) | rounds | vs wrk -t1 | vs autocannon | CPU per request | CPU vs wrk | p99 latency | errors |');
     lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -169,6 +193,10 @@ async function main(): Promise<void> {
       const cpu = median(ms.map((m) => m.cpuUsPerRequest));
       lines.push(`| ${d} | ${f(rps)} | ${ms.map((m) => f(m.rps)).join(' / ')} | ${f(rps / base, 2)}x | ${f(rps / ac, 2)}x | ${f(cpu, 1)} µs | ${f(cpu / wrkCpu, 2)}x | ${f(median(ms.map((m) => m.p99Ms ?? NaN)), 2)} ms | ${ms.reduce((a, m) => a + m.errors, 0)} |`);
     }
+    const own = median(results.get('built-in (undici, worker thread)')!.map((m) => m.rps));
+    lines.push('');
+    lines.push(`Goals for the built-in driver: at least autocannon's throughput: ${own >= ac ? 'met' : 'not met'} (${f(own / ac, 2)}x); ` +
+      `at least 60 % of wrk's: ${own >= 0.6 * base ? 'met' : 'not met'} (${f((own / base) * 100)} %).`);
     lines.push('');
     lines.push('RSS sampler (src/core/sampler, 10 ms, RSS only) on the server process, lateness against its deadlines:');
     lines.push('');
