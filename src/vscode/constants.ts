@@ -17,6 +17,10 @@ export const enum Commands {
   RefreshRuns = 'allocatorLab.refreshRuns',
   DeleteRun = 'allocatorLab.deleteRun',
   RevealRun = 'allocatorLab.revealRun',
+  DebugWithAllocator = 'allocatorLab.debugWithAllocator',
+  MemorySnapshot = 'allocatorLab.memorySnapshot',
+  CompareSnapshots = 'allocatorLab.compareSnapshots',
+  ShowDebugMemory = 'allocatorLab.showDebugMemory',
 }
 
 /** Every command id, for the registration check and the package.json test. */
@@ -24,10 +28,11 @@ export const allCommands: readonly Commands[] = [
   Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.StopRun, Commands.OpenRun,
   Commands.CompareRuns, Commands.ShowAllocators, Commands.NewScenario, Commands.ShowLivePanel, Commands.OpenLog,
   Commands.RefreshRuns, Commands.DeleteRun, Commands.RevealRun,
+  Commands.DebugWithAllocator, Commands.MemorySnapshot, Commands.CompareSnapshots, Commands.ShowDebugMemory,
 ];
 
 /** Commands that start programs: disabled in untrusted workspaces (enablement isWorkspaceTrusted). */
-export const launchCommands: readonly Commands[] = [Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators];
+export const launchCommands: readonly Commands[] = [Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.DebugWithAllocator];
 
 /** Options that let a caller (a test, another extension) skip the pickers. */
 export interface RunOptions {
@@ -64,6 +69,10 @@ export interface CommandArgs {
   [Commands.RefreshRuns]: [];
   [Commands.DeleteRun]: [run?: RunRef, selected?: RunRef[], options?: { confirm?: boolean }];
   [Commands.RevealRun]: [run?: RunRef];
+  [Commands.DebugWithAllocator]: [configuration?: string, environment?: string];
+  [Commands.MemorySnapshot]: [label?: string];
+  [Commands.CompareSnapshots]: [run?: RunRef, picks?: [number, number]];
+  [Commands.ShowDebugMemory]: [];
 }
 
 export interface CommandResults {
@@ -80,6 +89,13 @@ export interface CommandResults {
   [Commands.RefreshRuns]: void;
   [Commands.DeleteRun]: number;
   [Commands.RevealRun]: void;
+  /** True when the debug session started. */
+  [Commands.DebugWithAllocator]: boolean;
+  /** The snapshot recorded (a MemorySnapshot of core/debug), undefined when none could be taken. */
+  [Commands.MemorySnapshot]: import('../core/debug').MemorySnapshot | undefined;
+  /** The comparison as markdown (also opened in an editor). */
+  [Commands.CompareSnapshots]: string | undefined;
+  [Commands.ShowDebugMemory]: void;
 }
 
 export const enum Views {
@@ -94,6 +110,9 @@ export const enum Config {
   SamplingIntervalMs = 'samplingIntervalMs',
   CustomAllocators = 'customAllocators',
   LibrarySearchPaths = 'librarySearchPaths',
+  DebugLiveMemory = 'debug.liveMemory',
+  DebugAdapterPath = 'debug.adapterPath',
+  DebugOpenPanel = 'debug.openPanel',
 }
 
 export const enum ContextKeys {

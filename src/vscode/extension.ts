@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { registerCommands, savedRuns } from './commands';
 import { runsDirectory } from './config';
 import { Ctx } from './ctx';
+import { registerDebugFeatures } from './debug';
 
 export interface AllocatorLabApi {
   runsDirectory(): string;
@@ -17,6 +18,7 @@ export interface AllocatorLabApi {
 export async function activate(context: vscode.ExtensionContext): Promise<AllocatorLabApi> {
   const ctx = new Ctx(context);
   context.subscriptions.push(...registerCommands(ctx));
+  context.subscriptions.push(...registerDebugFeatures(ctx));
   if (process.platform !== 'linux') {
     void vscode.window.showWarningMessage(`Allocator Lab runs its targets on Linux only; this extension host runs on ${process.platform}. Saved runs can be viewed; to run, open the workspace on Linux (Remote - SSH, WSL, Dev Containers).`);
   }

@@ -42,8 +42,8 @@ function allProcesses(): ProcEntry[] {
   return out;
 }
 
-/** The debuggee among the descendants of a debug adapter process: a traced process first, else the first descendant that is not a debugger or shell; null when there is none. */
-export function findDebuggeePid(adapterPid: number, opts: { exclude?: Iterable<number> } = {}): number | null {
+/** The debuggee among the descendants of a debug adapter process: a traced process first, else (unless tracedOnly) the first descendant that is not a debugger or shell; null when there is none. */
+export function findDebuggeePid(adapterPid: number, opts: { exclude?: Iterable<number>; tracedOnly?: boolean } = {}): number | null {
   const exclude = new Set(opts.exclude ?? []);
   const procs = allProcesses();
   const children = new Map<number, ProcEntry[]>();
@@ -64,6 +64,8 @@ export function findDebuggeePid(adapterPid: number, opts: { exclude?: Iterable<n
   const inTree = new Set([adapterPid, ...descendants.map((d) => d.pid)]);
   const traced = candidates.find((p) => p.tracerPid !== 0 && inTree.has(p.tracerPid) && !DEBUGGER_COMMS.test(p.comm));
   if (traced) return traced.pid;
+  // Searching below a process that hosts more than debug adapters (the extension host): only a traced one is sure.
+  if (opts.tracedOnly) return null;
   return candidates.find((p) => !DEBUGGER_COMMS.test(p.comm))?.pid ?? null;
 }
 

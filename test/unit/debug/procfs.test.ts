@@ -72,6 +72,7 @@ describe('debuggee discovery from procfs', () => {
       assert.equal(findDebuggeePid(adapter.pid!), ids.debuggee);
       assert.equal(findDebuggeePid(adapter.pid!, { exclude: [ids.debuggee] }), null, 'a claimed pid is not found again');
       assert.equal(findDebuggeePid(ids.debuggee), null, 'a process without children has no debuggee');
+      assert.equal(findDebuggeePid(adapter.pid!, { tracedOnly: true }), null, 'nothing is traced here');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -84,9 +85,11 @@ describe('debuggee discovery from procfs', () => {
     const end = Date.now() + 15_000;
     while (Date.now() < end && pid === null) {
       await new Promise((r) => setTimeout(r, 200));
-      pid = findDebuggeePid(dbg.pid!);
+      // Until lldb has attached, the program is only an untraced child: wait for the traced one.
+      pid = findDebuggeePid(dbg.pid!, { tracedOnly: true });
     }
     assert.ok(pid, 'debuggee found');
+    assert.equal(findDebuggeePid(process.pid, { tracedOnly: true }), pid, 'found from further up (the extension host case) because it is traced');
     const comm = spawnSync('cat', [`/proc/${pid}/comm`], { encoding: 'utf8' }).stdout.trim();
     assert.equal(comm, 'debugtest');
   });

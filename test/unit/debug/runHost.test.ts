@@ -17,7 +17,7 @@ describe('RunHost debug runs', () => {
     const target = spawn(nativeProgram('sleeper'), [], { detached: true, stdio: 'ignore' });
     const finished = new Map<string, RunFinishedParams>();
     const samples: RunSamplesParams[] = [];
-    let waiters: (() => void)[] = [];
+    const waiters: (() => void)[] = [];
     const poke = () => { for (const w of waiters.splice(0)) w(); };
     const until = async (f: () => boolean) => {
       const end = Date.now() + 10_000;

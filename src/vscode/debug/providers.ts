@@ -1,0 +1,84 @@
+// Launch configurations that name an allocator environment get it injected in the form their debugger expects,
+// and our own `alloclab-lldb` type runs Debian's lldb-vscode / lldb-dap with its launch arguments translated.
+import * as vscode from 'vscode';
+import { discoverAllocators } from '../../core/allocators';
+import {
+  ALLOCLAB_DEBUG_TYPE, ENVIRONMENT_KEY, findDebugAdapter, injectEnvironment, toLldbDapLaunch, type LaunchConfig,
+} from '../../core/debug';
+import { allocatorOptions } from '../config';
+import { Config } from '../constants';
+
+function setting<T>(key: string, fallback: T): T {
+  return vscode.workspace.getConfiguration(Config.Section).get<T>(key, fallback);
+}
+
+/** Injects `allocatorLab.environment` into any debug type we know; undefined (launch aborted) with a message on error. */
+export class AllocatorConfigurationProvider implements vscode.DebugConfigurationProvider {
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+    const id = config[ENVIRONMENT_KEY];
+    if (id === undefined || id === null || id === '') return config;
+    if (typeof id !== 'string') {
+      void vscode.window.showErrorMessage(`Allocator Lab: "${ENVIRONMENT_KEY}" in "${config.name}" must be an environment id such as "jemalloc".`);
+      return undefined;
+    }
+    if (config.request === 'launch' && !vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Allocator Lab injects allocator environments only in a trusted workspace.');
+      return undefined;
+    }
+    const profiles = discoverAllocators(allocatorOptions() as Parameters<typeof discoverAllocators>[0]);
+    const profile = profiles.find((p) => p.id === id);
+    if (!profile) {
+      void vscode.window.showErrorMessage(`Allocator Lab: unknown allocator environment "${id}" in launch configuration "${config.name}". Known: ${profiles.map((p) => p.id).join(', ')}.`);
+      return undefined;
+    }
+    try {
+      const r = injectEnvironment(config as LaunchConfig, profile);
+      this.log.info(`[debug ${config.name}] ${id}: ${Object.entries(r.applied).map(([k, v]) => `${k}=${v}`).join(' ') || 'no variables'} (${config.type})`);
+      // Kept in the configuration so the session's tracker knows what to verify; adapters ignore unknown keys.
+      return { ...(r.config as vscode.DebugConfiguration), [ENVIRONMENT_KEY]: id };
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Allocator Lab: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
+/** `alloclab-lldb`: a default configuration for F5 without launch.json, and the translation to lldb-vscode's arguments. */
+export class AlloclabLldbProvider implements vscode.DebugConfigurationProvider {
+  resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+    if (!config.type && !config.request && !config.name) {
+      void vscode.window.showInformationMessage('Add an "alloclab-lldb" configuration to launch.json (program, args, allocatorLab.environment), or use "Allocator Lab: Debug with Allocator…".');
+      return undefined;
+    }
+    return { ...config, request: config.request ?? 'launch' };
+  }
+
+  resolveDebugConfigurationWithSubstitutedVariables(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+    try {
+      return toLldbDapLaunch(config as LaunchConfig) as vscode.DebugConfiguration;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Allocator Lab: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
+/** Runs lldb-dap / lldb-vscode for `alloclab-lldb`; says which package to install when there is none. */
+export class AlloclabLldbAdapterFactory implements vscode.DebugAdapterDescriptorFactory {
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  createDebugAdapterDescriptor(): vscode.DebugAdapterDescriptor {
+    const explicitPath = setting<string>(Config.DebugAdapterPath, '').trim() || undefined;
+    try {
+      const found = findDebugAdapter({ explicitPath });
+      this.log.info(`[debug] ${ALLOCLAB_DEBUG_TYPE} adapter: ${found.path}`);
+      return new vscode.DebugAdapterExecutable(found.path, []);
+    } catch (e) {
+      this.log.error(`[debug] ${(e as Error).message}`);
+      // VS Code shows the error of a failed descriptor in a dialog; the message says what to install.
+      throw e;
+    }
+  }
+}
