@@ -3,6 +3,7 @@
 // No vscode import: the server and the unit tests run in plain Node.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { EnvironmentRecord, RunEvent, RunRecord, Sample } from '../core/model';
+import type { Ranking } from '../core/profilers/model';
 
 /** Custom allocator environments from the setting `allocatorLab.customAllocators`. */
 export interface CustomAllocatorSetting {
@@ -31,7 +32,12 @@ export type RunTarget =
    * request's own run id finishes at once (runFinished with no folder; an error when `runId` is not a debug run in
    * flight). It rides on startRun so the server needs no handler of its own.
    */
-  | { kind: 'debug-event'; runId: string; event: DebugRunEvent };
+  | { kind: 'debug-event'; runId: string; event: DebugRunEvent }
+  /**
+   * Profiles allocation sites: a scenario file, or a binary run for durationMs (no load), under one attribution
+   * backend (src/core/profilers). The environment folder gets profile.json; the client then activates it.
+   */
+  | { kind: 'profile'; backend: string; scenarioPath?: string; command?: string; args?: string[]; cwd?: string; durationMs?: number; lgProfInterval?: number };
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 /** A run event without its time: the engine stamps it when it arrives. */
@@ -111,6 +117,101 @@ export interface RunFinishedParams {
   error: { message: string; userError: boolean; name: string } | null;
 }
 
+// ---- hotspots (src/server/hotspots.ts) ------------------------------------------------------------------------
+
+/** The settings the server maps frames and picks lenses with (allocatorLab.sourceFileMap, allocatorLab.hotspots.*). */
+export interface HotspotSettings {
+  sourceFileMap: Record<string, string>;
+  workspaceRoots: string[];
+  /** How many top sites get a CodeLens. */
+  top: number;
+}
+
+/** One frame of a hotspot's stack; `workspaceFile` is null when the frame's file is not in the workspace. */
+export interface HotspotFrameInfo {
+  function: string | null;
+  file: string | null;
+  line: number | null;
+  module: string | null;
+  address: string | null;
+  workspaceFile: string | null;
+  /** True for allocator, runtime and library-header frames. */
+  system: boolean;
+}
+
+/** One ranked site as the editor shows it. Lines are 1-based (as in the profile). */
+export interface HotspotInfo {
+  rank: number;
+  /** The ranked quantity (bytes/min, bytes, count, bytes; for a diff, the change). */
+  value: number;
+  function: string | null;
+  file: string | null;
+  line: number | null;
+  module: string | null;
+  address: string | null;
+  workspaceFile: string | null;
+  growthBytesPerMin: number | null;
+  peakBytes: number;
+  allocations: number | null;
+  leakedBytes: number | null;
+  /** The figures the backend supports, e.g. "+12.3 MiB/min · 1.2M allocs · 48.0 MiB at peak". */
+  figures: string;
+  frames: HotspotFrameInfo[];
+  userFrame: number;
+  /** Set in a diff: the compared quantity before and after (null when the site is missing on that side). */
+  before?: number | null;
+  after?: number | null;
+}
+
+export interface RankingInfo {
+  id: Ranking;
+  supported: boolean;
+  /** Why not, when unsupported. */
+  reason: string | null;
+}
+
+/** The active profile as the tree view and the panel show it. */
+export interface HotspotsState {
+  /** What was opened (a run folder, a profile file) and a short label for it. */
+  source: string;
+  label: string;
+  backend: string;
+  ranking: Ranking;
+  rankings: RankingInfo[];
+  sampled: boolean;
+  /** Set when this is a diff: the baseline's source. */
+  baseline: string | null;
+  /** The other environments of a run folder (their figures appear in hovers). */
+  environments: string[];
+  hotspots: HotspotInfo[];
+  warnings: string[];
+}
+
+export interface ActivateProfileParams {
+  /** A run folder, an environment folder, profile.json, a heaptrack .zst/.gz, massif.out.*, or jemalloc .heap dumps. */
+  path: string;
+  settings: HotspotSettings;
+  ranking?: Ranking;
+}
+
+export interface DiffProfilesParams {
+  before: string;
+  after: string;
+  settings: HotspotSettings;
+  ranking?: Ranking;
+}
+
+/** An attribution backend as the Profile command's picker shows it. */
+export interface BackendInfo {
+  id: string;
+  label: string;
+  cost: string;
+  capabilities: Record<Ranking, boolean>;
+  available: boolean;
+  reason: string | null;
+  debianPackage: string | null;
+}
+
 /** Every custom message, by name. */
 export const Lsp = {
   startRun: new RequestType<StartRunParams, StartRunResult, void>('alloclab/startRun'),
@@ -122,6 +223,16 @@ export const Lsp = {
   activeRuns: new RequestType<Record<string, never>, string[], void>('alloclab/activeRuns'),
   /** The server's process id (tests kill it to check that the client recovers). */
   serverPid: new RequestType<Record<string, never>, number, void>('alloclab/serverPid'),
+
+  /** Makes a profile the active one: lenses and hovers follow it (a codeLens refresh is sent). */
+  activateProfile: new RequestType<ActivateProfileParams, HotspotsState, void>('alloclab/activateProfile'),
+  /** Activates the difference between two profiles: sites by how much they grew. */
+  diffProfiles: new RequestType<DiffProfilesParams, HotspotsState, void>('alloclab/diffProfiles'),
+  /** Changes the ranking or the settings of the active profile; null when none is active. */
+  setHotspotOptions: new RequestType<{ ranking?: Ranking; settings?: HotspotSettings }, HotspotsState | null, void>('alloclab/setHotspotOptions'),
+  clearHotspots: new RequestType<Record<string, never>, null, void>('alloclab/clearHotspots'),
+  hotspotsState: new RequestType<Record<string, never>, HotspotsState | null, void>('alloclab/hotspotsState'),
+  listBackends: new RequestType<Record<string, never>, BackendInfo[], void>('alloclab/listBackends'),
 
   runStarted: new NotificationType<RunStartedParams>('alloclab/runStarted'),
   progress: new NotificationType<RunProgressParams>('alloclab/progress'),

@@ -7,6 +7,7 @@ import type { RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver } from '../core/runs/runner';
 import { watchProcess } from '../core/runs/watch';
 import { loadScenarioFile } from '../core/stress/scenario';
+import { backendForRun, profileEnvironment, profilingHooks } from './hotspots';
 import type {
   AllocatorInfo, AllocatorOptions, DebugRunEvent, EnvironmentParams, RunEventParams, RunFinishedParams, RunProgressParams,
   RunSamplesParams, RunStartedParams, StartRunParams,
@@ -128,8 +129,35 @@ export class RunHost {
         }, observer).finally(() => this.debugRuns.delete(params.runId));
       case 'debug-event':
         throw new AlloclabError('debug-event is not a run', 2);
+      case 'profile':
+        return profileRun(t, params, allocators, signal, observer);
     }
   }
+}
+
+/** A scenario or a binary under one attribution backend; profile.json lands in the environment folder. */
+async function profileRun(
+  t: Extract<StartRunParams['target'], { kind: 'profile' }>, params: StartRunParams, allocators: ReturnType<typeof toDiscovery>,
+  signal: AbortSignal, observer: Required<RunObserver>,
+): Promise<{ runDir: string; record: RunRecord }> {
+  const backend = backendForRun(t.backend, t.lgProfInterval);
+  let failure = null as Error | null;
+  const env = profileEnvironment(backend.id);
+  let loaded;
+  if (t.scenarioPath) loaded = loadScenarioFile(t.scenarioPath);
+  else if (t.command) {
+    const can = backend.canApplyTo(t.command);
+    if (!can.ok) throw new AlloclabError(`Cannot profile with ${backend.id}: ${can.reason}.`, 2);
+    loaded = compareScenario(t.command, t.args ?? [], t.durationMs ?? 10_000, [env], t.cwd ?? path.dirname(t.command));
+    loaded.scenario.name = `profile-${path.basename(t.command).replace(/[^\w.-]/g, '_')}`;
+  } else throw new AlloclabError('A profile run needs a scenario file or a binary.', 2);
+  const result = await executeRun({
+    kind: 'profile', loaded, environments: [env], runsDir: params.runsDir, allocators, signal,
+    durationOverrideMs: t.scenarioPath ? params.durationOverrideMs : undefined,
+    hooks: profilingHooks(backend, (e) => (failure = e)),
+  }, observer);
+  if (failure && !signal.aborted) throw failure;
+  return result;
 }
 
 function toDiscovery(opts: AllocatorOptions | undefined) {

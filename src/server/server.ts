@@ -1,6 +1,9 @@
 // The language server: hosts the engine outside the extension host, so a run's sampling and load never stall the
 // editor, and a crash of the engine takes only this process down. Every target it started dies with it.
-import { createConnection, ProposedFeatures, TextDocumentSyncKind } from 'vscode-languageserver/node';
+import {
+  CodeLensRefreshRequest, CodeLensRequest, createConnection, HoverRequest, ProposedFeatures, TextDocumentSyncKind,
+} from 'vscode-languageserver/node';
+import { uriToPath, describeBackends, HotspotService, hotspotDocumentSelector } from './hotspots';
 import { killAllTargets } from '../core/launch';
 import { Lsp } from '../protocol/lsp';
 import { listProcesses } from './processes';
@@ -26,10 +29,49 @@ const host = new RunHost({
   runFinished: (p) => void connection.sendNotification(Lsp.runFinished, p),
 });
 
-connection.onInitialize(() => ({
-  capabilities: { textDocumentSync: TextDocumentSyncKind.None },
+// Lenses are asked for again after every change of the active profile, so stale ones disappear.
+let codeLensRefresh = false;
+const hotspots = new HotspotService(() => {
+  if (codeLensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+});
+let dynamicHotspots = false;
+
+connection.onInitialize((params) => {
+  codeLensRefresh = !!params.capabilities.workspace?.codeLens?.refreshSupport;
+  dynamicHotspots = !!params.capabilities.textDocument?.codeLens?.dynamicRegistration && !!params.capabilities.textDocument?.hover?.dynamicRegistration;
+  return {
+  capabilities: {
+    textDocumentSync: TextDocumentSyncKind.None,
+    // Registered for C and C++ documents only once initialized (the client's own selector is empty).
+    ...(dynamicHotspots ? {} : { codeLensProvider: { resolveProvider: false }, hoverProvider: true }),
+  },
   serverInfo: { name: 'alloclab-server' },
-}));
+  };
+});
+
+connection.onInitialized(() => {
+  if (!dynamicHotspots) return;
+  void connection.client.register(CodeLensRequest.type, { documentSelector: hotspotDocumentSelector(), resolveProvider: false });
+  void connection.client.register(HoverRequest.type, { documentSelector: hotspotDocumentSelector() });
+});
+
+connection.onCodeLens((p) => {
+  const file = uriToPath(p.textDocument.uri);
+  return file ? hotspots.codeLenses(file) : [];
+});
+connection.onHover((p) => {
+  const file = uriToPath(p.textDocument.uri);
+  return file ? hotspots.hover(file, p.position.line) : null;
+});
+connection.onRequest(Lsp.activateProfile, (p) => hotspots.activate(p.path, p.settings, p.ranking));
+connection.onRequest(Lsp.diffProfiles, (p) => hotspots.diff(p.before, p.after, p.settings, p.ranking));
+connection.onRequest(Lsp.setHotspotOptions, (p) => hotspots.setOptions(p));
+connection.onRequest(Lsp.clearHotspots, () => {
+  hotspots.clear();
+  return null;
+});
+connection.onRequest(Lsp.hotspotsState, () => hotspots.state());
+connection.onRequest(Lsp.listBackends, () => describeBackends());
 
 connection.onRequest(Lsp.startRun, (params) => ({ runId: host.start(params) }));
 connection.onRequest(Lsp.cancelRun, (params) => ({ cancelled: host.cancel(params.runId) }));
