@@ -27,6 +27,8 @@ const node = {
   minify: production,
   logLevel: 'error',
   external: ['vscode'],
+  // Prefer ESM builds: some packages' UMD builds (jsonc-parser) hide requires that esbuild cannot follow.
+  mainFields: ['module', 'main'],
   // Some ESM dependencies read import.meta.url; give them the bundle's own URL.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },

@@ -66,6 +66,9 @@ export function rankHotspots(profile: AllocationProfile, by: Ranking = 'growth',
   // Snapshots before the target's first allocation (valgrind starting up) say nothing about its growth.
   for (let i = 0; i < inWindow.length && profile.sites.every((s) => !s.liveBytes[i]); i++) inWindow[i] = false;
   thinBursts(profile.snapshots.map((s) => s.t), inWindow);
+  // Without load windows, skip the first fifth of the recording: start-up fills (caches, pools) are a step, not
+  // growth, and with few snapshots a step at the start outweighs a steady leak in a least-squares fit.
+  if (!opts.windows?.length) skipStartup(profile.snapshots.map((s) => s.t), inWindow, 0.2);
   const times = profile.snapshots.map((s) => s.t).filter((_, i) => inWindow[i]);
   const groups = new Map<string, CallSite[]>();
   for (const site of profile.sites) {
@@ -116,6 +119,13 @@ function thinBursts(t: number[], keep: boolean[]): void {
   if (idx.length < 3) return;
   const gap = (t[idx[idx.length - 1]] - t[idx[0]]) / 100;
   for (let j = 0; j + 1 < idx.length; j++) if (t[idx[j + 1]] - t[idx[j]] < gap) keep[idx[j]] = false;
+}
+
+function skipStartup(t: number[], keep: boolean[], share: number): void {
+  const idx = keep.map((k, i) => (k ? i : -1)).filter((i) => i >= 0);
+  if (idx.length < 6) return;
+  const from = t[idx[0]] + (t[idx[idx.length - 1]] - t[idx[0]]) * share;
+  for (const i of idx) if (t[i] < from) keep[i] = false;
 }
 
 function lineKey(site: CallSite): string {

@@ -15,7 +15,7 @@ import { findFreePort, launchTarget, resolveExecutable, type ResolvedReady, type
 import type { EnvironmentRecord, LoadStats, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
 import { startSampler } from '../sampler';
 import { assertLoopback, expandPhases, runLoad, substitute } from '../stress';
-import type { LoadedScenario, Phase, Scenario } from '../stress/scenario';
+import { phaseLimits, type LoadedScenario, type Phase, type Scenario } from '../stress/scenario';
 import { parseDuration } from '../units';
 import { RunWriter, SAMPLES_FILE } from './store';
 
@@ -102,14 +102,14 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   });
   observer.runStarted?.(writer.dir, writer.record);
 
-  const build = (scenario.target as { build?: { command: string; args?: string[]; cwd?: string } }).build;
+  const build = scenario.target.build;
   if (build) {
     observer.progress?.(`building: ${build.command} ${(build.args ?? []).join(' ')}`);
-    const r = await execa(build.command, build.args ?? [], { cwd: path.resolve(baseDir, build.cwd ?? '.'), reject: false, all: true, cancelSignal: req.signal } as never);
+    const r = await execa(build.command, build.args ?? [], { cwd: path.resolve(baseDir, build.cwd ?? '.'), reject: false, all: true, signal: req.signal });
     if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${String(r.all ?? '').slice(-2000)}`, 1);
   }
 
-  const repeat = Math.max(1, (scenario as { repeat?: number }).repeat ?? 1);
+  const repeat = Math.max(1, scenario.repeat ?? 1);
   try {
     outer: for (const profile of profiles) {
       for (let rep = 1; rep <= repeat; rep++) {
@@ -226,15 +226,15 @@ async function runEnvironment(c: EnvContext): Promise<void> {
     } else {
       for (const [i, phase] of c.phases.entries()) {
         if (envAbort.signal.aborted) break;
-        const durationMs = parseDuration(phase.duration);
+        const { durationMs, requests } = phaseLimits(phase);
         observer.progress?.(`${label}: ${phase.name} (${phase.duration})`);
         emit({ t: now(), type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
         let load: LoadStats | undefined;
         if (phase.load && phase.kind !== 'idle') {
           load = await runLoad(phase.load, {
             port, durationMs, signal: envAbort.signal, outDir: envDir, phaseName: phase.name,
-            baseDir: req.loaded.baseDir, allowRemote: c.allowRemote,
-          } as never);
+            baseDir: req.loaded.baseDir, allowRemote: c.allowRemote, requests,
+          });
         } else {
           await sleep(durationMs, undefined, { signal: envAbort.signal }).catch(() => undefined);
         }
