@@ -68,6 +68,11 @@ export function install() {
   log(`code-server installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** Resolves with `value` after ms without keeping the process alive (races against a test's end). */
+function after(ms, value) {
+  return new Promise((r) => setTimeout(() => r(value), ms).unref());
+}
+
 function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();
@@ -133,7 +138,18 @@ async function startCodeServer({ trusted = true, extensionsDir, env = {} } = {})
   }
   return {
     url, root, output: () => output,
-    stop() {
+    /** SIGTERM first: the extension host and our language server (same group) get to stop the targets they
+     * started (they live in their own groups); SIGKILL what is left after a grace period. */
+    async stop() {
+      const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // Gone.
+      }
+      await Promise.race([exited, after(5000)]);
+      // The group may still hold children after the leader exited (a file watcher, the language server).
+      await new Promise((r) => setTimeout(r, 300));
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {
@@ -255,7 +271,7 @@ async function integrationSuite(browser) {
     const page = await openWorkbench(browser, workbenchUrl(server.url, ws, {
       extensionDevelopmentPath: repo, extensionTestsPath: join(repo, 'dist', 'test', 'integration', 'index.js'),
     }), { onExit: (c) => exitCode(c) });
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 240_000))]);
+    const code = await Promise.race([exited, after(240_000, 'timeout')]);
     await page.close().catch(() => undefined);
     if (!existsSync(resultsFile)) {
       record('integration suite', false, `no results written (exit ${code}); code-server output:\n${server.output().slice(-3000)}`);
@@ -266,7 +282,7 @@ async function integrationSuite(browser) {
     for (const f of res.failures) record(`integration: ${f.title}`, false, f.error);
     console.log(`integration (in the extension host): ${res.passed} passed, ${res.failed} failed`);
   } finally {
-    server.stop();
+    await server.stop();
     if (!keep) rmSync(ws, { recursive: true, force: true });
     rmSync(resultsFile, { force: true });
   }
@@ -345,7 +361,7 @@ async function uiSuite(browser) {
     });
   } finally {
     for (const p of pages.splice(0)) await p.close().catch(() => undefined);
-    server.stop();
+    await server.stop();
     if (!keep) {
       rmSync(ws, { recursive: true, force: true });
       rmSync(extRoot, { recursive: true, force: true });
@@ -374,7 +390,7 @@ async function untrustedSuite(browser) {
       await page.screenshot({ path: join(repo, 'docs', 'untrusted.png') });
       return `"${(await toast.innerText()).slice(0, 100)}…"`;
     });
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 90_000))]);
+    const code = await Promise.race([exited, after(90_000, 'timeout')]);
     await page.close().catch(() => undefined);
     if (!existsSync(resultsFile)) {
       record('untrusted workspace checks in the extension host', false, `no results (exit ${code}):\n${server.output().slice(-3000)}`);
@@ -385,7 +401,7 @@ async function untrustedSuite(browser) {
       console.log(`untrusted (in the extension host): ${res.passed} passed, ${res.failed} failed`);
     }
   } finally {
-    server.stop();
+    await server.stop();
     rmSync(resultsFile, { force: true });
     if (!keep) rmSync(ws, { recursive: true, force: true });
   }
@@ -393,19 +409,28 @@ async function untrustedSuite(browser) {
 
 async function test() {
   install();
+  const t0 = Date.now();
   const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: repo, stdio: 'inherit' });
+  console.log(`[build took ${((Date.now() - t0) / 1000).toFixed(0)} s]`);
   if (!existsSync(join(repo, 'dist', 'extension.js')) || !existsSync(join(repo, 'dist', 'server.js'))) {
     throw new Error(`build failed (esbuild exit ${b.status})`);
   }
   mkdirSync(join(repo, 'docs'), { recursive: true });
+  const tb = Date.now();
   const browser = await launchBrowser();
+  log(`browser launched in ${Date.now() - tb} ms`);
   try {
     const only = process.argv.slice(3);
-    if (!only.length || only.includes('integration')) await integrationSuite(browser);
-    if (!only.length || only.includes('ui')) await uiSuite(browser);
-    if (!only.length || only.includes('untrusted')) await untrustedSuite(browser);
+    for (const [name, suite] of [['integration', integrationSuite], ['ui', uiSuite], ['untrusted', untrustedSuite]]) {
+      if (only.length && !only.includes(name)) continue;
+      const t0 = Date.now();
+      await suite(browser);
+      console.log(`[${name} instance took ${((Date.now() - t0) / 1000).toFixed(0)} s]`);
+    }
   } finally {
+    const tc = Date.now();
     await browser.close();
+    log(`browser closed in ${Date.now() - tc} ms`);
     killAll();
   }
   const passed = results.filter((r) => r.ok).length;
