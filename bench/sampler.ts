@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pidusage from 'pidusage';
 import { startSampler, type SamplerOptions } from '../src/core/sampler';
+import { TreeSampler } from '../src/core/sampler/treeSampler';
 import { packageRoot } from '../src/core/workers';
 
 const MiB = 1024 * 1024;
@@ -136,6 +137,7 @@ interface Row {
   intervalMs: number;
   samples: number;
   expected: number;
+  windowMs: number;
   cpuMs: number;
   jitterP50: number;
   jitterP99: number;
@@ -214,6 +216,7 @@ async function measure(method: Method, intervalMs: number, pid: number, seconds:
     intervalMs,
     samples: times.filter((t) => t >= from && t < to).length,
     expected: method === 'none' ? 0 : Math.round((to - from) / intervalMs),
+    windowMs: to - from,
     cpuMs: cpuSpentMs(a, b, loadTid),
     jitterP50: lateness.p50,
     jitterP99: lateness.p99,
@@ -221,10 +224,22 @@ async function measure(method: Method, intervalMs: number, pid: number, seconds:
   };
 }
 
+/** CPU microseconds of one reading with warm caches (a tight loop, no sleeps): the floor under every row. */
+function hotReadingUs(pid: number, cpuEveryMs: number): number {
+  const tree = new TreeSampler({ pid, includeChildren: false, cpuEveryMs, statusEveryMs: Infinity, pssEveryMs: Infinity, rescanEveryMs: Infinity });
+  const n = 20_000;
+  for (let i = 0; i < 2000; i++) tree.read(i, i);
+  const before = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+  for (let i = 0; i < n; i++) tree.read(i, i);
+  const after = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+  tree.close();
+  return (after - before) / n / 1000;
+}
+
 function table(rows: Row[], seconds: number): string {
   const out: string[] = [];
-  out.push('| method | interval | samples / expected | CPU ms (net) | CPU ms per 1,000 samples | % of one core at 100 Hz | CPU vs ps | jitter p50 | jitter p99 | jitter max |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| method | interval | samples / expected | CPU ms (net) | CPU ms per 1,000 samples | % of one core at 100 Hz | % of one core at this interval | CPU vs ps | jitter p50 | jitter p99 | jitter max |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
   const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
   for (const interval of [...new Set(rows.map((r) => r.intervalMs))]) {
     const group = rows.filter((r) => r.intervalMs === interval);
@@ -234,12 +249,12 @@ function table(rows: Row[], seconds: number): string {
     for (const r of group) {
       const net = r.cpuMs - base.cpuMs;
       if (r.method === 'none') {
-        out.push(`| none (baseline: load thread excluded, ${f(r.cpuMs, 1)} ms in ${seconds} s) | ${interval} ms | - | 0 | - | - | - | - | - | - |`);
+        out.push(`| none (baseline: load thread excluded, ${f(r.cpuMs, 1)} ms in ${seconds} s) | ${interval} ms | - | 0 | - | - | - | - | - | - | - |`);
         continue;
       }
       const ratio = ps && per1000(ps) > 0 ? per1000(r) / per1000(ps) : NaN;
       out.push(
-        `| ${r.method} | ${interval} ms | ${r.samples} / ${r.expected} | ${f(net, 1)} | ${f(per1000(r), 1)} | ${f(per1000(r) / 100, 3)} % | ${f(ratio, 3)}x | ${f(r.jitterP50, 3)} ms | ${f(r.jitterP99, 3)} ms | ${f(r.jitterMax, 3)} ms |`,
+        `| ${r.method} | ${interval} ms | ${r.samples} / ${r.expected} | ${f(net, 1)} | ${f(per1000(r), 1)} | ${f(per1000(r) / 100, 3)} % | ${f((net / r.windowMs) * 100, 3)} % | ${f(ratio, 3)}x | ${f(r.jitterP50, 3)} ms | ${f(r.jitterP99, 3)} ms | ${f(r.jitterMax, 3)} ms |`,
       );
     }
   }
@@ -284,6 +299,8 @@ async function main(): Promise<void> {
     });
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${target.pid}/status`, 'utf8'))![1]) * 1024;
     const loadTid = await load.tid;
+    const hotRss = hotReadingUs(target.pid!, Infinity);
+    const hotStat = hotReadingUs(target.pid!, 0);
     const loadBefore = loadavg()[0];
     const rows: Row[] = [];
     for (const interval of [10, 50]) {
@@ -304,7 +321,10 @@ async function main(): Promise<void> {
         'Jitter: start of a reading minus its deadline, over the whole row (warm-up included). ' +
         'The sampler rows write a samples file as in a real run; "sampler" is the default (RSS every tick, CPU/threads ' +
         'every 100 ms, sampling thread SCHED_FIFO, Atomics.wait sleeps); "+status+pss" adds the status breakdown ' +
-        'every 250 ms and smaps_rollup PSS every 1 s (the defaults of startSampler).',
+        'every 250 ms and smaps_rollup PSS every 1 s (the defaults of startSampler). "wake-ups alone" is a thread ' +
+        'that sleeps to the same deadlines and reads nothing: what 100 wake-ups a second cost on this machine. ' +
+        `With warm caches (a tight loop, no sleeps) one reading costs ${hotRss.toFixed(1)} µs (RSS) or ` +
+        `${hotStat.toFixed(1)} µs (RSS + CPU/threads from stat): the rest of each row's cost is waking up cold.`,
       '',
       table(rows, seconds),
       '',
