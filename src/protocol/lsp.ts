@@ -108,13 +108,21 @@ export interface EnvironmentParams {
   env: EnvironmentRecord;
 }
 
+/** Why a run failed. A scenario problem carries its position so the client can open the file there. */
+export interface RunError {
+  message: string;
+  userError: boolean;
+  name: string;
+  location?: { file: string; line: number; column: number };
+}
+
 /** How a run ended. `error` is set when it failed; a user error (bad scenario, unknown allocator) has `userError`. */
 export interface RunFinishedParams {
   runId: string;
   runDir: string | null;
   record: RunRecord | null;
   cancelled: boolean;
-  error: { message: string; userError: boolean; name: string } | null;
+  error: RunError | null;
 }
 
 // ---- hotspots (src/server/hotspots.ts) ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // cancels them. Kept apart from the connection so it can be driven without LSP.
 import * as path from 'node:path';
 import { discoverAllocators } from '../core/allocators';
-import { AlloclabError } from '../core/errors';
+import { AlloclabError, ScenarioError } from '../core/errors';
 import type { RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver } from '../core/runs/runner';
 import { watchProcess } from '../core/runs/watch';
@@ -97,7 +97,10 @@ export class RunHost {
       const cancelled = signal.aborted || err.name === 'CancelledError';
       this.sink.runFinished({
         runId, runDir, record, cancelled,
-        error: cancelled ? null : { message: err.message, name: err.name, userError: err instanceof AlloclabError && err.exitCode === 2 },
+        error: cancelled ? null : {
+          message: err.message, name: err.name, userError: err instanceof AlloclabError && err.exitCode === 2,
+          location: err instanceof ScenarioError ? { file: err.file, line: err.line, column: err.column } : undefined,
+        },
       });
     }
   }

@@ -142,9 +142,14 @@ export class RunSession implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', ContextKeys.Running, false);
     if (result.error) {
       this.deps.log.error(`[${this.title}] ${result.error.name}: ${result.error.message}`);
-      const actions = result.error.userError ? ['Open Log', 'Open Settings'] : ['Open Log'];
+      const where = result.error.location;
+      const actions = where ? ['Open Scenario', 'Open Log'] : result.error.userError ? ['Open Log', 'Open Settings'] : ['Open Log'];
       void vscode.window.showErrorMessage(`Allocator Lab: ${result.error.message}`, ...actions).then((a) => {
         if (a === 'Open Log') this.deps.log.show();
+        if (a === 'Open Scenario' && where) {
+          const pos = new vscode.Position(Math.max(0, where.line - 1), Math.max(0, where.column - 1));
+          void vscode.window.showTextDocument(vscode.Uri.file(where.file), { selection: new vscode.Range(pos, pos) });
+        }
         if (a === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'allocatorLab');
       });
     } else if (result.cancelled) {

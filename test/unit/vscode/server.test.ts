@@ -2,7 +2,7 @@
 // notifications, cancel, and that targets die with the server.
 import assert from 'node:assert/strict';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -157,6 +157,17 @@ test('a bad scenario path ends the run with a user error', async () => {
   assert.ok(done.error);
   assert.equal(done.error.userError, true);
   assert.match(done.error.message, /missing\.alloclab\.json/);
+});
+
+test('a scenario error carries its file, line and column to the client', async () => {
+  const file = path.join(runsDir, 'bad.alloclab.json');
+  writeFileSync(file, '{\n  "name": "bad",\n  "target": { "command": "/bin/true" },\n  "phases": [ { "name": "p", "kind": "sprint", "duration": "1s" } ]\n}\n');
+  const runId = await startRun(server, { target: { kind: 'scenario', scenarioPath: file }, runsDir });
+  const done = await server.finished.get(runId)!;
+  assert.equal(done.error?.name, 'ScenarioError');
+  assert.equal(done.error?.location?.file, file);
+  assert.equal(done.error?.location?.line, 4);
+  assert.ok((done.error?.location?.column ?? 0) > 1);
 });
 
 test('when the client goes away, the server exits and kills its targets', async () => {
