@@ -13,7 +13,7 @@
 // Facts this relies on are in /work/shared/notes/vscode-test-host.md (why code-server, the URL payload, the
 // ripgrep tarball, the npm settings its postinstall needs).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -66,6 +66,30 @@ export function install() {
   const r = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: hostDir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0 || !installed()) throw new Error(`code-server install failed (npm exit ${r.status}); needs apt packages chromium libkrb5-dev pkg-config ripgrep`);
   log(`code-server installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** Processes whose working directory is `dir` (targets of a scenario in that folder run there). */
+function processesIn(dir) {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`) === dir) out.push(Number(name));
+    } catch {
+      // Gone or not ours to read.
+    }
+  }
+  return out;
+}
+
+async function waitForValue(what, ms, f) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Resolves with `value` after ms without keeping the process alive (races against a test's end). */
@@ -141,6 +165,7 @@ async function startCodeServer({ trusted = true, extensionsDir, env = {} } = {})
     /** SIGTERM first: the extension host and our language server (same group) get to stop the targets they
      * started (they live in their own groups); SIGKILL what is left after a grace period. */
     async stop() {
+      if (!live.has(child)) return;
       const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
       try {
         process.kill(-child.pid, 'SIGTERM');
@@ -358,6 +383,18 @@ async function uiSuite(browser) {
     await check('the Runs view lists the finished run', async () => {
       await page.locator('.activitybar [aria-label^="Allocator Lab"]').first().click();
       await page.locator('.pane-body [aria-label*="ui-demo"], .pane-body .monaco-list-row:has-text("ui-demo")').first().waitFor({ timeout: 20_000 });
+    });
+    await check('closing VS Code mid-run leaves no target behind', async () => {
+      await runFromPalette(page, 'Allocator Lab: Run Scenario');
+      const pids = await waitForValue('a target to start', 30_000, () => {
+        const p = processesIn(ws);
+        return p.length ? p : undefined;
+      });
+      for (const p of pages.splice(0)) await p.close().catch(() => undefined);
+      await server.stop();
+      await waitForValue('the targets to be gone', 5000, () => (processesIn(ws).length ? undefined : true))
+        .catch(() => { throw new Error(`still running: ${processesIn(ws).join(', ')}`); });
+      return `target pid ${pids.join(', ')} stopped with the instance`;
     });
   } finally {
     for (const p of pages.splice(0)) await p.close().catch(() => undefined);
