@@ -93,10 +93,18 @@ export async function loadProfiles(p: string): Promise<{ source: string; label: 
   return { source: abs, label: path.basename(base), profiles: [{ label: path.basename(base), profile }] };
 }
 
+/** The local file for a frame: mapped into the workspace, else its own absolute path when it exists here. */
+export function localFile(file: string | null, settings: HotspotSettings): string | null {
+  const mapped = mapToWorkspace(file, settings);
+  if (mapped) return mapped;
+  // Recorded on this machine but outside the workspace folders (a library checkout next to it): still openable.
+  return file && path.isAbsolute(file) && existsSync(file) && statSync(file).isFile() ? file : null;
+}
+
 function frameInfo(f: Hotspot['frames'][number], settings: HotspotSettings): HotspotFrameInfo {
   return {
     function: f.function, file: f.file, line: f.line, module: f.module, address: f.address,
-    workspaceFile: mapToWorkspace(f.file, settings), system: isSystemFrame(f),
+    workspaceFile: localFile(f.file, settings), system: isSystemFrame(f),
   };
 }
 
@@ -204,7 +212,7 @@ export class HotspotService {
     const user = frames[h.userFrame];
     return {
       rank: h.rank, value: h.value, function: h.function, file: h.file, line: h.line, module: h.module, address: h.address,
-      workspaceFile: user?.workspaceFile ?? mapToWorkspace(h.file, this.settings),
+      workspaceFile: user?.workspaceFile ?? localFile(h.file, this.settings),
       growthBytesPerMin: h.growthBytesPerMin, peakBytes: h.peakBytes, allocations: h.allocations, leakedBytes: h.leakedBytes,
       figures: hotspotFigures(h, profile.capabilities, profile.sampled), frames, userFrame: h.userFrame,
     };

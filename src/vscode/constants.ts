@@ -21,6 +21,14 @@ export const enum Commands {
   MemorySnapshot = 'allocatorLab.memorySnapshot',
   CompareSnapshots = 'allocatorLab.compareSnapshots',
   ShowDebugMemory = 'allocatorLab.showDebugMemory',
+  ProfileAllocationSites = 'allocatorLab.profileAllocationSites',
+  OpenProfile = 'allocatorLab.openProfile',
+  DiffProfiles = 'allocatorLab.diffProfiles',
+  ClearHotspots = 'allocatorLab.clearHotspots',
+  HotspotsRankBy = 'allocatorLab.hotspotsRankBy',
+  RevealHotspot = 'allocatorLab.revealHotspot',
+  OpenHotspot = 'allocatorLab.openHotspot',
+  ConfigureSourceFileMap = 'allocatorLab.configureSourceFileMap',
 }
 
 /** Every command id, for the registration check and the package.json test. */
@@ -29,10 +37,12 @@ export const allCommands: readonly Commands[] = [
   Commands.CompareRuns, Commands.ShowAllocators, Commands.NewScenario, Commands.ShowLivePanel, Commands.OpenLog,
   Commands.RefreshRuns, Commands.DeleteRun, Commands.RevealRun,
   Commands.DebugWithAllocator, Commands.MemorySnapshot, Commands.CompareSnapshots, Commands.ShowDebugMemory,
+  Commands.ProfileAllocationSites, Commands.OpenProfile, Commands.DiffProfiles, Commands.ClearHotspots, Commands.HotspotsRankBy,
+  Commands.RevealHotspot, Commands.OpenHotspot, Commands.ConfigureSourceFileMap,
 ];
 
 /** Commands that start programs: disabled in untrusted workspaces (enablement isWorkspaceTrusted). */
-export const launchCommands: readonly Commands[] = [Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.DebugWithAllocator];
+export const launchCommands: readonly Commands[] = [Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.DebugWithAllocator, Commands.ProfileAllocationSites];
 
 /** Options that let a caller (a test, another extension) skip the pickers. */
 export interface RunOptions {
@@ -73,6 +83,22 @@ export interface CommandArgs {
   [Commands.MemorySnapshot]: [label?: string];
   [Commands.CompareSnapshots]: [run?: RunRef, picks?: [number, number]];
   [Commands.ShowDebugMemory]: [];
+  [Commands.ProfileAllocationSites]: [target?: vscode.Uri, options?: ProfileOptions];
+  [Commands.OpenProfile]: [profile?: vscode.Uri | RunRef | string];
+  [Commands.DiffProfiles]: [before?: RunRef | string, after?: RunRef | string];
+  [Commands.ClearHotspots]: [];
+  [Commands.HotspotsRankBy]: [ranking?: import('../core/profilers/model').Ranking];
+  [Commands.RevealHotspot]: [rank?: number];
+  [Commands.OpenHotspot]: [rank?: number, frame?: number];
+  [Commands.ConfigureSourceFileMap]: [];
+}
+
+/** Options of Profile Allocation Sites that skip its pickers (tests, other extensions). */
+export interface ProfileOptions extends RunOptions {
+  backend?: string;
+  args?: string[];
+  /** jemalloc-prof: a heap dump every 2^N bytes allocated (lower for small programs). */
+  lgProfInterval?: number;
 }
 
 export interface CommandResults {
@@ -96,11 +122,22 @@ export interface CommandResults {
   /** The comparison as markdown (also opened in an editor). */
   [Commands.CompareSnapshots]: string | undefined;
   [Commands.ShowDebugMemory]: void;
+  /** The active hotspots after the command (undefined when the user backed out or it failed). */
+  [Commands.ProfileAllocationSites]: import('../protocol/lsp').HotspotsState | undefined;
+  [Commands.OpenProfile]: import('../protocol/lsp').HotspotsState | undefined;
+  [Commands.DiffProfiles]: import('../protocol/lsp').HotspotsState | undefined;
+  [Commands.ClearHotspots]: void;
+  [Commands.HotspotsRankBy]: import('../protocol/lsp').HotspotsState | undefined;
+  [Commands.RevealHotspot]: void;
+  /** The editor opened on the site's (or frame's) line, undefined when the frame has no local file. */
+  [Commands.OpenHotspot]: vscode.TextEditor | undefined;
+  [Commands.ConfigureSourceFileMap]: void;
 }
 
 export const enum Views {
   Container = 'allocatorLab',
   Runs = 'allocatorLab.runs',
+  Hotspots = 'allocatorLab.hotspots',
 }
 
 export const enum Config {
@@ -113,10 +150,14 @@ export const enum Config {
   DebugLiveMemory = 'debug.liveMemory',
   DebugAdapterPath = 'debug.adapterPath',
   DebugOpenPanel = 'debug.openPanel',
+  SourceFileMap = 'sourceFileMap',
+  HotspotsTop = 'hotspots.codeLensCount',
+  HotspotsRanking = 'hotspots.ranking',
 }
 
 export const enum ContextKeys {
   Running = 'allocatorLab.running',
+  HotspotsActive = 'allocatorLab.hotspotsActive',
 }
 
 export const SCENARIO_GLOB = '**/*.alloclab.json';

@@ -5,6 +5,8 @@ import { registerCommands, savedRuns } from './commands';
 import { runsDirectory } from './config';
 import { Ctx } from './ctx';
 import { registerDebugFeatures } from './debug';
+import { registerHotspots } from './hotspots';
+import type { HotspotsState } from '../protocol/lsp';
 
 export interface AllocatorLabApi {
   runsDirectory(): string;
@@ -13,12 +15,16 @@ export interface AllocatorLabApi {
   serverPid(): Promise<number>;
   /** Runs in flight on the engine. */
   activeRuns(): Promise<string[]>;
+  /** The active hotspots (null when none), and the Hotspots view's top-level items as shown. */
+  hotspots(): { state: HotspotsState | null; items: { label: string; description: string; opens: boolean }[] };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<AllocatorLabApi> {
   const ctx = new Ctx(context);
   context.subscriptions.push(...registerCommands(ctx));
   context.subscriptions.push(...registerDebugFeatures(ctx));
+  const hotspots = registerHotspots(ctx);
+  context.subscriptions.push(...hotspots.disposables);
   if (process.platform !== 'linux') {
     void vscode.window.showWarningMessage(`Allocator Lab runs its targets on Linux only; this extension host runs on ${process.platform}. Saved runs can be viewed; to run, open the workspace on Linux (Remote - SSH, WSL, Dev Containers).`);
   }
@@ -28,6 +34,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Alloca
     savedRuns,
     serverPid: () => ctx.engine.serverPid(),
     activeRuns: () => ctx.engine.activeRuns(),
+    hotspots: () => ({
+      state: hotspots.view.current(),
+      items: hotspots.view.getChildren().map((i) => ({ label: String(i.label), description: String(i.description ?? ''), opens: !!i.command })),
+    }),
   };
 }
 

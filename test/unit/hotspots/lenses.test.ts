@@ -97,17 +97,24 @@ describe('HotspotService lenses and hovers', () => {
     assert.doesNotMatch(leak.command!.title, /allocs|leaked/, 'massif records neither counts nor leaks');
     assert.match(leak.command!.title, /MiB\/min · [\d.]+ MiB at peak$/);
 
-    // A workspace without the file: sites shown unlinked, with the sourceFileMap hint.
+    // A profile from another machine (its paths do not exist here): sites shown unlinked, with the sourceFileMap hint.
     const empty = tempDir('empty');
-    const unlinked = await svc.activate(heaptrack, settings([empty]));
+    const foreign = path.join(empty, 'foreign.json');
+    const elsewhere = '/build/other-machine/proftest';
+    writeFileSync(foreign, JSON.stringify(movedTo(await openProfile(heaptrack), proftestDir, elsewhere)));
+    const unlinked = await svc.activate(foreign, settings([empty]));
     assert.equal(unlinked.hotspots[0].workspaceFile, null);
     assert.ok(unlinked.warnings.some((w) => /sourceFileMap/.test(w)), unlinked.warnings.join('\n'));
     assert.deepEqual(svc.codeLenses(sitesC), [], 'nothing outside the workspace');
 
+    // Recorded here, outside the workspace folders: the file exists at its own path, so it is linked.
+    const here = await svc.activate(heaptrack, settings([empty]));
+    assert.equal(here.hotspots[0].workspaceFile, sitesC);
+
     // sourceFileMap: the recording machine's folder -> a local checkout.
     const local = tempDir('checkout');
     copyFileSync(sitesC, path.join(local, 'sites.c'));
-    const mapped = await svc.activate(heaptrack, settings([empty], { sourceFileMap: { [proftestDir]: local } }));
+    const mapped = await svc.activate(foreign, settings([empty], { sourceFileMap: { [elsewhere]: local } }));
     assert.equal(mapped.hotspots[0].workspaceFile, path.join(local, 'sites.c'));
     assert.ok(svc.codeLenses(path.join(local, 'sites.c')).some((l) => l.range.start.line === LEAK - 1));
   });
@@ -223,6 +230,11 @@ describe('profile runs through RunHost', () => {
     assert.match(f.error.message, /statically linked.*massif/);
   });
 });
+
+/** A copy of the profile as if recorded with the sources in another folder. */
+function movedTo(p: AllocationProfile, from: string, to: string): AllocationProfile {
+  return { ...p, sites: p.sites.map((s) => ({ ...s, frames: s.frames.map((f) => ({ ...f, file: f.file?.startsWith(from + '/') ? to + f.file.slice(from.length) : f.file })) })) };
+}
 
 /** A copy of the profile with live, peak and leaked bytes scaled (of one function's sites, or all). */
 function scaled(p: AllocationProfile, k: number, fn?: string): AllocationProfile {
