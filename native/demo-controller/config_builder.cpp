@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 using nlohmann::json;
 
@@ -143,14 +142,15 @@ bool parseMemberUpdate(const std::string& body, MemberUpdate& out, std::string& 
 BuiltConfig buildNetworkConfig(const MemberUpdate& u, std::uint64_t revision, double scale) {
   BuiltConfig built;
   SplitMix r{fnv1a(u.member, static_cast<std::uint64_t>(u.vlan) * 0x100000001b3ULL)};
-  // A long-tailed size distribution (most configs small, some several times larger) is what real
-  // member configs look like, and mixed sizes are what fragments an arena.
-  static const double alpha = getenv("DC_ALPHA") ? atof(getenv("DC_ALPHA")) : 1.5;
-  static const double cap = getenv("DC_CAP") ? atof(getenv("DC_CAP")) : 40.0;
+  // Sizes follow a capped Pareto law (alpha 1.3, at most 160x the base): most configs are small, a few
+  // are huge. That is what real member configs look like, and it is what makes glibc's per-thread arenas
+  // ratchet up: each arena keeps the footprint of the largest burst it has served.
+  constexpr double kAlpha = 1.3;
+  constexpr double kMaxFactor = 160.0;
   const double uniform = static_cast<double>(r.next() >> 11) * 0x1.0p-53;
-  const double tail = std::min(cap, std::pow(1.0 - uniform, -1.0 / alpha));
-  const int interfaces = static_cast<int>((2 + r.between(0, 5) + static_cast<int>(u.groups.size())) * tail * scale + 0.5);
-  const int rules = r.between(6, 24);
+  const double tail = std::min(kMaxFactor, std::pow(1.0 - uniform, -1.0 / kAlpha));
+  const int interfaces = static_cast<int>((1 + r.between(0, 3) + static_cast<int>(u.groups.size())) * tail * scale + 0.5);
+  const int rules = r.between(4, 16);
 
   json config;
   config["member"] = u.member;

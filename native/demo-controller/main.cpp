@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +35,7 @@ struct Options {
   unsigned long long seed = 1;
   double configScale = 1.0;    // multiplies the size of each generated config
   long long members = 0;       // self-load member population (0 = every update a new member)
+  int buildSlots = static_cast<int>(std::thread::hardware_concurrency());  // concurrent config builds (0 = no limit)
 };
 
 const char* const kUsage =
@@ -82,6 +85,7 @@ Options parseOptions(int argc, char** argv) {
     else if (a == "--malloc-trim") o.trimSeconds = numberArg(argc, argv, i, 0.01, 86400);
     else if (a == "--config-scale") o.configScale = numberArg(argc, argv, i, 0.01, 1000);
     else if (a == "--members") o.members = static_cast<long long>(numberArg(argc, argv, i, 0, 1e12));
+    else if (a == "--build-slots") o.buildSlots = static_cast<int>(numberArg(argc, argv, i, 0, 1024));
     else if (a == "--seed") o.seed = static_cast<unsigned long long>(numberArg(argc, argv, i, 0, 1e18));
     else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
@@ -125,11 +129,45 @@ std::string configDigest(const std::string& json) {
   return text;
 }
 
+// Config builds are CPU-bound, so at most `slots` run at once (the usual cap at the core count); which of
+// the many worker threads gets a slot varies, so every thread, and every glibc arena, sees builds.
+class BuildSlots {
+ public:
+  explicit BuildSlots(int slots) : free_(slots), limited_(slots > 0) {}
+  template <typename F>
+  auto run(F&& work) {
+    if (!limited_) return work();
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      available_.wait(lock, [this] { return free_ > 0; });
+      --free_;
+    }
+    struct Release {
+      BuildSlots& slots;
+      ~Release() {
+        {
+          std::lock_guard<std::mutex> lock(slots.mutex_);
+          ++slots.free_;
+        }
+        slots.available_.notify_one();
+      }
+    } release{*this};
+    return work();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable available_;
+  int free_;
+  const bool limited_;
+};
+
 std::string errorBody(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
 int runServer(const Options& o, const sigset_t& signals) {
   LruCache cache(static_cast<std::size_t>(o.cacheMb) * 1024 * 1024);
   MemberRegistry registry;
+  BuildSlots slots(o.buildSlots);
   ServiceCounters counters;
   std::atomic<std::uint64_t> revision{0};
 
@@ -148,7 +186,7 @@ int runServer(const Options& o, const sigset_t& signals) {
         return HttpResponse{400, "application/json", errorBody(error)};
       }
       const std::uint64_t rev = revision.fetch_add(1, std::memory_order_relaxed) + 1;
-      BuiltConfig config = buildNetworkConfig(update, rev, o.configScale);
+      BuiltConfig config = slots.run([&] { return buildNetworkConfig(update, rev, o.configScale); });
       const std::size_t bytes = config.json.size();
       counters.configsBuilt.fetch_add(1, std::memory_order_relaxed);
       counters.configBytes.fetch_add(bytes, std::memory_order_relaxed);
@@ -162,7 +200,7 @@ int runServer(const Options& o, const sigset_t& signals) {
       res.body = std::move(*cached);
     } else if (req.path == "/stats") {
       if (req.method != "GET") return HttpResponse{405, "application/json", errorBody("use GET")};
-      res.body = statsJson(counters, cache, o.threads);
+      res.body = statsJson(counters, cache, registry.size(), o.threads);
     } else {
       return HttpResponse{404, "application/json", errorBody("unknown path; try /health, /members, /stats")};
     }
@@ -192,10 +230,10 @@ int runServer(const Options& o, const sigset_t& signals) {
 int runSelfLoad(const Options& o, const sigset_t& signals) {
   LruCache cache(static_cast<std::size_t>(o.cacheMb) * 1024 * 1024);
   MemberRegistry registry;
+  BuildSlots slots(o.buildSlots);
   ServiceCounters counters;
   std::atomic<std::uint64_t> next{0};
   std::atomic<bool> stop{false};
-  std::atomic<int> running{o.threads};
   const std::uint64_t limit = o.work > 0 ? static_cast<std::uint64_t>(o.work) : UINT64_MAX;
 
   std::printf("self-load started (pid %ld, %d threads, cache %ld MiB, allocator %s, %s)\n",
@@ -213,13 +251,12 @@ int runSelfLoad(const Options& o, const sigset_t& signals) {
         const std::uint64_t n = next.fetch_add(1, std::memory_order_relaxed);
         if (n >= limit) break;
         MemberUpdate update = randomMemberUpdate(rng, n, static_cast<std::uint64_t>(o.members));
-        BuiltConfig config = buildNetworkConfig(update, n + 1, o.configScale);
+        BuiltConfig config = slots.run([&] { return buildNetworkConfig(update, n + 1, o.configScale); });
         counters.configsBuilt.fetch_add(1, std::memory_order_relaxed);
         counters.configBytes.fetch_add(config.json.size(), std::memory_order_relaxed);
         registry.record(update, n + 1, configDigest(config.json));
         cache.put(std::move(update.member), std::move(config));
       }
-      running.fetch_sub(1);
     });
   }
 
@@ -242,7 +279,7 @@ int runSelfLoad(const Options& o, const sigset_t& signals) {
               interrupted ? "interrupted" : "done", built, seconds, static_cast<double>(built) / seconds, o.threads,
               activeAllocator(), static_cast<double>(residentBytes()) / 1048576.0,
               built ? static_cast<double>(counters.configBytes.load()) / static_cast<double>(built) / 1024.0 : 0.0);
-  std::printf("stats %s\n", statsJson(counters, cache, o.threads).c_str());
+  std::printf("stats %s\n", statsJson(counters, cache, registry.size(), o.threads).c_str());
   std::fflush(stdout);
   return 0;
 }

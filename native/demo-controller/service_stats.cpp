@@ -32,7 +32,7 @@ const char* activeAllocator() {
   return "glibc";
 }
 
-std::string statsJson(const ServiceCounters& counters, const LruCache& cache, int threads) {
+std::string statsJson(const ServiceCounters& counters, const LruCache& cache, std::size_t membersKnown, int threads) {
   const LruCache::Figures c = cache.figures();
   const HeapFigures h = glibcHeapFigures();
   const double uptime =
@@ -46,6 +46,7 @@ std::string statsJson(const ServiceCounters& counters, const LruCache& cache, in
       {"configs_built", counters.configsBuilt.load()},
       {"config_bytes", counters.configBytes.load()},
       {"bad_requests", counters.badRequests.load()},
+      {"members_known", membersKnown},
       {"cache", {{"entries", c.entries}, {"bytes", c.bytes}, {"capacity_bytes", c.capacityBytes}, {"evictions", c.evictions}}},
       {"mallinfo2",
        {{"arena", h.arenaBytes},

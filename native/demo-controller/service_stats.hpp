@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -34,4 +35,4 @@ std::uint64_t residentBytes();
 const char* activeAllocator();
 
 /// The /stats document.
-std::string statsJson(const ServiceCounters& counters, const LruCache& cache, int threads);
+std::string statsJson(const ServiceCounters& counters, const LruCache& cache, std::size_t membersKnown, int threads);
