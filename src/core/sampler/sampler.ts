@@ -112,7 +112,10 @@ export function startSampler(opts: SamplerOptions): RssSampler {
   };
 }
 
-/** One synchronous full reading (RSS, CPU, status breakdown, PSS) of `pid` and, by default, its descendants; t = 0. */
+/**
+ * One synchronous full reading (RSS, CPU, status breakdown, PSS) of `pid` and, by default, its descendants; t = 0.
+ * Costs milliseconds on a large target (smaps_rollup, and a scan of /proc for children): not for a hot loop.
+ */
 export function sampleOnce(pid: number, includeChildren = true): Sample | null {
   const tree = new TreeSampler({ pid, includeChildren, cpuEveryMs: 0, statusEveryMs: 0, pssEveryMs: 0, rescanEveryMs: 0 });
   try {

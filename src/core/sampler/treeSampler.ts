@@ -42,7 +42,7 @@ export class TreeSampler {
   }
 
   /**
-   * Reads the tree. `t` goes into the sample as is; `nowMs` (any monotonic clock) decides which lower-rate
+   * Reads the tree. `t` goes into the sample (rounded to microseconds); `nowMs` (any monotonic clock) decides which lower-rate
    * figures are due. Returns null once the root process is gone (or a zombie).
    */
   read(t: number, nowMs: number): Sample | null {
