@@ -14,7 +14,7 @@ import { splitArgs } from '../argv';
 import type { EngineClient } from '../client';
 import { registerCommand } from '../commandRegistry';
 import { allocatorOptions, runsDirectory, workspaceRoot } from '../config';
-import { Commands, Config, SCENARIO_GLOB, Views, type ProfileOptions, type RunRef } from '../constants';
+import { Commands, Config, SCENARIO_GLOB, Views, type RunRef } from '../constants';
 import type { Ctx } from '../ctx';
 import { HotspotsView } from './hotspotsView';
 
