@@ -58,6 +58,9 @@ for (const t of unitTests) builds.push({ ...node, entryPoints: [t], outdir: 'dis
 const integration = findTests('test/integration', '.ts');
 if (integration.length) builds.push({ ...node, entryPoints: integration, outdir: 'dist/test/integration', outbase: 'test/integration', external: ['vscode', 'mocha'] });
 
+// Benchmarks: dist/bench/<name>.js, run by scripts/bench.mjs.
+for (const b of findTests('bench', '.ts').filter((f) => !f.endsWith('.d.ts'))) builds.push({ ...node, entryPoints: [b], outdir: 'dist/bench', outbase: 'bench' });
+
 // Chromium checks of the panel page and the standalone report (playwright-core stays a runtime dependency).
 if (existsSync('test/ui/webview-report.test.ts')) {
   builds.push({ ...node, entryPoints: { 'test/ui/report': 'test/ui/webview-report.test.ts' }, outdir: 'dist', external: ['vscode', 'playwright-core'] });

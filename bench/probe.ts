@@ -1,8 +1,7 @@
 // What the preload probe costs the target: the same fixed work with and without it, next to heaptrack and
 // valgrind massif on the same work, as throughput ratios against a baseline measured in the same run.
 //
-//   npx esbuild bench/probe.ts --bundle --platform=node --format=cjs --outfile=dist/bench/probe.js \
-//     && node dist/bench/probe.js [--quick] [--reps N] [--write]     (--write: section "Probe" of bench/RESULTS.md)
+//   npm run build && npm run bench -- probe [--quick] [--reps N] [--write]   (--write: section "Probe" of bench/RESULTS.md)
 //
 // Throughput is work per CPU-second of the target (user + system, read from this process's reaped-children
 // times, so heaptrack's helper processes count too) and, beside it, per wall-second. The machine is shared
