@@ -6,6 +6,7 @@ import { exportFileName, samplesCsv } from '../src/core/analysis/series';
 import type { RunEvent } from '../src/core/model';
 import { isRunSnapshot, isToWebview, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../src/protocol/webview';
 import { RssChart } from './chart';
+import { renderHotspots } from './hotspots';
 import { createMetricsTable, renderMetrics, verdictText } from './table';
 import { readTheme, watchTheme, type Theme } from './theme';
 
@@ -42,7 +43,9 @@ const verdict = el('p', { id: 'verdict' });
 const notes = el('ul', { id: 'notes' });
 const table = createMetricsTable();
 const exportStatus = el('p', { id: 'export-status' });
-document.body.append(header, meta, legend, chartBox, readout, verdict, notes, table, exportStatus);
+const hotspotsBox = el('section', { id: 'hotspots' });
+hotspotsBox.hidden = true;
+document.body.append(header, meta, legend, chartBox, readout, verdict, notes, table, hotspotsBox, exportStatus);
 
 const chart = new RssChart(chartBox, readout);
 
@@ -173,6 +176,9 @@ function apply(msg: ToWebview): void {
       break;
     case 'exported':
       exportStatus.textContent = msg.file ? `Saved ${msg.file}` : '';
+      return;
+    case 'hotspots':
+      renderHotspots(hotspotsBox, msg.tables, (file, line) => vscode?.postMessage({ type: 'openSource', file, line }));
       return;
   }
   scheduleRender();

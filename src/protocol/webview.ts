@@ -17,6 +17,27 @@ export interface RunSnapshot { dir?: string; live?: boolean; record: RunRecord; 
 
 export type ExportFormat = 'png' | 'csv' | 'json';
 
+/** One row of the panel's hotspot table. `openFile` is the local file to open (null: not on this machine). */
+export interface PanelHotspotRow {
+  rank: number;
+  function: string | null;
+  file: string | null;
+  line: number | null;
+  openFile: string | null;
+  /** The backend's figures, e.g. "+12.3 MiB/min · 1.2M allocs · 48.0 MiB at peak". */
+  figures: string;
+}
+
+/** The allocation sites of a profiled run's environment (its profile.json), ranked. */
+export interface PanelHotspots {
+  environment: string;
+  backend: string;
+  ranking: string;
+  sampled: boolean;
+  rows: PanelHotspotRow[];
+  warnings: string[];
+}
+
 /** Host -> webview. */
 export type ToWebview =
   /** The full state; replaces whatever the webview shows (sent on ready and when the panel becomes visible). */
@@ -28,6 +49,8 @@ export type ToWebview =
   | { type: 'record'; record: RunRecord }
   /** The colour theme changed; re-read the CSS variables. */
   | { type: 'theme' }
+  /** The hotspot table of a run that has a profile (sent after the snapshot; empty list: no profile). */
+  | { type: 'hotspots'; tables: PanelHotspots[] }
   /** Result of an export the webview asked for. */
   | { type: 'exported'; format: ExportFormat; file: string | null };
 
@@ -107,6 +130,17 @@ export function isRunSnapshot(x: unknown): x is RunSnapshot {
     && Array.isArray(x.environments) && x.environments.every(isEnvironmentSnapshot);
 }
 
+function isHotspotRow(x: unknown): x is PanelHotspotRow {
+  return isObj(x) && isNum(x.rank) && nullOr(isStr)(x.function) && nullOr(isStr)(x.file) && (x.line === null || isNum(x.line))
+    && nullOr(isStr)(x.openFile) && isStr(x.figures);
+}
+
+/** A PanelHotspots table. */
+export function isPanelHotspots(x: unknown): x is PanelHotspots {
+  return isObj(x) && isStr(x.environment) && isStr(x.backend) && isStr(x.ranking) && typeof x.sampled === 'boolean'
+    && Array.isArray(x.rows) && x.rows.every(isHotspotRow) && Array.isArray(x.warnings) && x.warnings.every(isStr);
+}
+
 const FORMATS = ['png', 'csv', 'json'];
 
 /** Validates a message arriving in the webview. */
@@ -118,6 +152,7 @@ export function isToWebview(x: unknown): x is ToWebview {
     case 'event': return isIndex(x.index) && isRunEvent(x.event);
     case 'record': return isRunRecord(x.record);
     case 'theme': return true;
+    case 'hotspots': return Array.isArray(x.tables) && x.tables.every(isPanelHotspots);
     case 'exported': return FORMATS.includes(x.format as string) && (x.file === null || isStr(x.file));
     default: return false;
   }

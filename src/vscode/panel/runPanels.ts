@@ -9,6 +9,8 @@ import { openRun } from '../../core/runs/store';
 import { isFromWebview, RUN_PANEL_VIEW_TYPE, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../../protocol/webview';
 import type { RunViewer } from '../panelBridge';
 import { makeNonce, panelHtml } from './panelHtml';
+import { panelHotspots } from './panelHotspots';
+import { hotspotSettings } from '../hotspots';
 import { RunRouter, runKey, type PanelSink } from './runRouter';
 
 /** Where the panel reports what users cannot see otherwise (the extension's output channel). */
@@ -100,6 +102,9 @@ export class RunPanels implements RunViewer, vscode.Disposable {
 
   updateRecord(runDir: string, record: RunRecord): void {
     this.router.record(runDir, record);
+    // A profiled environment writes profile.json as it finishes: the table can show up during the run.
+    const open = this.panels.get(runKey(runDir));
+    if (open?.ready && open.visible) this.sendHotspots(open);
   }
 
   /** Reveals the panel of the live run, if there is one. */
@@ -157,7 +162,10 @@ export class RunPanels implements RunViewer, vscode.Disposable {
     open.disposables.push(
       webview.onDidReceiveMessage((msg: unknown) => this.onMessage(open, msg)),
       panel.onDidChangeViewState((e) => {
-        if (e.webviewPanel.visible) this.router.sendSnapshot(key);
+        if (e.webviewPanel.visible) {
+          this.router.sendSnapshot(key);
+          this.sendHotspots(open);
+        }
       }),
       panel.onDidDispose(() => {
         for (const d of open.disposables) d.dispose();
@@ -178,6 +186,7 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       case 'ready':
         open.ready = true;
         this.router.sendSnapshot(open.dir);
+        this.sendHotspots(open);
         break;
       case 'export':
         void this.saveExport(open, m.format, m.data, m.suggestedName);
@@ -189,6 +198,16 @@ export class RunPanels implements RunViewer, vscode.Disposable {
         if (m.level === 'info') this.log.info(`run panel: ${m.message}`);
         else this.log.warn(`run panel: ${m.message}`);
         break;
+    }
+  }
+
+  /** The hotspot tables of the run's profiled environments (none: the webview hides the section). */
+  private sendHotspots(open: RunPanel): void {
+    const { workspaceRoots, sourceFileMap } = hotspotSettings();
+    try {
+      open.post({ type: 'hotspots', tables: panelHotspots(open.dir, workspaceRoots, sourceFileMap) });
+    } catch (e) {
+      this.log.warn(`run panel hotspots: ${(e as Error).message}`);
     }
   }
 
