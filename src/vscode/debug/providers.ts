@@ -57,7 +57,10 @@ export class AlloclabLldbProvider implements vscode.DebugConfigurationProvider {
 
   resolveDebugConfigurationWithSubstitutedVariables(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
     try {
-      return toLldbDapLaunch(config as LaunchConfig) as vscode.DebugConfiguration;
+      const launch = toLldbDapLaunch(config as LaunchConfig) as vscode.DebugConfiguration;
+      // The tracker reads the environment from the session's configuration; lldb-dap ignores keys it does not know.
+      if (config[ENVIRONMENT_KEY] !== undefined) launch[ENVIRONMENT_KEY] = config[ENVIRONMENT_KEY];
+      return launch;
     } catch (e) {
       void vscode.window.showErrorMessage(`Allocator Lab: ${(e as Error).message}`);
       return undefined;
