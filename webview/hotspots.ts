@@ -45,7 +45,10 @@ export function renderHotspots(box: HTMLElement, tables: PanelHotspots[], open: 
           where.append(el('span', label, 'unlinked'));
           where.title = `${r.file} is not on this machine: map its folder with the allocatorLab.sourceFileMap setting.`;
         }
-      } else where.append(el('span', 'no line (build with -g)', 'unlinked'));
+      } else {
+        where.append(el('span', 'no source line', 'unlinked'));
+        where.title = 'The profile has no file:line for this site: a library without debug info, or a binary built without -g.';
+      }
       tr.append(el('td', String(r.rank), 'num'), el('td', r.function ?? '??', 'fn'), where, el('td', r.figures, 'figures'));
       table.tBodies[0].append(tr);
     }
