@@ -27,6 +27,9 @@ export function runJson(run: StoredRun) {
       latencyP99Ms: e.metrics?.latencyP99Ms ?? null,
       requests: e.metrics?.requests ?? null,
       peakBytesPerRequest: e.metrics?.peakBytesPerRequest ?? null,
+      liveHeapBytes: e.metrics?.liveHeapBytes ?? null,
+      allocatorHeldBytes: e.metrics?.allocatorHeldBytes ?? null,
+      liveHeapGrowthBytesPerMin: e.metrics?.liveHeapGrowthBytesPerMin ?? null,
       exit: e.exit ? { code: e.exit.code, signal: e.exit.signal, expected: e.exit.expected } : null,
       error: e.error,
       appliedEnv: e.appliedEnv,
@@ -44,7 +47,9 @@ function pad(cells: string[][]): string {
 
 /** The comparison table, one row per environment (and repetition). */
 export function renderTable(run: StoredRun): string {
-  const rows: string[][] = [['environment', 'applied', 'peak', 'final', 'growth (load)', 'returned', 'req/s', 'p99', 'exit']];
+  const ledger = run.environments.some(({ record: e }) => e.metrics?.liveHeapBytes != null);
+  const rows: string[][] = [['environment', 'applied', 'peak', 'final', 'growth (load)', 'returned', 'req/s', 'p99', 'exit',
+    ...(ledger ? ['live heap', 'held by allocator'] : [])]];
   for (const { record: e } of run.environments) {
     const m = e.metrics;
     const applied = e.verification ? (e.verification.applied ? 'yes' : 'NO') : e.error ? 'failed' : '-';
@@ -59,6 +64,7 @@ export function renderTable(run: StoredRun): string {
       m?.throughputRps == null ? '-' : m.throughputRps.toFixed(0),
       m?.latencyP99Ms == null ? '-' : `${m.latencyP99Ms.toFixed(1)} ms`,
       exit,
+      ...(ledger ? [formatMiB(m?.liveHeapBytes), formatMiB(m?.allocatorHeldBytes)] : []),
     ]);
   }
   const notes = run.environments

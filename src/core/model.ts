@@ -95,6 +95,12 @@ export interface EnvironmentMetrics {
   requests: number | null;
   /** Peak RSS divided by requests served (memory per request, fair across allocators of different speed). */
   peakBytesPerRequest: number | null;
+  /** The RSS ledger at the end of the run (the probe's last reading), when the probe was applied. */
+  liveHeapBytes?: number | null;
+  peakLiveHeapBytes?: number | null;
+  allocatorHeldBytes?: number | null;
+  /** Growth of the live heap over the load phases, bytes/min: a leak grows here, retention does not. */
+  liveHeapGrowthBytesPerMin?: number | null;
   phases: PhaseMetrics[];
 }
 

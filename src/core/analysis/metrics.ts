@@ -91,6 +91,18 @@ function clamp01(x: number): number {
   return Math.max(0, Math.min(1, x));
 }
 
+/**
+ * Growth of a figure in bytes/min: fitted over all load phases together (the retention signal while work is
+ * done), or without phases (compare, watch) over the second half of the run, after start-up.
+ */
+function seriesGrowth(samples: Sample[], loadPhases: PhaseMetrics[], lastT: number, value: (s: Sample) => number): number | null {
+  const xs: number[] = [], ys: number[] = [];
+  const windows = loadPhases.length ? loadPhases.map((p) => [p.startMs, p.endMs]) : [[lastT / 2, lastT]];
+  for (const [a, b] of windows) for (const s of within(samples, a, b)) { xs.push(s.t); ys.push(value(s)); }
+  const k = slope(xs, ys);
+  return k == null ? null : k * 60_000;
+}
+
 /** Everything the comparison table shows for one environment. */
 export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[]): EnvironmentMetrics {
   const lastT = samples.at(-1)?.t ?? 0;
@@ -100,24 +112,22 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
   const phases = windows.map((w) => phaseMetrics(samples, w, baseline));
 
   const loadPhases = phases.filter((p) => p.kind === 'load');
-  let growth: number | null;
-  if (loadPhases.length) {
-    // Fit over all load phases together: the retention signal while work is done.
-    const xs: number[] = [], ys: number[] = [];
-    for (const p of loadPhases) for (const s of within(samples, p.startMs, p.endMs)) { xs.push(s.t); ys.push(s.rssBytes); }
-    const k = slope(xs, ys);
-    growth = k == null ? null : k * 60_000;
-  } else {
-    // No phases (compare, watch): the second half of the run, after start-up.
-    growth = growthBytesPerMin(samples, lastT / 2, lastT);
-  }
+  const growth = seriesGrowth(samples, loadPhases, lastT, (s) => s.rssBytes);
   const idle = phases.filter((p) => p.kind === 'idle' && p.returnedFraction != null);
   const loads = loadPhases.map((p) => p.load).filter((l): l is LoadStats => !!l);
   const requests = loads.length ? loads.reduce((a, l) => a + l.requests, 0) : null;
   const loadMs = loads.reduce((a, l) => a + l.durationMs, 0);
   const peak = samples.reduce((m, s) => Math.max(m, s.rssBytes), 0);
   const p99s = loads.map((l) => l.latencyMs?.p99).filter((x): x is number => x != null);
+  const withLedger = samples.filter((s) => s.liveHeapBytes != null);
+  const ledgerFigures = withLedger.length ? {
+    liveHeapBytes: withLedger.at(-1)!.liveHeapBytes!,
+    peakLiveHeapBytes: withLedger.reduce((m, s) => Math.max(m, s.liveHeapBytes!), 0),
+    allocatorHeldBytes: withLedger.filter((s) => s.allocatorHeldBytes != null).at(-1)?.allocatorHeldBytes ?? null,
+    liveHeapGrowthBytesPerMin: seriesGrowth(withLedger, loadPhases, lastT, (s) => s.liveHeapBytes!),
+  } : {};
   return {
+    ...ledgerFigures,
     samples: samples.length,
     peakRssBytes: peak,
     finalRssBytes: samples.at(-1)?.rssBytes ?? 0,

@@ -85,6 +85,20 @@ export function verdict(envs: EnvironmentRecord[]): string {
       }
     }
 
+    // The ledger (probe): is the growth in the live heap (a leak) or in what the allocator keeps (retention)?
+    for (const x of measured.filter((y) => y.m.liveHeapBytes != null)) {
+      const m = x.m;
+      const liveGrows = m.liveHeapGrowthBytesPerMin != null && m.liveHeapGrowthBytesPerMin > MiB && m.liveHeapGrowthBytesPerMin > 0.02 * Math.max(m.liveHeapBytes!, 1);
+      const held = m.allocatorHeldBytes ?? 0;
+      if (liveGrows) {
+        parts.push(`Under ${x.rec.label} the live heap itself grows (${formatGrowth(m.liveHeapGrowthBytesPerMin)}, ${formatMiB(m.liveHeapBytes)} at the end): the program keeps more and more memory, a leak or an unbounded cache.`);
+      } else if (held > m.liveHeapBytes! && held > 0.3 * m.finalRssBytes) {
+        parts.push(`Under ${x.rec.label} the live heap is flat at ${formatMiB(m.liveHeapBytes)}; the allocator holds ${formatMiB(held)} free but resident: retention, not a leak.`);
+      } else {
+        parts.push(`Under ${x.rec.label} the live heap ends at ${formatMiB(m.liveHeapBytes)} and the allocator holds ${formatMiB(held)} free.`);
+      }
+    }
+
     const returned = measured.filter((x) => x.m.returnedFraction != null);
     if (returned.length) {
       parts.push(`After load, memory returned in the idle phase: ${returned.map((x) => `${x.rec.label} ${Math.round(x.m.returnedFraction! * 100)} %`).join(', ')}.`);

@@ -1,6 +1,8 @@
 // Runs a scenario over its allocator environments, one after another (never in parallel: on a small machine
 // they would distort each other), and records everything in a run folder as it happens.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -11,6 +13,7 @@ import {
 import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { verdict } from '../analysis/verdict';
 import { AlloclabError } from '../errors';
+import { probeApplies, probeEnvironment } from '../ledger';
 import { findFreePort, launchTarget, resolveExecutable, type ResolvedReady, type TargetProcess } from '../launch';
 import type { EnvironmentRecord, LoadStats, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
 import { startSampler } from '../sampler';
@@ -33,6 +36,8 @@ export interface RunRequest {
   allocators?: DiscoveryOptions;
   /** The user confirmed load to non-loopback targets (CLI --allow-remote); the scenario must also allow it. */
   allowRemote?: boolean;
+  /** Preload the probe for the RSS ledger (default: the scenario's `ledger`). */
+  ledger?: boolean;
   signal?: AbortSignal;
   hooks?: RunHooks;
 }
@@ -68,7 +73,11 @@ export function compareScenario(command: string, args: string[], durationMs: num
     target: { command, args, env: {} },
     environments,
     sampling: { intervalMs: 50 },
-    phases: [{ name: 'run', kind: 'load', duration: `${Math.max(1, Math.round(durationMs))}ms` }],
+    // The first quarter is start-up (caches filling, pools created): a warm-up, so growth is fitted after it.
+    phases: [
+      { name: 'start-up', kind: 'warmup', duration: `${Math.max(1, Math.round(durationMs / 4))}ms` },
+      { name: 'run', kind: 'load', duration: `${Math.max(1, Math.round((durationMs * 3) / 4))}ms` },
+    ],
     allowRemoteTargets: false,
   } as Scenario;
   return { file: null, baseDir: cwd, scenario };
@@ -168,6 +177,8 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   const targetEnv = Object.fromEntries(Object.entries(scenario.target.env ?? {}).map(([k, v]) => [k, substitute(v, vars)]));
   const composed = composeEnvironment(process.env, targetEnv, profile);
   rec.appliedEnv = composed.applied;
+  const probePath = (req.ledger ?? scenario.ledger) ? setUpProbe(c.binary, writer.record.id, rec.dir, composed, (message) =>
+    emit({ t: 0, type: 'note', level: 'warning', message })) : null;
   let launch = { command: c.executable, args: scenario.target.args.map((a) => substitute(a, vars)), env: composed.env };
   if (req.hooks?.prepareLaunch) launch = req.hooks.prepareLaunch(launch, envDir, profile);
 
@@ -190,7 +201,7 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   const samples: Sample[] = [];
   const sampler = startSampler({
     pid: target.pid, startNs: target.startNs, intervalMs: scenario.sampling.intervalMs,
-    samplesFile: path.join(envDir, SAMPLES_FILE),
+    samplesFile: path.join(envDir, SAMPLES_FILE), probePath,
   });
   sampler.onBatch((batch) => {
     for (const s of batch) samples.push(s);
@@ -247,13 +258,15 @@ async function runEnvironment(c: EnvContext): Promise<void> {
     req.signal?.removeEventListener('abort', onAbort);
   }
 
-  // Stop: whatever happened above, nothing of this environment stays running.
+  // Stop: whatever happened above, nothing of this environment stays running. Sampling ends first, so the
+  // final figures are those of the running target, not of its shutdown (which frees caches, unmaps arenas).
+  await sampler.stop();
   const wasRunning = !died;
   const terminate = req.hooks?.terminate;
   const exit = terminate
     ? await target.stop(PROFILED_STOP_GRACE_MS, () => terminate(target.pid, c.executable))
     : await target.stop(STOP_GRACE_MS);
-  await sampler.stop();
+  if (probePath) removeProbeFiles(probePath);
   rec.exit = { code: exit.code, signal: exit.signal, expected: wasRunning };
   emit({ t: now(), type: 'exit', code: exit.code, signal: exit.signal, expected: wasRunning });
   if (!wasRunning) {
@@ -272,6 +285,39 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   }
   finish();
   if (samplerError) throw new AlloclabError(rec.error!, 1);
+}
+
+/**
+ * Puts the probe first in LD_PRELOAD (before the allocator, so it sees every call and forwards it) and returns
+ * its shared-memory file, or null with a note when it cannot apply (static or setuid binary, probe not built).
+ */
+function setUpProbe(binary: BinaryInfo, runId: string, envDir: string, composed: { env: Record<string, string>; applied: Record<string, string> },
+  note: (message: string) => void): string | null {
+  const reason = probeApplies(binary);
+  if (reason) {
+    note(`probe not applied: ${reason}; the ledger (live heap, held by allocator) is not available for this environment`);
+    return null;
+  }
+  const shm = path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), `alloclab-${process.pid}-${runId}-${envDir}.probe`.replace(/[^\w.-]/g, '_'));
+  try {
+    const env = probeEnvironment(shm, composed.env);
+    Object.assign(composed.env, env);
+    composed.applied.LD_PRELOAD = env.LD_PRELOAD;
+    composed.applied.ALLOCLAB_PROBE_SHM = shm;
+    return shm;
+  } catch (e) {
+    note(`probe not applied: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+/** The probe's file and the per-process files of children that forked (`<path>.<pid>`). */
+function removeProbeFiles(probePath: string): void {
+  const dir = path.dirname(probePath);
+  const base = path.basename(probePath);
+  for (const name of readdirSync(dir)) {
+    if (name === base || name.startsWith(`${base}.`)) rmSync(path.join(dir, name), { force: true });
+  }
 }
 
 /**

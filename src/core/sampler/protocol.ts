@@ -23,6 +23,8 @@ export interface WorkerInit {
   rescanEveryMs: number;
   includeChildren: boolean;
   samplesFile: string | null;
+  /** The preload probe's shared-memory file: live heap and allocator-held bytes at every reading. */
+  probePath: string | null;
   batchMs: number;
   sleep: SleepMode;
   priority: SamplerPriority;

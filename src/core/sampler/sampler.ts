@@ -28,6 +28,8 @@ export interface SamplerOptions {
   rescanEveryMs?: number;
   /** Append one JSON Sample per line, at least every second (a crash loses at most the last second). */
   samplesFile: string | null;
+  /** The preload probe's shared-memory file (src/core/ledger): adds liveHeapBytes / allocatorHeldBytes to samples. */
+  probePath?: string | null;
   /** How often batches reach the main thread: default 200. */
   batchMs?: number;
   /** How the worker sleeps between readings: default 'atomics' (lower jitter; 'timer' exists for comparison). */
@@ -69,6 +71,7 @@ export function startSampler(opts: SamplerOptions): RssSampler {
     rescanEveryMs: positive('children rescan interval', opts.rescanEveryMs ?? 500, 0),
     includeChildren: opts.includeChildren ?? true,
     samplesFile: opts.samplesFile,
+    probePath: opts.probePath ?? null,
     batchMs: positive('batch interval', opts.batchMs ?? 200, 0),
     sleep: opts.sleep ?? 'atomics',
     priority: opts.priority ?? 'realtime',

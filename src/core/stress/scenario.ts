@@ -125,6 +125,7 @@ export const scenarioSchema = z
       .describe('Thresholds that fail the run, comma separated: growth>5MiB/min, peak>+20% (relative to the baseline), final>1GiB, p99>200ms, throughput<-10%, returned<50%.'),
     lists: listsSchema.optional(),
     allowRemoteTargets: z.boolean().default(false).describe('Allow load to non-loopback addresses (the CLI also needs --allow-remote).'),
+    ledger: z.boolean().default(false).describe('Preload the Allocator Lab probe to split RSS into live heap and free memory held by the allocator (costs a few percent of throughput; not for static binaries).'),
   })
   .strict()
   .describe('An Allocator Lab scenario: the target, allocator environments, and load phases.');

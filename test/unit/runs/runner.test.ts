@@ -116,3 +116,17 @@ test('a scenario with phases and built-in HTTP load against a loopback server re
   assert.ok(m.latencyP99Ms! > 0);
   assert.ok(m.phases[2].returnedFraction !== undefined);
 });
+
+test('with the ledger on, the probe counts the live heap of every environment (preloaded before the allocator)', async () => {
+  const loaded = compareScenario(nativeProgram('alloc-known'), ['48'], 1600, ['glibc', 'jemalloc'], os.tmpdir());
+  const { record } = await executeRun({ kind: 'compare', loaded, runsDir, ledger: true });
+  for (const e of record.environments) {
+    assert.equal(e.verification?.applied, true, `${e.env}: ${e.verification?.notAppliedReason}`);
+    assert.match(e.appliedEnv.LD_PRELOAD, /^\S*liballoclab-probe\.so/, 'the probe comes first');
+    const live = e.metrics!.liveHeapBytes!;
+    assert.ok(Math.abs(live - 48 * 1024 * 1024) < 0.05 * 48 * 1024 * 1024, `${e.env}: live heap ${live}`);
+    assert.ok(e.metrics!.allocatorHeldBytes != null);
+  }
+  assert.match(record.environments[1].appliedEnv.LD_PRELOAD, /liballoclab-probe\.so.*libjemalloc/);
+  assert.deepEqual(fs.readdirSync('/dev/shm').filter((f) => f.includes(record.id)), [], 'probe files removed');
+});
