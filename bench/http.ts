@@ -5,7 +5,7 @@
 // is shared (throughput then depends on how much CPU the scheduler happens to give). Then the RSS
 // sampler's lateness at 10 ms while nothing runs and while the built-in driver runs flat out.
 //
-//   node bench/http-run.mjs [--seconds 5] [--concurrency 32] [--rounds 2] [--write]
+//   node scripts/bench.mjs http [--seconds 5] [--concurrency 32] [--rounds 2] [--write]
 //
 // (--write puts the table into bench/RESULTS.md under "HTTP load driver", leaving other sections alone.)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     if (write) {
       const file = path.join(root, 'bench', 'RESULTS.md');
       const heading = '## HTTP load driver';
-      const section = `${heading}\n\n\`node bench/http-run.mjs --seconds ${seconds} --concurrency ${concurrency} --rounds ${rounds}\`\n\n${table}\n`;
+      const section = `${heading}\n\n\`node scripts/bench.mjs http --seconds ${seconds} --concurrency ${concurrency} --rounds ${rounds}\`\n\n${table}\n`;
       const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
       const start = old.indexOf(`${heading}\n`);
       let next = start >= 0 ? old.indexOf('\n## ', start + heading.length) : -1;

@@ -2,7 +2,7 @@
 // each backend, as a ratio of plain glibc measured in the same run; and the time to read and rank a heaptrack
 // trace here next to `heaptrack_print` on the same file.
 //
-//   node bench/profilers-run.mjs [--work 300] [--threads 4] [--repeat 2] [--write]   (--write updates bench/RESULTS.md)
+//   node scripts/bench.mjs profilers [--work 300] [--threads 4] [--repeat 2] [--write]   (--write updates bench/RESULTS.md)
 //
 // Each mode runs --repeat times and keeps its best throughput: on a shared machine the worst runs measure the
 // neighbours.
@@ -131,7 +131,7 @@ async function main() {
 function writeSection(table: string): void {
   const file = path.join(root, 'bench', 'RESULTS.md');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const section = `## Profilers\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`node bench/profilers-run.mjs --write\`.\n\n${table}\n`;
+  const section = `## Profilers\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`node scripts/bench.mjs profilers --write\`.\n\n${table}\n`;
   const start = text.indexOf('\n## Profilers');
   let out: string;
   if (start < 0) out = text.replace(/\n*$/, '\n\n') + section;

@@ -2,7 +2,7 @@
 // with and without the lower-rate status/PSS reads) next to polling `ps -o rss` and the pidusage package, all in
 // one run against a target of about 800 MB, while a busy loop runs in another thread of this process.
 //
-//   node bench/sampler-run.mjs [--seconds 3] [--write]     (--write puts the table into bench/RESULTS.md)
+//   node scripts/bench.mjs sampler [--seconds 3] [--write]     (--write puts the table into bench/RESULTS.md)
 //
 // CPU is counted for every thread of this process except the load thread (so thread pools and the main thread
 // receiving batches count too), plus the CPU of reaped children (ps), minus a baseline measured the same way
