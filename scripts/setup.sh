@@ -35,3 +35,7 @@ echo "setup: building native programs"
 make -s -C native >/dev/null
 echo "setup: bundling"
 node esbuild.mjs --strict
+if [ "${ALLOCLAB_SETUP_TESTS:-0}" = 1 ]; then
+  echo "setup: the VS Code test host (code-server, kept out of the root dependencies)"
+  node scripts/vscode-host.mjs install
+fi
