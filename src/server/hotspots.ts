@@ -116,6 +116,11 @@ function rankingInfo(profile: AllocationProfile): RankingInfo[] {
   }));
 }
 
+// Environments compare by function and base name + line: their profiles may name the file differently.
+function lineKey(h: { function: string | null; file: string | null; line: number | null; address?: string | null }): string {
+  return `${h.function ?? h.address ?? ''}@${path.basename(h.file ?? '')}:${h.line ?? ''}`;
+}
+
 /** The hotspot state and the lenses and hovers derived from it. */
 export class HotspotService {
   private active: Active | null = null;
@@ -124,6 +129,8 @@ export class HotspotService {
   private view: HotspotsState | null = null;
   /** Workspace file -> hotspots whose user frame is in it. */
   private byFile = new Map<string, HotspotInfo[]>();
+  /** Per environment: its sites by line key, ranked once (hovers look them up). */
+  private perEnv = new Map<LoadedProfile, Map<string, Hotspot>>();
 
   /** `onChange` hears every change of the active profile (the server sends workspace/codeLens/refresh). */
   constructor(private readonly onChange: () => void = () => undefined) {}
@@ -132,6 +139,7 @@ export class HotspotService {
   async activate(p: string, settings: HotspotSettings, ranking?: Ranking): Promise<HotspotsState> {
     const loaded = await loadProfiles(p);
     this.active = { ...loaded, baseline: null };
+    this.perEnv = new Map();
     this.settings = settings;
     this.ranking = ranking ?? null;
     return this.recompute();
@@ -140,6 +148,7 @@ export class HotspotService {
   /** Makes the difference `after` - `before` the active view (which sites grew). */
   async diff(before: string, after: string, settings: HotspotSettings, ranking?: Ranking): Promise<HotspotsState> {
     const [a, b] = await Promise.all([loadProfiles(before), loadProfiles(after)]);
+    this.perEnv = new Map();
     this.active = { source: b.source, label: `${a.label} → ${b.label}`, profiles: b.profiles.slice(0, 1), baseline: { label: a.label, profile: a.profiles[0].profile } };
     this.settings = settings;
     this.ranking = ranking ?? null;
@@ -218,6 +227,17 @@ export class HotspotService {
     };
   }
 
+  private environmentSites(p: LoadedProfile): Map<string, Hotspot> {
+    let m = this.perEnv.get(p);
+    if (!m) {
+      m = new Map();
+      const by = p.profile.capabilities.peak ? 'peak' : supportedRankings(p.profile)[0];
+      for (const x of by ? rankHotspots(p.profile, by, { windows: p.profile.windows }) : []) if (!m.has(lineKey(x))) m.set(lineKey(x), x);
+      this.perEnv.set(p, m);
+    }
+    return m;
+  }
+
   /** The hot sites whose line is in this file (absolute path). */
   sitesIn(file: string): HotspotInfo[] {
     return this.byFile.get(path.resolve(file)) ?? [];
@@ -258,8 +278,7 @@ export class HotspotService {
       parts.push(`**Allocator Lab hotspot #${h.rank}** by ${v.ranking} (${v.backend}${v.sampled ? ', sampled estimates' : ''}) in \`${v.label}\``);
       if (v.baseline) parts.push(`Change since ${esc(v.baseline)}: ${this.deltaText(h)}`);
       const rows = a.profiles.map((p) => {
-        const match = rankHotspots(p.profile, p.profile.capabilities.peak ? 'peak' : supportedRankings(p.profile)[0], { windows: p.profile.windows })
-          .find((x) => x.function === h.function && x.line === h.line && path.basename(x.file ?? '') === path.basename(h.file ?? ''));
+        const match = this.environmentSites(p).get(lineKey(h));
         return `| ${esc(p.label)} | ${match ? hotspotFigures(match, p.profile.capabilities, p.profile.sampled) || '-' : 'not seen'} |`;
       });
       parts.push(['| environment | figures |', '|---|---|', ...rows].join('\n'));

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { clearPathMapCache, openProfile, type AllocationProfile } from '../../../src/core/profilers';
 import type { HotspotSettings, RunFinishedParams } from '../../../src/protocol/lsp';
-import { formatCount, HotspotService, REVEAL_HOTSPOT_COMMAND, uriToPath } from '../../../src/server/hotspots';
+import { backendForRun, describeBackends, formatCount, HotspotService, REVEAL_HOTSPOT_COMMAND, uriToPath } from '../../../src/server/hotspots';
 import { RunHost } from '../../../src/server/runHost';
 import { fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
 import { nativeProgram } from '../support/paths';
@@ -216,6 +216,38 @@ describe('profile runs through RunHost', () => {
     assert.equal(s.backend, 'jemalloc-prof');
     assert.equal(s.hotspots[0].line, LEAK, `top: ${s.hotspots[0].function} ${s.hotspots[0].file}:${s.hotspots[0].line}`);
     assert.ok(svc.codeLenses(sitesC).some((l) => l.range.start.line === LEAK - 1 && /~[\d.]+ MiB at peak/.test(l.command!.title)));
+  });
+
+  it('a real binary without debug info (proftest-sites-nodebug): sites by function, hint to build with -g, no lens', async () => {
+    const runsDir = tempDir('runs-nodebug');
+    const f = await new Promise<RunFinishedParams>((resolve) => {
+      const noop = () => undefined;
+      new RunHost({ runStarted: noop, progress: noop, samples: noop, event: noop, environmentStarted: noop, environmentFinished: noop, runFinished: resolve })
+        .start({ runId: 'nd', runsDir, target: { kind: 'profile', backend: 'jemalloc-prof', command: nativeProgram('proftest-sites-nodebug'), durationMs: 3000, lgProfInterval: 20 } });
+    });
+    assert.equal(f.error, null, f.error?.message);
+    const svc = new HotspotService();
+    const s = await svc.activate(f.runDir!, settings([proftestDir]));
+    assert.ok(s.hotspots.length > 0);
+    assert.ok(s.hotspots.every((h) => h.line == null), 'no file:line without debug info');
+    assert.ok(s.hotspots.some((h) => h.function === 'leak_step' || h.address), 'named by function (symbol table) or address');
+    assert.ok(s.warnings.some((w) => /rebuild with -g/.test(w)), s.warnings.join('\n'));
+    assert.deepEqual(svc.codeLenses(sitesC), []);
+  });
+
+  it('a backend that is not installed is refused with the Debian package to install', () => {
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      assert.throws(() => backendForRun('heaptrack'), /not available: heaptrack is not installed\. Install it with `apt-get install heaptrack`/);
+      const listed = describeBackends().find((b) => b.id === 'massif');
+      assert.equal(listed?.available, false);
+      assert.equal(listed?.debianPackage, 'valgrind');
+    } finally {
+      process.env.PATH = saved;
+    }
+    assert.equal(describeBackends().find((b) => b.id === 'heaptrack')?.available, true, 'heaptrack is installed here');
+    assert.throws(() => backendForRun('nope'), /Unknown attribution backend "nope"/);
   });
 
   it('refuses a backend that does not apply (static binary under a preload backend) with a user error', async () => {
