@@ -153,6 +153,42 @@ describe('Debugging sessions', function () {
     assert.equal((await api.activeRuns()).length, 0, 'the engine run ended with the session');
   });
 
+  it('the debuggee killed while paused: snapshot refused with a message, run saved, session over', async function () {
+    if (!fs.existsSync(LLDB_VSCODE)) this.skip();
+    this.timeout(60_000);
+    const program = path.join(repo, 'native', 'build', 'debugtest');
+    const source = path.join(repo, 'native', 'debugtest', 'debugtest.c');
+    vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    const line = fs.readFileSync(source, 'utf8').split('\n').findIndex((l) => l.includes('MARKER: after-alloc'));
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(source), new vscode.Position(line, 0)))]);
+    const before = stops.length;
+    const t0 = Date.now();
+    const ended = new Promise<void>((r) => disposables.push(vscode.debug.onDidTerminateDebugSession(() => r())));
+    const ok = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], {
+      type: 'alloclab-lldb', request: 'launch', name: 'killed while paused', program, args: ['--mb', '8', '--sleep-ms', '50'], 'allocatorLab.environment': 'glibc',
+    });
+    assert.equal(ok, true);
+    await until('the breakpoint', 30_000, () => stops.length > before);
+    const run = await until('the debug run', 10_000, () => api.savedRuns().filter((r) => r.kind === 'debug' && Date.parse(r.createdAt) >= t0 - 1000).pop());
+    const record = JSON.parse(fs.readFileSync(path.join(run.dir, 'run.json'), 'utf8')) as RunRecord;
+    const pid = record.environments[0].pid!;
+    process.kill(pid, 'SIGKILL');
+    await until('the debuggee to be gone', 10_000, () => {
+      try {
+        return !/^State:\s+[RSDT]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return true;
+      }
+    });
+    const snap = await vscode.commands.executeCommand<MemorySnapshot | undefined>(Commands.MemorySnapshot, 'too late');
+    assert.equal(snap, undefined, 'no snapshot of a dead process');
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 10_000))]);
+    await vscode.debug.stopDebugging();
+    const saved = await until('the run to be saved', 15_000, () => api.savedRuns().find((r) => r.dir === run.dir && r.complete));
+    assert.equal(saved.kind, 'debug');
+    assert.equal((await api.activeRuns()).length, 0);
+  });
+
   it('without a session or with a bad allocator id: the user is told, nothing breaks', async function () {
     this.timeout(20_000);
     await vscode.debug.stopDebugging();
