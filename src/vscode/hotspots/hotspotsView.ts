@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeFrame } from '../../core/profilers/frames';
 import type { HotspotFrameInfo, HotspotInfo, HotspotsState } from '../../protocol/lsp';
-import { Commands } from '../constants';
+import { Commands, ContextKeys } from '../constants';
 
 const MAP_HINT = 'The profile names a file that is not in this workspace (recorded on another machine or in another build folder). Map its folder to a local one with the allocatorLab.sourceFileMap setting.';
 
@@ -79,7 +79,7 @@ export class HotspotsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
     this.treeView.title = state ? `Hotspots by ${state.ranking}` : 'Hotspots';
     this.treeView.description = state ? `${state.label} · ${state.backend}${state.sampled ? ' (sampled)' : ''}` : undefined;
     this.treeView.message = state?.warnings.length ? state.warnings.join(' ') : undefined;
-    void vscode.commands.executeCommand('setContext', 'allocatorLab.hotspotsActive', !!state);
+    void vscode.commands.executeCommand('setContext', ContextKeys.HotspotsActive, !!state);
     this.changed.fire(undefined);
     this.decorate();
   }
