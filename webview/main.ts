@@ -7,6 +7,7 @@ import type { RunEvent } from '../src/core/model';
 import { isRunSnapshot, isToWebview, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../src/protocol/webview';
 import { RssChart } from './chart';
 import { renderHotspots } from './hotspots';
+import { LedgerCharts } from './ledger';
 import { createMetricsTable, renderMetrics, verdictText } from './table';
 import { readTheme, watchTheme, type Theme } from './theme';
 
@@ -39,15 +40,17 @@ const meta = el('p', { id: 'meta' });
 const legend = el('div', { id: 'legend', role: 'group', 'aria-label': 'Environments (click to show or hide)' });
 const chartBox = el('div', { id: 'chart' });
 const readout = el('div', { id: 'readout' }, 'Hover for values; drag to zoom, double-click to reset.');
+const ledgerBox = el('section', { id: 'ledger', 'aria-label': 'RSS ledger per environment' });
 const verdict = el('p', { id: 'verdict' });
 const notes = el('ul', { id: 'notes' });
 const table = createMetricsTable();
 const exportStatus = el('p', { id: 'export-status' });
 const hotspotsBox = el('section', { id: 'hotspots' });
 hotspotsBox.hidden = true;
-document.body.append(header, meta, legend, chartBox, readout, verdict, notes, table, hotspotsBox, exportStatus);
+document.body.append(header, meta, legend, chartBox, readout, ledgerBox, verdict, notes, table, hotspotsBox, exportStatus);
 
 const chart = new RssChart(chartBox, readout);
+const ledger = new LedgerCharts(ledgerBox);
 
 /** What VS Code keeps for a webview across hide/show and reloads: the run folder (the serializer's key) and the legend. */
 interface PanelState { runDir?: string; hidden?: number[] }
@@ -124,6 +127,7 @@ function render(): void {
   status.className = `status-${statusText(run)}`;
   meta.textContent = metaText(run);
   chart.update(run.environments, theme);
+  ledger.update(run.environments, theme);
   renderLegend(run);
   renderMetrics(table, run.record, run.environments, (i) => chart.color(i), !!run.live);
   verdict.textContent = verdictText(run.record, !!run.live);

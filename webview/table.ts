@@ -6,6 +6,11 @@ import { formatGrowth, formatMiB } from '../src/core/units';
 import type { EnvironmentSnapshot } from '../src/protocol/webview';
 
 const COLUMNS = ['Environment', 'Allocator', 'Peak', 'Final', 'Growth', 'Returned after idle', 'Throughput', 'p99', 'Exit'];
+// Shown after Growth only when some environment has the probe's figures (a run with --ledger).
+const LEDGER_COLUMNS: [string, string][] = [
+  ['Final live heap', 'Bytes in live heap blocks at the end of the run (the probe\'s last reading)'],
+  ['Free, held by allocator', 'Free memory the allocator kept resident at the end of the run: RSS, but no leak'],
+];
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -18,12 +23,26 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
 export function createMetricsTable(): HTMLTableElement {
   const table = el('table');
   table.id = 'metrics';
-  const tr = el('tr');
-  for (const c of COLUMNS) tr.append(el('th', c));
   table.append(el('thead'), el('tbody'));
-  table.tHead!.append(tr);
+  setHead(table, false);
   return table;
 }
+
+function setHead(table: HTMLTableElement, ledger: boolean): void {
+  if (table.tHead!.rows.length && table.dataset.ledger === String(ledger)) return;
+  table.dataset.ledger = String(ledger);
+  const tr = el('tr');
+  COLUMNS.forEach((c, k) => {
+    tr.append(el('th', c));
+    if (ledger && k === GROWTH) for (const [name, why] of LEDGER_COLUMNS) {
+      const th = el('th', name);
+      th.title = why;
+      tr.append(th);
+    }
+  });
+  table.tHead!.replaceChildren(tr);
+}
+const GROWTH = COLUMNS.indexOf('Growth');
 
 // While an environment runs, its record has no verification or exit yet; the events already tell.
 function verificationOf(rec: EnvironmentRecord, events: RunEvent[]): Verification | null {
@@ -73,9 +92,12 @@ function exitCell(rec: EnvironmentRecord, x: ExitInfo | null, running: boolean):
 export function renderMetrics(table: HTMLTableElement, record: RunRecord, envs: EnvironmentSnapshot[], color: (i: number) => string, live: boolean): void {
   const body = table.tBodies[0];
   const rows: HTMLTableRowElement[] = [];
+  const metrics = envs.map((e) => displayMetrics(e.record.metrics, e.samples, e.events));
+  const ledger = metrics.some((m) => m?.liveHeapBytes != null);
+  setHead(table, ledger);
   envs.forEach((e, i) => {
     const rec = e.record;
-    const m = displayMetrics(rec.metrics, e.samples, e.events);
+    const m = metrics[i];
     const tr = el('tr');
     tr.dataset.env = rec.env;
     const name = el('td');
@@ -92,6 +114,7 @@ export function renderMetrics(table: HTMLTableElement, record: RunRecord, envs: 
       num(formatMiB(m?.peakRssBytes)),
       num(formatMiB(m?.finalRssBytes)),
       num(formatGrowth(m?.growthBytesPerMin)),
+      ...(ledger ? [num(formatMiB(m?.liveHeapBytes)), num(formatMiB(m?.allocatorHeldBytes))] : []),
       num(m?.returnedFraction == null ? '-' : `${(m.returnedFraction * 100).toFixed(0)} %`),
       num(m?.throughputRps == null ? '-' : `${m.throughputRps.toFixed(0)} req/s`),
       num(m?.latencyP99Ms == null ? '-' : `${m.latencyP99Ms.toFixed(1)} ms`),

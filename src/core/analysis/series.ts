@@ -7,23 +7,26 @@ import { computeEnvironmentMetrics } from './metrics';
 /**
  * Thins samples to at most about 2 per bucket for drawing: in each of `buckets` equal time slices it keeps the
  * lowest and the highest RSS sample (in time order), so peaks and dips survive; the first and last samples stay.
+ * `value` picks the figure whose extremes are kept (RSS unless told otherwise).
  */
-export function decimateMinMax(samples: readonly Sample[], buckets: number): Sample[] {
+export function decimateMinMax<T extends { t: number } = Sample>(
+  samples: readonly T[], buckets: number, value: (s: T) => number = (s) => (s as unknown as Sample).rssBytes,
+): T[] {
   const n = samples.length;
   buckets = Math.max(1, Math.floor(buckets));
   if (n <= 2 * buckets + 2) return samples.slice();
   const t0 = samples[0].t;
   const span = samples[n - 1].t - t0;
   if (!(span > 0)) return [samples[0], samples[n - 1]];
-  const out: Sample[] = [samples[0]];
+  const out: T[] = [samples[0]];
   let i = 1;
   for (let b = 0; b < buckets && i < n - 1; b++) {
     const end = t0 + (span * (b + 1)) / buckets;
     let lo = -1, hi = -1;
     for (; i < n - 1 && (samples[i].t <= end || b === buckets - 1); i++) {
-      const v = samples[i].rssBytes;
-      if (lo < 0 || v < samples[lo].rssBytes) lo = i;
-      if (hi < 0 || v > samples[hi].rssBytes) hi = i;
+      const v = value(samples[i]);
+      if (lo < 0 || v < value(samples[lo])) lo = i;
+      if (hi < 0 || v > value(samples[hi])) hi = i;
     }
     if (lo < 0) continue;
     if (lo === hi) out.push(samples[lo]);
@@ -91,4 +94,73 @@ export function samplesCsv(envs: readonly CsvEnvironment[]): string {
 export function exportFileName(id: string, ext: string): string {
   const base = id.replace(/[^\w.-]+/g, '_').replace(/^[.]+/, '').slice(0, 150) || 'run';
   return `${base}.${ext}`;
+}
+
+// ---- the RSS ledger, as the panel stacks it -------------------------------------------------------------------
+
+/** One ledger sample split into the layers the panel stacks, bottom up (bytes). */
+export interface LedgerPoint {
+  t: number;
+  rssBytes: number;
+  liveHeapBytes: number;
+  allocatorHeldBytes: number;
+  /** Anonymous memory that is neither live heap nor held by the allocator (anon - live - held, at least 0). */
+  otherAnonBytes: number;
+  /** RssFile + RssShmem. */
+  fileBytes: number;
+  /** False when the run has no status reading at all: file-backed is then unknown (0) and anon is taken as RSS. */
+  statusKnown: boolean;
+}
+
+/** The layers of the ledger chart, bottom up (fields of LedgerPoint). */
+export const LEDGER_LAYERS = ['liveHeapBytes', 'allocatorHeldBytes', 'otherAnonBytes', 'fileBytes'] as const;
+
+/** True when some sample carries the probe's figures. */
+export function hasLedger(samples: readonly Sample[]): boolean {
+  return samples.some((s) => s.liveHeapBytes != null);
+}
+
+/**
+ * The ledger samples split into layers. The anon/file split comes from /proc status at a lower rate than the
+ * probe's figures: a sample without it takes anon as RSS minus the last file-backed figure seen (before the first
+ * status reading, the first one that comes; file-backed memory moves slowly), as the sampler does.
+ */
+export function ledgerPoints(samples: readonly Sample[]): LedgerPoint[] {
+  const fileOf = (s: Sample) => (s.fileBytes != null || s.shmemBytes != null ? (s.fileBytes ?? 0) + (s.shmemBytes ?? 0) : null);
+  let file: number | null = null;
+  for (const s of samples) if ((file = fileOf(s)) != null) break;
+  const out: LedgerPoint[] = [];
+  for (const s of samples) {
+    file = fileOf(s) ?? file;
+    if (s.liveHeapBytes == null) continue;
+    const f = Math.max(0, file ?? 0);
+    const anon = s.anonBytes ?? Math.max(0, s.rssBytes - f);
+    const live = Math.max(0, s.liveHeapBytes);
+    const held = Math.max(0, s.allocatorHeldBytes ?? 0);
+    out.push({
+      t: s.t, rssBytes: s.rssBytes, liveHeapBytes: live, allocatorHeldBytes: held,
+      // Live heap can exceed anon (allocated, never touched): the stack then stands above RSS, honestly.
+      otherAnonBytes: Math.max(0, anon - live - held),
+      fileBytes: f, statusKnown: file != null,
+    });
+  }
+  return out;
+}
+
+/** Top of the stack of one point: the sum of its layers. */
+export function ledgerTotal(p: LedgerPoint): number {
+  return p.liveHeapBytes + p.allocatorHeldBytes + p.otherAnonBytes + p.fileBytes;
+}
+
+/**
+ * The points as uPlot data for a stacked area chart: [t in seconds, then the cumulative sum of the layers bottom
+ * up, each divided by `unit`]. The last row is the top of the stack.
+ */
+export function stackLedger(points: readonly LedgerPoint[], unit = 1): number[][] {
+  const rows: number[][] = [points.map((p) => p.t / 1000)];
+  const acc = points.map(() => 0);
+  for (const layer of LEDGER_LAYERS) {
+    rows.push(points.map((p, j) => (acc[j] += p[layer]) / unit));
+  }
+  return rows;
 }
