@@ -28,7 +28,7 @@ namespace {
 struct Options {
   int port = 8080;
   int threads = 32;
-  long cacheMb = 64;
+  long cacheMb = 32;
   double selfLoadSeconds = 0;  // > 0: no HTTP, internal threads generate updates for this long
   long long work = 0;          // > 0: no HTTP, process this many updates, then exit
   double trimSeconds = 0;      // > 0: call malloc_trim(0) this often (a known mitigation, for comparison)
@@ -44,7 +44,7 @@ const char* const kUsage =
     "\n"
     "  --port N          listen on 127.0.0.1:N (default 8080; 0 picks a free port)\n"
     "  --threads N       request worker threads (default 32; the arena effect needs many)\n"
-    "  --cache-mb N      LRU cache budget in MiB (default 64)\n"
+    "  --cache-mb N      LRU cache budget in MiB (default 32)\n"
     "  --malloc-trim S   call malloc_trim(0) every S seconds (glibc mitigation; default off)\n"
     "  --self-load S     no HTTP: worker threads generate member updates for S seconds, then exit\n"
     "  --work N          no HTTP: process N member updates, then print throughput and exit\n"
@@ -175,7 +175,7 @@ int runServer(const Options& o, const sigset_t& signals) {
     counters.requests.fetch_add(1, std::memory_order_relaxed);
     HttpResponse res;
     if (req.path == "/health") {
-      if (req.method != "GET" && req.method != "HEAD") return HttpResponse{405, "application/json", errorBody("use GET")};
+      if (req.method != "GET") return HttpResponse{405, "application/json", errorBody("use GET")};
       res.body = "{\"status\":\"ok\"}";
     } else if (req.path == "/members") {
       if (req.method != "POST") return HttpResponse{405, "application/json", errorBody("use POST")};

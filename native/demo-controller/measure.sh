@@ -55,6 +55,7 @@ for e in $envs; do
   last=$(awk '{printf "%d", $2 * 4 / 1024}' "/proc/$server/statm" 2>/dev/null || echo "$last")
   kill -TERM "$server"; wait "$server"; rc=$?; server=""
   [ "$rc" = 0 ] || echo "$e: server exited with $rc"
+  if [ -z "$thr" ]; then echo "$e: wrk reported no throughput:"; cat "$work/wrk.out" "$work/server.out"; fi
   grep -q "allocator" "$work/server.out" && alloc=$(grep -o 'allocator [a-z]*' "$work/server.out" | head -1)
   [ -z "$base_rss" ] && base_rss=$last && base_thr=${thr:-0}
   printf '%-18s %8s %8s %8s %8s %10s %9s %9s   (%s)\n' "$e" "$rss10" "$rss30" "$last" "$max" "${thr:-?}" \
