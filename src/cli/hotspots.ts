@@ -1,14 +1,13 @@
 // `alloclab profile` (record an allocation profile) and `alloclab hotspots` (rank its sites by source line).
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { AlloclabError } from '../core/errors';
 import {
-  BackendUnavailableError, describeFrame, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
+  BackendUnavailableError, describeFrame, profileEnvironment, profilingHooks, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
   RANKINGS, runProfiled, supportedRankings, TARGET_LOG, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { executeRun } from '../core/runs/runner';
-import { EVENTS_FILE } from '../core/runs/store';
 import { loadScenarioFile } from '../core/stress/scenario';
 import { formatGrowth, formatMiB, parseDuration } from '../core/units';
 
@@ -126,7 +125,6 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
   const avail = backend.available();
   if (!avail.ok) throw new BackendUnavailableError(backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
   const loaded = loadScenarioFile(file);
-  const started = new Map<string, number>();
   let result: { profile: AllocationProfile; profileDir: string } | null = null;
   let failure: Error | null = null;
   const controller = new AbortController();
@@ -136,26 +134,11 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
     await executeRun({
       kind: 'profile', loaded, runsDir: path.dirname(runDir), outDir: runDir, signal: controller.signal,
       // jemalloc-prof runs the target on jemalloc; the other backends watch glibc's malloc.
-      environments: [backend.id === 'jemalloc-prof' ? 'jemalloc' : 'glibc'],
-      hooks: {
-        terminate: (pgid, binary) => backend.terminate(pgid, binary),
-        prepareLaunch(launch, envDir) {
-          const dir = path.join(envDir, 'profile');
-          mkdirSync(dir, { recursive: true });
-          started.set(envDir, Date.now());
-          return backend.prepare(launch, dir);
-        },
-        async afterEnvironment(_env, envDir) {
-          try {
-            const profile = await backend.collect(path.join(envDir, 'profile'), { startedAtMs: started.get(envDir) ?? Date.now() });
-            profile.windows = loadWindows(envDir);
-            writeFileSync(path.join(envDir, PROFILE_JSON), JSON.stringify(profile));
-            result = { profile, profileDir: envDir };
-          } catch (e) {
-            failure = e as Error;
-          }
-        },
-      },
+      environments: [profileEnvironment(backend.id)],
+      hooks: profilingHooks(backend, {
+        profile: (profile, envDir) => (result = { profile, profileDir: envDir }),
+        error: (e) => (failure = e),
+      }),
     }, { progress: (m) => !quiet && process.stderr.write(m + '\n') });
   } finally {
     process.off('SIGINT', onSignal);
@@ -165,26 +148,6 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
   return result;
 }
 
-/** Load phases of an environment, from its events, as windows relative to the target's start. */
-function loadWindows(envDir: string): { startMs: number; endMs: number }[] | undefined {
-  const file = path.join(envDir, EVENTS_FILE);
-  if (!existsSync(file)) return undefined;
-  const windows: { startMs: number; endMs: number }[] = [];
-  let open: number | null = null;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    try {
-      const e = JSON.parse(line) as { t: number; type: string; kind?: string };
-      if (e.type === 'phase-start' && e.kind === 'load') open = e.t;
-      if (e.type === 'phase-end' && e.kind === 'load' && open != null) {
-        windows.push({ startMs: open, endMs: e.t });
-        open = null;
-      }
-    } catch {
-      // A torn last line.
-    }
-  }
-  return windows.length ? windows : undefined;
-}
 
 /** A run folder may hold profile.json itself or in its environment folders. */
 function findProfile(p: string): string {

@@ -1,7 +1,7 @@
 // Hotspots in the editor, server side: the active profile (or diff of two), ranked and mapped to workspace files,
 // served as CodeLenses on hot lines and hovers with the full stack. Kept apart from the connection (plain inputs,
 // LSP-shaped outputs) so it is unit tested without VS Code; server.ts wires it to requests.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeLens, DocumentSelector, Hover } from 'vscode-languageserver';
@@ -10,8 +10,6 @@ import {
   diffProfiles, getBackend, isSystemFrame, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots, RANKINGS,
   supportedRankings, describeFrame, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
-import type { RunHooks } from '../core/runs/runner';
-import { EVENTS_FILE } from '../core/runs/store';
 import { formatGrowth, formatMiB } from '../core/units';
 import type {
   BackendInfo, HotspotFrameInfo, HotspotInfo, HotspotSettings, HotspotsState, RankingInfo,
@@ -315,53 +313,3 @@ export function backendForRun(id: string, lgProfInterval?: number): AttributionB
  * Run hooks that wrap each environment's target in the backend and write profile.json into the environment
  * folder after it exits (the same layout `alloclab profile SCENARIO` writes).
  */
-export function profilingHooks(backend: AttributionBackend, onError: (e: Error) => void): RunHooks {
-  const started = new Map<string, number>();
-  return {
-    terminate: (pgid, binary) => backend.terminate(pgid, binary),
-    prepareLaunch(launch, envDir) {
-      const dir = path.join(envDir, 'profile');
-      mkdirSync(dir, { recursive: true });
-      started.set(envDir, Date.now());
-      return backend.prepare(launch, dir);
-    },
-    async afterEnvironment(_env, envDir, binary) {
-      const can = backend.canApplyTo(binary);
-      try {
-        const profile = await backend.collect(path.join(envDir, 'profile'), { startedAtMs: started.get(envDir) ?? Date.now() });
-        profile.windows = loadWindows(envDir);
-        writeFileSync(path.join(envDir, PROFILE_JSON), JSON.stringify(profile));
-      } catch (e) {
-        const err = e as Error;
-        onError(can.ok ? err : new AlloclabError(`${err.message} (${can.reason})`, 2));
-        throw err;
-      }
-    },
-  };
-}
-
-/** The environment a backend profiles in: jemalloc-prof runs the target on jemalloc, the others on glibc. */
-export function profileEnvironment(backend: string): string {
-  return backend === 'jemalloc-prof' ? 'jemalloc' : 'glibc';
-}
-
-// Load phases relative to the target's start, so growth is measured under load only.
-function loadWindows(envDir: string): { startMs: number; endMs: number }[] | undefined {
-  const file = path.join(envDir, EVENTS_FILE);
-  if (!existsSync(file)) return undefined;
-  const windows: { startMs: number; endMs: number }[] = [];
-  let open: number | null = null;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    try {
-      const e = JSON.parse(line) as { t: number; type: string; kind?: string };
-      if (e.type === 'phase-start' && e.kind === 'load') open = e.t;
-      if (e.type === 'phase-end' && e.kind === 'load' && open != null) {
-        windows.push({ startMs: open, endMs: e.t });
-        open = null;
-      }
-    } catch {
-      // A torn last line.
-    }
-  }
-  return windows.length ? windows : undefined;
-}

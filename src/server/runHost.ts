@@ -7,7 +7,8 @@ import type { RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver } from '../core/runs/runner';
 import { watchProcess } from '../core/runs/watch';
 import { loadScenarioFile } from '../core/stress/scenario';
-import { backendForRun, profileEnvironment, profilingHooks } from './hotspots';
+import { profileEnvironment, profilingHooks } from '../core/profilers';
+import { backendForRun } from './hotspots';
 import type {
   AllocatorInfo, AllocatorOptions, DebugRunEvent, EnvironmentParams, RunEventParams, RunFinishedParams, RunProgressParams,
   RunSamplesParams, RunStartedParams, StartRunParams,
@@ -157,7 +158,7 @@ async function profileRun(
   const result = await executeRun({
     kind: 'profile', loaded, environments: [env], runsDir: params.runsDir, allocators, signal,
     durationOverrideMs: t.scenarioPath ? params.durationOverrideMs : undefined,
-    hooks: profilingHooks(backend, (e) => (failure = e)),
+    hooks: profilingHooks(backend, { error: (e) => (failure = e) }),
   }, observer);
   if (failure && !signal.aborted) throw failure;
   return result;

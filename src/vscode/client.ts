@@ -3,6 +3,7 @@
 // started are killed from here too (a SIGKILLed server cannot clean up), and the server is restarted.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
+import type { RequestType } from 'vscode-jsonrpc';
 import {
   CloseAction, ErrorAction, LanguageClient, State, TransportKind,
   type LanguageClientOptions, type ServerOptions,
@@ -120,6 +121,12 @@ export class EngineClient implements vscode.Disposable {
   }
 
   /** The server's process id (tests kill it to check recovery). */
+  /** Any typed request of src/protocol/lsp.ts, once the engine runs (it starts or restarts it). */
+  async request<P, R>(type: RequestType<P, R, void>, params: P): Promise<R> {
+    await this.ready();
+    return this.client.sendRequest(type, params);
+  }
+
   async serverPid(): Promise<number> {
     await this.ready();
     return this.client.sendRequest(Lsp.serverPid, {});

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
 import type { RequestType } from 'vscode-jsonrpc';
 import { PROFILE_JSON } from '../../core/profilers/open';
 import type { Ranking } from '../../core/profilers/model';
@@ -22,12 +21,8 @@ import { HotspotsView } from './hotspotsView';
 class HotspotsEngine {
   constructor(private readonly engine: EngineClient) {}
 
-  async request<P, R>(type: RequestType<P, R, void>, params: P): Promise<R> {
-    // serverPid waits until the client runs (it starts or restarts it).
-    await this.engine.serverPid();
-    // EngineClient has no generic request method yet (see the report of this change); its client is the one we need.
-    const client = (this.engine as unknown as { client: LanguageClient }).client;
-    return client.sendRequest(type, params);
+  request<P, R>(type: RequestType<P, R, void>, params: P): Promise<R> {
+    return this.engine.request(type, params);
   }
 }
 
