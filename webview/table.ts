@@ -35,7 +35,7 @@ function setHead(table: HTMLTableElement, ledger: boolean): void {
   COLUMNS.forEach((c, k) => {
     tr.append(el('th', c));
     if (ledger && k === GROWTH) for (const [name, why] of LEDGER_COLUMNS) {
-      const th = el('th', name);
+      const th = el('th', name, 'ledger-col');
       th.title = why;
       tr.append(th);
     }

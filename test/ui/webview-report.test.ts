@@ -17,6 +17,10 @@ import { packageRoot } from '../../src/core/workers';
 import type { ToWebview } from '../../src/protocol/webview';
 import { makeNonce, panelHtml } from '../../src/vscode/panel/panelHtml';
 import { fixtureRun } from '../unit/webview/fixture';
+import { computeEnvironmentMetrics } from '../../src/core/analysis/metrics';
+import { verdict } from '../../src/core/analysis/verdict';
+import type { Sample } from '../../src/core/model';
+import type { StoredRun } from '../../src/core/runs/store';
 
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const outDir = process.env.ALLOCLAB_UI_OUT ?? path.join(tmpdir(), 'alloclab-ui');
@@ -353,12 +357,188 @@ async function panelChecks(browser: Browser): Promise<void> {
   }
 }
 
+// ---- the RSS ledger ----------------------------------------------------------------------------------------------
+
+/** The fixture's glibc and jemalloc environments with probe figures in every sample and /proc status in every 4th. */
+function ledgerRun(): StoredRun {
+  const base = fixtureRun(50);
+  const environments = base.environments.slice(0, 2).map((e, k) => {
+    const samples = e.samples.map((s, j) => {
+      const file = (8 + k) * 1048576;
+      // glibc: a flat live heap, a growing free-but-held part; jemalloc: the same live heap, little held.
+      const live = Math.round(Math.min(s.rssBytes * 0.4, (12 + k) * 1048576));
+      const held = Math.round(Math.max(0, (s.rssBytes - file - live) * (k === 0 ? 0.8 : 0.5)));
+      return { ...s, liveHeapBytes: live, allocatorHeldBytes: held, ...(j % 4 === 0 ? { anonBytes: s.rssBytes - file, fileBytes: file - 4096, shmemBytes: 4096 } : {}) };
+    });
+    const record = { ...e.record, metrics: computeEnvironmentMetrics(samples, e.events) };
+    return { ...e, record, samples };
+  });
+  const record = { ...base.record, id: '20260101-000000-ledger', name: 'ledger fixture', environments: environments.map((e) => e.record) };
+  record.verdict = verdict(record.environments);
+  return { dir: base.dir, record, environments };
+}
+
+/** What the ledger read-out must say at the end, worked out here from the last sample (not by the panel's code). */
+function expectedEnd(samples: Sample[]): string {
+  const last = samples.at(-1)!;
+  const status = [...samples].reverse().find((s) => s.fileBytes != null)!;
+  const file = status.fileBytes! + status.shmemBytes!;
+  const anon = last.anonBytes ?? last.rssBytes - file;
+  const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+  const other = Math.max(0, anon - last.liveHeapBytes! - last.allocatorHeldBytes!);
+  return `live heap ${mib(last.liveHeapBytes!)}  ·  held by allocator ${mib(last.allocatorHeldBytes!)}  ·  other anonymous ${mib(other)}  ·  file-backed ${mib(file)}`;
+}
+
+/** Pixels of each ledger chart's canvas filled in each layer colour (the key's swatches give the colours). */
+async function ledgerLayerCounts(page: Page): Promise<number[][]> {
+  return page.evaluate(() => {
+    const probe = document.createElement('span');
+    document.body.append(probe);
+    const rgb = [...document.querySelectorAll<HTMLElement>('.ledger-key .swatch')].map((sw) => {
+      probe.style.color = sw.style.background;
+      return getComputedStyle(probe).color.match(/\d+/g)!.map(Number);
+    });
+    probe.remove();
+    return [...document.querySelectorAll<HTMLCanvasElement>('.ledger-chart canvas')].map((canvas) => {
+      const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const counts = rgb.map(() => 0);
+      for (let i = 0; i < img.length; i += 4) {
+        // The fills are translucent on a transparent canvas; the 1 px edges are opaque and not counted.
+        if (img[i + 3] < 100 || img[i + 3] > 200) continue;
+        rgb.forEach(([r, g, b], k) => {
+          if (Math.abs(img[i] - r) + Math.abs(img[i + 1] - g) + Math.abs(img[i + 2] - b) < 40) counts[k]++;
+        });
+      }
+      return counts;
+    });
+  });
+}
+
+async function tableHead(page: Page): Promise<string[]> {
+  return page.$$eval('table#metrics thead th', (ths) => ths.map((th) => th.textContent ?? ''));
+}
+
+async function ledgerChecks(browser: Browser): Promise<void> {
+  const run = ledgerRun();
+  const file = path.join(work, 'ledger.html');
+  writeHtmlReport(run, file);
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`file://${file}`);
+  await page.waitForSelector('.ledger-chart canvas');
+  await frame();
+
+  await check('ledger report: one stacked chart per environment, side by side, each layer drawn', async () => {
+    const charts = await page.$$eval('#ledger .ledger-chart', (els) => els.map((e) => ({ env: (e as HTMLElement).dataset.env, box: e.getBoundingClientRect().toJSON() as DOMRect })));
+    assert(charts.length === 2 && charts[0].env === 'glibc' && charts[1].env === 'jemalloc', `charts: ${JSON.stringify(charts.map((c) => c.env))}`);
+    assert(Math.abs(charts[0].box.top - charts[1].box.top) < 2 && charts[1].box.left > charts[0].box.right - 1, 'charts not side by side');
+    const counts = await ledgerLayerCounts(page);
+    assert(counts.length === 2, `canvases: ${counts.length}`);
+    // Every layer is drawn (jemalloc's are short: the y axis is shared with glibc's taller stack).
+    for (const c of counts) assert(c[0] > 800 && c[1] > 400 && c[2] > 300 && c[3] > 50, `pixels per layer: ${JSON.stringify(counts)}`);
+    // glibc holds far more than jemalloc in this fixture: its orange band is larger.
+    assert(counts[0][1] > 1.5 * counts[1][1], `held layer glibc vs jemalloc: ${counts[0][1]} vs ${counts[1][1]}`);
+    assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+  });
+
+  await check('ledger report: the read-out at rest gives the end figures of each layer', async () => {
+    const texts = await page.$$eval('.ledger-readout', (els) => els.map((e) => e.textContent ?? ''));
+    run.environments.forEach((e, i) => assert(texts[i] === `at the end: ${expectedEnd(e.samples)}`, `read-out ${i}: ${texts[i]}\n want: ${expectedEnd(e.samples)}`));
+  });
+
+  await check('ledger report: the table has live heap and held by allocator columns with the metrics', async () => {
+    const head = (await tableHead(page)).map((h) => h.toLowerCase());
+    const liveCol = head.findIndex((h) => h.includes('live heap'));
+    const heldCol = head.findIndex((h) => h.includes('held by allocator'));
+    assert(liveCol > 0 && heldCol > 0, `headers: ${head.join(' | ')}`);
+    const rows = await page.$$eval('table#metrics tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert(rows.length === 2 && rows.every((r) => r.length === head.length), `cells per row vs headers: ${rows.map((r) => r.length)} vs ${head.length}`);
+    run.environments.forEach((e, i) => {
+      const m = e.record.metrics!;
+      assert(rows[i][liveCol] === `${(m.liveHeapBytes! / 1048576).toFixed(1)} MiB`, `live heap cell ${i}: ${rows[i][liveCol]}`);
+      assert(rows[i][heldCol] === `${(m.allocatorHeldBytes! / 1048576).toFixed(1)} MiB`, `held cell ${i}: ${rows[i][heldCol]}`);
+      assert(/^stopped/.test(rows[i].at(-1)!), `exit still in the last column: ${rows[i].at(-1)}`);
+    });
+  });
+
+  await check('ledger report: hovering a chart reads out that moment', async () => {
+    const b = (await (await page.$('.ledger-chart .u-over'))!.boundingBox())!;
+    await page.mouse.move(b.x + b.width * 0.5, b.y + b.height / 2);
+    await frame();
+    const text = (await page.textContent('.ledger-chart .ledger-readout')) ?? '';
+    const t = Number(/^t = ([\d.]+) s/.exec(text)?.[1]);
+    assert(t > 6 && t < 10 && text.includes('held by allocator'), `read-out on hover: ${text}`);
+    await page.mouse.move(b.x + b.width / 2, b.y - 40);
+    await frame();
+    assert(((await page.textContent('.ledger-chart .ledger-readout')) ?? '').startsWith('at the end:'), 'read-out after leaving');
+  });
+
+  mkdirSync(outDir, { recursive: true });
+  await page.screenshot({ path: path.join(outDir, 'ledger.png'), fullPage: true });
+
+  await check('report without ledger data: no ledger section, no ledger columns', async () => {
+    const plain = path.join(work, 'plain.html');
+    writeHtmlReport(fixtureRun(50), plain);
+    await page.goto(`file://${plain}`);
+    await page.waitForSelector('table#metrics tbody tr');
+    await frame();
+    const box = await page.$eval('#ledger', (e) => ({ hidden: (e as HTMLElement).hidden, children: e.childElementCount, height: e.getBoundingClientRect().height }));
+    assert(box.hidden && box.children === 0 && box.height === 0, `#ledger: ${JSON.stringify(box)}`);
+    assert(!(await tableHead(page)).some((h) => /live heap|held by allocator/i.test(h)), `headers: ${await tableHead(page)}`);
+  });
+  await page.close();
+
+  // Live: a snapshot before the probe has published anything, then increments that carry its figures.
+  const { server, url } = await servePanel();
+  try {
+    const panel = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    await panel.addInitScript(() => {
+      (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({ postMessage: () => undefined, setState: () => undefined, getState: () => undefined });
+    });
+    await panel.goto(url);
+    await panel.waitForSelector('#chart');
+    const e0 = run.environments[0];
+    const bare = e0.samples.map(({ liveHeapBytes: _l, allocatorHeldBytes: _h, ...s }) => s);
+    const snapshot = {
+      dir: '/runs/ledger', live: true,
+      record: { ...run.record, complete: false, verdict: null, environments: [{ ...e0.record, metrics: null, exit: null }] },
+      environments: [{ ...e0, record: { ...e0.record, metrics: null, exit: null }, samples: bare.slice(0, 20), events: e0.events.filter((ev) => ev.t <= bare[19].t) }],
+    };
+    const send = (msg: unknown) => panel.evaluate((m) => window.postMessage(m, '*'), msg as object);
+    await check('ledger panel: live increments add the chart and the columns, and move the end figures', async () => {
+      await send({ type: 'snapshot', run: snapshot });
+      await panel.waitForSelector('table#metrics tbody tr');
+      await frame();
+      assert((await panel.$$('.ledger-chart')).length === 0, 'a ledger chart before any ledger sample');
+      assert(!(await tableHead(panel)).some((h) => /live heap/i.test(h)), 'ledger columns before any ledger sample');
+      const half = Math.floor(e0.samples.length / 2);
+      await send({ type: 'samples', index: 0, samples: e0.samples.slice(20, half) });
+      await frame();
+      const mid = await panel.textContent('.ledger-readout');
+      assert(mid === `at the end: ${expectedEnd(e0.samples.slice(0, half))}`, `read-out at half: ${mid}`);
+      assert((await tableHead(panel)).some((h) => /live heap/i.test(h)), 'no live heap column after ledger samples arrived');
+      for (let i = half; i < e0.samples.length; i += 40) await send({ type: 'samples', index: 0, samples: e0.samples.slice(i, i + 40) });
+      await frame();
+      const end = await panel.textContent('.ledger-readout');
+      assert(end === `at the end: ${expectedEnd(e0.samples)}`, `read-out at the end: ${end}`);
+      const counts = await ledgerLayerCounts(panel);
+      assert(counts.length === 1 && counts[0][1] > 1000, `layers drawn live: ${JSON.stringify(counts)}`);
+    });
+    await panel.close();
+  } finally {
+    server.close();
+  }
+}
+
 async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: LAUNCH_ARGS });
   try {
     await reportChecks(browser);
     await longRunChecks(browser);
     await panelChecks(browser);
+    await ledgerChecks(browser);
   } finally {
     await browser.close();
     rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decimateMinMax, hasLedger, LEDGER_LAYERS, ledgerPoints, ledgerTotal, stackLedger } from '../../../src/core/analysis/series';
+import type { Sample } from '../../../src/core/model';
+
+const MiB = 1024 * 1024;
+
+test('layers: live and held as measured, other anon = anon - live - held, file = file + shmem', () => {
+  const [p] = ledgerPoints([{ t: 100, rssBytes: 300 * MiB, anonBytes: 280 * MiB, fileBytes: 18 * MiB, shmemBytes: 2 * MiB, liveHeapBytes: 100 * MiB, allocatorHeldBytes: 150 * MiB }]);
+  assert.deepEqual(p, {
+    t: 100, rssBytes: 300 * MiB, liveHeapBytes: 100 * MiB, allocatorHeldBytes: 150 * MiB, otherAnonBytes: 30 * MiB, fileBytes: 20 * MiB, statusKnown: true,
+  });
+  assert.equal(ledgerTotal(p), 300 * MiB);
+});
+
+test('other anon is clamped at 0 when live + held exceed anon (live heap never touched)', () => {
+  const [p] = ledgerPoints([{ t: 0, rssBytes: 60 * MiB, anonBytes: 50 * MiB, fileBytes: 10 * MiB, shmemBytes: 0, liveHeapBytes: 45 * MiB, allocatorHeldBytes: 20 * MiB }]);
+  assert.equal(p.otherAnonBytes, 0);
+  assert.equal(p.liveHeapBytes, 45 * MiB);
+  assert.equal(p.allocatorHeldBytes, 20 * MiB);
+  // The stack then stands above RSS instead of hiding the measured live heap.
+  assert.equal(ledgerTotal(p), 75 * MiB);
+});
+
+test('samples without the status breakdown: anon = RSS - the last file-backed figure; before the first one, the first that comes', () => {
+  const samples: Sample[] = [
+    { t: 0, rssBytes: 40 * MiB, liveHeapBytes: 10 * MiB, allocatorHeldBytes: 5 * MiB },
+    { t: 50, rssBytes: 44 * MiB }, // no probe figures yet at this tick: not a ledger point
+    { t: 100, rssBytes: 50 * MiB, anonBytes: 42 * MiB, fileBytes: 7 * MiB, shmemBytes: 1 * MiB, liveHeapBytes: 12 * MiB, allocatorHeldBytes: 6 * MiB },
+    { t: 150, rssBytes: 60 * MiB, liveHeapBytes: 20 * MiB, allocatorHeldBytes: 10 * MiB },
+    { t: 200, rssBytes: 70 * MiB, anonBytes: 58 * MiB, fileBytes: 12 * MiB, shmemBytes: 0, liveHeapBytes: 20 * MiB },
+    { t: 250, rssBytes: 75 * MiB, liveHeapBytes: 21 * MiB, allocatorHeldBytes: 1 * MiB },
+  ];
+  const p = ledgerPoints(samples);
+  assert.deepEqual(p.map((x) => x.t), [0, 100, 150, 200, 250]);
+  // Before any status reading: the first one's file-backed figure (8 MiB) is used.
+  assert.deepEqual([p[0].fileBytes, p[0].otherAnonBytes], [8 * MiB, (40 - 8 - 10 - 5) * MiB]);
+  assert.deepEqual([p[1].fileBytes, p[1].otherAnonBytes], [8 * MiB, (42 - 12 - 6) * MiB]);
+  assert.deepEqual([p[2].fileBytes, p[2].otherAnonBytes], [8 * MiB, (60 - 8 - 20 - 10) * MiB]);
+  // A missing held figure counts as 0.
+  assert.deepEqual([p[3].fileBytes, p[3].allocatorHeldBytes, p[3].otherAnonBytes], [12 * MiB, 0, (58 - 20) * MiB]);
+  assert.deepEqual([p[4].fileBytes, p[4].otherAnonBytes], [12 * MiB, (75 - 12 - 21 - 1) * MiB]);
+  assert.ok(p.every((x) => x.statusKnown));
+});
+
+test('a run with no status reading at all: file-backed unknown (0), anon taken as RSS, flagged', () => {
+  const p = ledgerPoints([
+    { t: 0, rssBytes: 30 * MiB, liveHeapBytes: 10 * MiB, allocatorHeldBytes: 4 * MiB },
+    { t: 50, rssBytes: 32 * MiB, liveHeapBytes: 11 * MiB, allocatorHeldBytes: 4 * MiB },
+  ]);
+  assert.deepEqual(p.map((x) => [x.fileBytes, x.otherAnonBytes, x.statusKnown]), [[0, 16 * MiB, false], [0, 17 * MiB, false]]);
+});
+
+test('no probe figures: no ledger', () => {
+  const s: Sample[] = [{ t: 0, rssBytes: 1, anonBytes: 1, fileBytes: 0 }, { t: 10, rssBytes: 2 }];
+  assert.equal(hasLedger(s), false);
+  assert.deepEqual(ledgerPoints(s), []);
+  assert.equal(hasLedger([...s, { t: 20, rssBytes: 3, liveHeapBytes: 0 }]), true, 'a live heap of 0 is still a reading');
+});
+
+test('stacking: cumulative sums bottom up (live, +held, +other, +file), in the unit asked, the top is the total', () => {
+  const points = ledgerPoints([
+    { t: 0, rssBytes: 100 * MiB, anonBytes: 90 * MiB, fileBytes: 10 * MiB, shmemBytes: 0, liveHeapBytes: 30 * MiB, allocatorHeldBytes: 40 * MiB },
+    { t: 1500, rssBytes: 120 * MiB, anonBytes: 100 * MiB, fileBytes: 15 * MiB, shmemBytes: 5 * MiB, liveHeapBytes: 80 * MiB, allocatorHeldBytes: 40 * MiB },
+  ]);
+  const rows = stackLedger(points, MiB);
+  assert.equal(rows.length, 1 + LEDGER_LAYERS.length);
+  assert.deepEqual(rows, [
+    [0, 1.5],
+    [30, 80],
+    [70, 120],
+    [90, 120], // other anon clamped to 0 in the second point
+    [100, 140],
+  ]);
+  for (let j = 0; j < points.length; j++) assert.equal(rows.at(-1)![j], ledgerTotal(points[j]) / MiB);
+  assert.deepEqual(stackLedger([]), [[], [], [], [], []]);
+});
+
+test('decimation by the top of the stack keeps its peak, not only the RSS peak', () => {
+  const samples: Sample[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    samples.push({ t: i * 10, rssBytes: 100 * MiB, anonBytes: 90 * MiB, fileBytes: 10 * MiB, shmemBytes: 0, liveHeapBytes: (20 + (i % 7)) * MiB, allocatorHeldBytes: 10 * MiB });
+  }
+  // The live heap outgrows anon once: a peak of the stack that RSS does not show.
+  samples[12_345] = { ...samples[12_345], liveHeapBytes: 500 * MiB };
+  const points = ledgerPoints(samples);
+  const byRss = decimateMinMax(points, 200, (p) => p.rssBytes);
+  const byTotal = decimateMinMax(points, 200, ledgerTotal);
+  assert.ok(byTotal.length <= 402, `points: ${byTotal.length}`);
+  assert.ok(byTotal.includes(points[12_345]), 'the peak of the stack was dropped');
+  assert.ok(!byRss.includes(points[12_345]), 'RSS-based thinning was expected to miss it (test premise)');
+});
