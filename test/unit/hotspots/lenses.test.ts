@@ -101,14 +101,18 @@ describe('HotspotService lenses and hovers', () => {
     const empty = tempDir('empty');
     const foreign = path.join(empty, 'foreign.json');
     const elsewhere = '/build/other-machine/proftest';
-    writeFileSync(foreign, JSON.stringify(movedTo(await openProfile(heaptrack), proftestDir, elsewhere)));
+    const recorded = await openProfile(heaptrack);
+    writeFileSync(foreign, JSON.stringify(movedTo(recorded, recordedDir(recorded), elsewhere)));
     const unlinked = await svc.activate(foreign, settings([empty]));
     assert.equal(unlinked.hotspots[0].workspaceFile, null);
     assert.ok(unlinked.warnings.some((w) => /sourceFileMap/.test(w)), unlinked.warnings.join('\n'));
     assert.deepEqual(svc.codeLenses(sitesC), [], 'nothing outside the workspace');
 
-    // Recorded here, outside the workspace folders: the file exists at its own path, so it is linked.
-    const here = await svc.activate(heaptrack, settings([empty]));
+    // Recorded here, outside the workspace folders: the file exists at its own path, so it is linked. (The fixture
+    // was recorded in another checkout: rebase it onto this one.)
+    const hereFile = path.join(empty, 'here.json');
+    writeFileSync(hereFile, JSON.stringify(movedTo(recorded, recordedDir(recorded), proftestDir)));
+    const here = await svc.activate(hereFile, settings([empty]));
     assert.equal(here.hotspots[0].workspaceFile, sitesC);
 
     // sourceFileMap: the recording machine's folder -> a local checkout.
@@ -264,6 +268,13 @@ describe('profile runs through RunHost', () => {
 });
 
 /** A copy of the profile as if recorded with the sources in another folder. */
+/** The folder the fixture's sites.c was compiled in, on the machine that recorded it. */
+function recordedDir(p: AllocationProfile): string {
+  const file = p.sites.flatMap((s) => s.frames).find((f) => f.file?.endsWith('/sites.c'))?.file;
+  assert.ok(file, 'the fixture names sites.c with its folder');
+  return path.dirname(file);
+}
+
 function movedTo(p: AllocationProfile, from: string, to: string): AllocationProfile {
   return { ...p, sites: p.sites.map((s) => ({ ...s, frames: s.frames.map((f) => ({ ...f, file: f.file?.startsWith(from + '/') ? to + f.file.slice(from.length) : f.file })) })) };
 }

@@ -55,7 +55,7 @@ test('a library that does not exist is reported not applied, and is not measured
 });
 
 test('a target that crashes keeps its samples and the run says what happened', async () => {
-  const loaded = compareScenario(nativeProgram('crash-segv'), [], 5000, ['glibc'], os.tmpdir());
+  const loaded = compareScenario(nativeProgram('crash-segv'), ['1000'], 5000, ['glibc'], os.tmpdir());
   const { record } = await executeRun({ kind: 'compare', loaded, runsDir });
   const [e] = record.environments;
   assert.equal(e.exit?.signal, 'SIGSEGV');
