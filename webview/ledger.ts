@@ -2,7 +2,8 @@
 // resident memory goes (live heap, free memory the allocator holds, other anonymous, file-backed), side by side on
 // the same axes so allocators compare at a glance. Empty (and hidden) when no environment has ledger samples.
 import uPlot from 'uplot';
-import { decimateMinMax, hasLedger, ledgerPoints, ledgerTotal, stackLedger, type LedgerPoint } from '../src/core/analysis/series';
+import { decimateMinMax, hasLedger, ledgerPointsFrom, ledgerTotal, stackLedger, statusFile, type LedgerPoint } from '../src/core/analysis/series';
+import type { Sample } from '../src/core/model';
 import { formatMiB } from '../src/core/units';
 import type { EnvironmentSnapshot } from '../src/protocol/webview';
 import type { Theme } from './theme';
@@ -52,6 +53,9 @@ function figures(p: LedgerPoint): string {
   }).join('  ·  ');
 }
 
+/** The split of one environment's samples so far (samples[0..n)), and the file-backed figure in force after them. */
+interface SplitCache { samples: Sample[]; n: number; points: LedgerPoint[]; file: number | null; maxTotal: number }
+
 interface LedgerPlot {
   box: HTMLElement;
   plotBox: HTMLElement;
@@ -65,6 +69,7 @@ interface LedgerPlot {
 
 export class LedgerCharts {
   private plots: LedgerPlot[] = [];
+  private readonly cache = new Map<number, SplitCache>();
   private theme: Theme | null = null;
   private layoutKey = '';
   /** Shared axes: every chart spans the longest environment and the tallest stack. */
@@ -83,9 +88,10 @@ export class LedgerCharts {
   update(envs: EnvironmentSnapshot[], theme: Theme): void {
     const shown = envs.map((e, i) => ({ e, i })).filter(({ e }) => hasLedger(e.samples));
     const key = shown.map(({ e, i }) => `${i}:${e.record.env}/${e.record.label}/${e.record.repetition}`).join('|');
-    const points = shown.map(({ e }) => ledgerPoints(e.samples));
+    const split = shown.map(({ e, i }) => this.split(i, e.samples));
+    const points = split.map((c) => c.points);
     this.xMax = Math.max(1e-3, ...points.map((p) => (p.at(-1)?.t ?? 0) / 1000));
-    this.yMax = Math.max(1, ...points.flatMap((p) => p.map(ledgerTotal))) / MiB * 1.05;
+    this.yMax = Math.max(1, ...split.map((c) => c.maxTotal)) / MiB * 1.05;
     if (key !== this.layoutKey || theme !== this.theme) this.build(shown.map(({ e }) => e), theme, key);
     this.plots.forEach((p, k) => {
       p.all = points[k];
@@ -94,6 +100,31 @@ export class LedgerCharts {
       this.showReadout(p, null);
       p.box.dataset.points = String(p.drawn.length);
     });
+  }
+
+  /**
+   * The ledger points of environment `i`. Live samples are appended to the same array, so only the new ones are
+   * split; a new array (snapshot) or no status reading yet (the file-backed figure is back-filled) starts over.
+   */
+  private split(i: number, samples: Sample[]): SplitCache {
+    const c = this.cache.get(i);
+    if (c && c.samples === samples && samples.length >= c.n && c.file != null) {
+      const more = ledgerPointsFrom(samples, c.n, c.file);
+      for (const p of more.points) {
+        c.points.push(p);
+        c.maxTotal = Math.max(c.maxTotal, ledgerTotal(p));
+      }
+      c.n = samples.length;
+      c.file = more.file;
+      return c;
+    }
+    let first: number | null = null;
+    for (const s of samples) if ((first = statusFile(s)) != null) break;
+    const all = ledgerPointsFrom(samples, 0, first);
+    const fresh: SplitCache = { samples, n: samples.length, points: all.points, file: all.file, maxTotal: 0 };
+    for (const p of all.points) fresh.maxTotal = Math.max(fresh.maxTotal, ledgerTotal(p));
+    this.cache.set(i, fresh);
+    return fresh;
   }
 
   destroy(): void {

@@ -22,11 +22,11 @@ export function decimateMinMax<T extends { t: number } = Sample>(
   let i = 1;
   for (let b = 0; b < buckets && i < n - 1; b++) {
     const end = t0 + (span * (b + 1)) / buckets;
-    let lo = -1, hi = -1;
+    let lo = -1, hi = -1, loV = 0, hiV = 0;
     for (; i < n - 1 && (samples[i].t <= end || b === buckets - 1); i++) {
       const v = value(samples[i]);
-      if (lo < 0 || v < value(samples[lo])) lo = i;
-      if (hi < 0 || v > value(samples[hi])) hi = i;
+      if (lo < 0 || v < loV) { lo = i; loV = v; }
+      if (hi < 0 || v > hiV) { hi = i; hiV = v; }
     }
     if (lo < 0) continue;
     if (lo === hi) out.push(samples[lo]);
@@ -126,25 +126,39 @@ export function hasLedger(samples: readonly Sample[]): boolean {
  * status reading, the first one that comes; file-backed memory moves slowly), as the sampler does.
  */
 export function ledgerPoints(samples: readonly Sample[]): LedgerPoint[] {
-  const fileOf = (s: Sample) => (s.fileBytes != null || s.shmemBytes != null ? (s.fileBytes ?? 0) + (s.shmemBytes ?? 0) : null);
-  let file: number | null = null;
-  for (const s of samples) if ((file = fileOf(s)) != null) break;
-  const out: LedgerPoint[] = [];
-  for (const s of samples) {
-    file = fileOf(s) ?? file;
+  let first: number | null = null;
+  for (const s of samples) if ((first = statusFile(s)) != null) break;
+  return ledgerPointsFrom(samples, 0, first).points;
+}
+
+/**
+ * The ledger points of samples[start..] when `fileBefore` is the file-backed figure in force at `start` (null:
+ * none known), and the figure in force after the last sample: lets a live view extend what it computed before.
+ */
+export function ledgerPointsFrom(samples: readonly Sample[], start: number, fileBefore: number | null): { points: LedgerPoint[]; file: number | null } {
+  let file = fileBefore;
+  const points: LedgerPoint[] = [];
+  for (let i = start; i < samples.length; i++) {
+    const s = samples[i];
+    file = statusFile(s) ?? file;
     if (s.liveHeapBytes == null) continue;
     const f = Math.max(0, file ?? 0);
     const anon = s.anonBytes ?? Math.max(0, s.rssBytes - f);
     const live = Math.max(0, s.liveHeapBytes);
     const held = Math.max(0, s.allocatorHeldBytes ?? 0);
-    out.push({
+    points.push({
       t: s.t, rssBytes: s.rssBytes, liveHeapBytes: live, allocatorHeldBytes: held,
       // Live heap can exceed anon (allocated, never touched): the stack then stands above RSS, honestly.
       otherAnonBytes: Math.max(0, anon - live - held),
       fileBytes: f, statusKnown: file != null,
     });
   }
-  return out;
+  return { points, file };
+}
+
+/** The file-backed figure of a sample that has the status breakdown (RssFile + RssShmem), else null. */
+export function statusFile(s: Sample): number | null {
+  return s.fileBytes != null || s.shmemBytes != null ? (s.fileBytes ?? 0) + (s.shmemBytes ?? 0) : null;
 }
 
 /** Top of the stack of one point: the sum of its layers. */

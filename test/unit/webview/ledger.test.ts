@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decimateMinMax, hasLedger, LEDGER_LAYERS, ledgerPoints, ledgerTotal, stackLedger } from '../../../src/core/analysis/series';
+import { decimateMinMax, hasLedger, LEDGER_LAYERS, ledgerPoints, ledgerPointsFrom, ledgerTotal, stackLedger, statusFile } from '../../../src/core/analysis/series';
 import type { Sample } from '../../../src/core/model';
 
 const MiB = 1024 * 1024;
@@ -89,4 +89,28 @@ test('decimation by the top of the stack keeps its peak, not only the RSS peak',
   assert.ok(byTotal.length <= 402, `points: ${byTotal.length}`);
   assert.ok(byTotal.includes(points[12_345]), 'the peak of the stack was dropped');
   assert.ok(!byRss.includes(points[12_345]), 'RSS-based thinning was expected to miss it (test premise)');
+});
+
+test('extending a live series piece by piece gives the same points as splitting it whole', () => {
+  const samples: Sample[] = [];
+  for (let i = 0; i < 500; i++) {
+    samples.push({
+      t: i * 50, rssBytes: (100 + i) * MiB, liveHeapBytes: (30 + (i % 11)) * MiB, allocatorHeldBytes: (i % 3) * 10 * MiB,
+      ...(i % 7 === 3 ? { anonBytes: (90 + i) * MiB, fileBytes: (9 + (i % 5)) * MiB, shmemBytes: MiB } : {}),
+    });
+  }
+  const whole = ledgerPoints(samples);
+  // As the panel does: the first piece back-fills from the first status reading, then each piece carries on.
+  let file: number | null = null;
+  for (const s of samples) if ((file = statusFile(s)) != null) break;
+  const pieces = [];
+  for (let start = 0; start < samples.length; start += 37) {
+    const r = ledgerPointsFrom(samples.slice(0, start + 37), start, file);
+    pieces.push(...r.points);
+    file = r.file;
+  }
+  assert.equal(whole.length, samples.length);
+  assert.deepEqual(pieces, whole);
+  // Not trivially equal: the file-backed figure changes along the way.
+  assert.ok(new Set(whole.map((p) => p.fileBytes)).size >= 4);
 });
