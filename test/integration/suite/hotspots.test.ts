@@ -3,11 +3,13 @@
 // Hotspots view lists it, opening it reveals the line; switching the profile and clearing leave no stale lens.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Commands, EXTENSION_ID } from '../../../src/vscode/constants';
 import type { AllocatorLabApi } from '../../../src/vscode/extension';
 import type { HotspotsState } from '../../../src/protocol/lsp';
+import { openProfile } from '../../../src/core/profilers';
 
 const repo = path.resolve(__dirname, '..', '..', '..', '..');
 const binary = path.join(repo, 'native', 'build', 'proftest-sites');
@@ -18,6 +20,19 @@ function markerLine(role: string): number {
   const i = fs.readFileSync(sitesC, 'utf8').split('\n').findIndex((l) => l.includes(`SITE:${role} `));
   assert.ok(i >= 0, `SITE:${role} marker in sites.c`);
   return i + 1;
+}
+
+/** The recorded heaptrack fixture, rebased from the checkout it was recorded in onto this one. */
+async function rebasedFixture(): Promise<string> {
+  const p = await openProfile(path.join(fixtures, 'heaptrack.sites.zst'));
+  const recorded = p.sites.flatMap((s) => s.frames).find((f) => f.file?.endsWith('/sites.c'))?.file;
+  assert.ok(recorded, 'the fixture names sites.c with its folder');
+  const from = path.dirname(recorded);
+  const to = path.dirname(sitesC);
+  for (const s of p.sites) for (const f of s.frames) if (f.file?.startsWith(from + '/')) f.file = to + f.file.slice(from.length);
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alloclab-fixture-')), 'heaptrack.profile.json');
+  fs.writeFileSync(out, JSON.stringify(p));
+  return out;
 }
 
 async function until<T>(what: string, ms: number, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
@@ -84,7 +99,7 @@ describe('Hotspots in VS Code', function () {
 
   it('switching to another profile replaces the lenses; ranking by calls moves the top to the churn line', async function () {
     this.timeout(30_000);
-    const state = await vscode.commands.executeCommand<HotspotsState | undefined>(Commands.OpenProfile, path.join(fixtures, 'heaptrack.sites.zst'));
+    const state = await vscode.commands.executeCommand<HotspotsState | undefined>(Commands.OpenProfile, await rebasedFixture());
     assert.ok(state);
     assert.equal(state.backend, 'heaptrack');
     await until('heaptrack lenses (with leaked bytes)', 10_000, async () => ((await ourLenses(uri)).some((l) => /leaked$/.test(l.command!.title)) ? true : undefined));
