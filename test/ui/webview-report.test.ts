@@ -494,8 +494,13 @@ async function ledgerChecks(browser: Browser): Promise<void> {
   const { server, url } = await servePanel();
   try {
     const panel = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const panelErrors: string[] = [];
+    panel.on('pageerror', (e) => panelErrors.push(e.message));
     await panel.addInitScript(() => {
-      (window as unknown as { acquireVsCodeApi: () => unknown }).acquireVsCodeApi = () => ({ postMessage: () => undefined, setState: () => undefined, getState: () => undefined });
+      const w = window as unknown as { acquireVsCodeApi: () => unknown; __csp: string[] };
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+      w.acquireVsCodeApi = () => ({ postMessage: () => undefined, setState: () => undefined, getState: () => undefined });
     });
     await panel.goto(url);
     await panel.waitForSelector('#chart');
@@ -525,6 +530,8 @@ async function ledgerChecks(browser: Browser): Promise<void> {
       assert(end === `at the end: ${expectedEnd(e0.samples)}`, `read-out at the end: ${end}`);
       const counts = await ledgerLayerCounts(panel);
       assert(counts.length === 1 && counts[0][1] > 1000, `layers drawn live: ${JSON.stringify(counts)}`);
+      const csp = await panel.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+      assert(csp.length === 0 && panelErrors.length === 0, `CSP violations / errors under the panel's policy: ${[...csp, ...panelErrors].join(' | ')}`);
     });
     await panel.close();
   } finally {
