@@ -97,7 +97,7 @@ export class LedgerCharts {
       p.all = points[k];
       const data = this.data(p, points[k]);
       p.plot.setData(data as uPlot.AlignedData);
-      this.showReadout(p, null);
+      this.showReadout(p, this.hoveredIndex(p.plot));
       p.box.dataset.points = String(p.drawn.length);
     });
   }
@@ -214,8 +214,13 @@ export class LedgerCharts {
         })),
       ],
       bands: LAYERS.slice(1).map((_l, k) => ({ series: [k + 2, k + 1] as uPlot.Band.Bounds, fill: withAlpha(colours[k + 1], FILL_ALPHA) })),
-      hooks: { setCursor: [(u) => this.showReadout(p, u.cursor.left != null && u.cursor.left >= 0 ? u.cursor.idx ?? null : null)] },
+      hooks: { setCursor: [(u) => this.showReadout(p, this.hoveredIndex(u))] },
     };
+  }
+
+  /** The data index under the mouse, or null when it is not over the plot (live updates keep a hover read-out). */
+  private hoveredIndex(u: uPlot): number | null {
+    return u.cursor.left != null && u.cursor.left >= 0 ? u.cursor.idx ?? null : null;
   }
 
   private showReadout(p: LedgerPlot, idx: number | null): void {
