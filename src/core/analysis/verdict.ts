@@ -12,6 +12,20 @@ export function isGrowing(m: EnvironmentMetrics): boolean {
 
 interface Measured { rec: EnvironmentRecord; m: EnvironmentMetrics }
 
+/**
+ * What the ledger (probe) says of RSS growth: 'leak' when the live heap grows with RSS (at least half as fast),
+ * 'retention' when RSS grows and the live heap does not keep up (under a quarter as fast), null when there is no
+ * ledger, no RSS growth, or the figures sit in between.
+ */
+export function ledgerReading(m: EnvironmentMetrics): 'leak' | 'retention' | null {
+  if (m.liveHeapBytes == null || m.liveHeapGrowthBytesPerMin == null || !isGrowing(m)) return null;
+  const rss = m.growthBytesPerMin!;
+  const live = Math.max(0, m.liveHeapGrowthBytesPerMin);
+  if (live >= 0.5 * rss) return 'leak';
+  if (live < 0.25 * rss) return 'retention';
+  return null;
+}
+
 /** Aggregates repetitions of one environment to one figure set (the median run by peak RSS). */
 function medianByEnv(envs: EnvironmentRecord[]): Measured[] {
   const groups = new Map<string, Measured[]>();
@@ -53,6 +67,8 @@ export function verdict(envs: EnvironmentRecord[]): string {
       const flatBest = [...flat].sort((a, b) => a.m.peakRssBytes - b.m.peakRssBytes)[0];
       if (flatBest) {
         parts[parts.length - 1] += ` and is flat under ${flatBest.rec.label} at ${formatMiB(flatBest.m.peakRssBytes)} (${pct(flatBest.m.peakRssBytes, base.m.peakRssBytes)} lower): allocator retention, not a leak.`;
+      } else if (growing.length === measured.length && growing.every((x) => ledgerReading(x.m) === 'retention')) {
+        parts[parts.length - 1] += ', and under every other environment too, but the live heap does not keep up with RSS anywhere: the allocators hold freed memory (or a cache is still filling). Run longer to see where RSS levels off.';
       } else if (growing.length === measured.length && measured.length > 1) {
         parts[parts.length - 1] += ', and under every other environment too: this looks like a real leak or unbounded growth in the program; profile allocation sites to find it.';
       } else {
@@ -88,10 +104,12 @@ export function verdict(envs: EnvironmentRecord[]): string {
     // The ledger (probe): is the growth in the live heap (a leak) or in what the allocator keeps (retention)?
     for (const x of measured.filter((y) => y.m.liveHeapBytes != null)) {
       const m = x.m;
-      const liveGrows = m.liveHeapGrowthBytesPerMin != null && m.liveHeapGrowthBytesPerMin > MiB && m.liveHeapGrowthBytesPerMin > 0.02 * Math.max(m.liveHeapBytes!, 1);
       const held = m.allocatorHeldBytes ?? 0;
-      if (liveGrows) {
-        parts.push(`Under ${x.rec.label} the live heap itself grows (${formatGrowth(m.liveHeapGrowthBytesPerMin)}, ${formatMiB(m.liveHeapBytes)} at the end): the program keeps more and more memory, a leak or an unbounded cache.`);
+      const reading = ledgerReading(m);
+      if (reading === 'leak') {
+        parts.push(`Under ${x.rec.label} the live heap grows with RSS (${formatGrowth(m.liveHeapGrowthBytesPerMin)}, ${formatMiB(m.liveHeapBytes)} at the end): the program keeps more and more memory, a leak or an unbounded cache.`);
+      } else if (reading === 'retention') {
+        parts.push(`Under ${x.rec.label} RSS grows ${formatGrowth(m.growthBytesPerMin)} but the live heap only ${formatGrowth(m.liveHeapGrowthBytesPerMin)} (${formatMiB(m.liveHeapBytes)} at the end); the allocator holds ${formatMiB(held)} free but resident: retention, not a leak.`);
       } else if (held > m.liveHeapBytes! && held > 0.3 * m.finalRssBytes) {
         parts.push(`Under ${x.rec.label} the live heap is flat at ${formatMiB(m.liveHeapBytes)}; the allocator holds ${formatMiB(held)} free but resident: retention, not a leak.`);
       } else {

@@ -97,3 +97,16 @@ test('verdict calls growth under every environment a leak, and reports not appli
   assert.match(v, /mimalloc was not applied \(static binary\)/);
   assert.match(v, /killed by SIGSEGV under tcmalloc/);
 });
+
+test('with the ledger, RSS growth without live-heap growth is retention; live heap growing with RSS is a leak', () => {
+  const ev = phases(2000, 12_000, 17_000);
+  const withLive = (s: Sample[], liveRate: number) => s.map((x) => ({ ...x, liveHeapBytes: 40 * MiB + Math.round((liveRate * Math.max(0, Math.min(x.t, 12_000) - 2000)) / 60_000), allocatorHeldBytes: x.rssBytes - 40 * MiB }));
+  const glibc = env('glibc', 'glibc', withLive(series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), 10 * MiB), ev);
+  const je = env('jemalloc', 'jemalloc', withLive(series(80 * MiB, 200 * MiB, 2000, 12_000, 17_000), 5 * MiB), ev);
+  const v = verdict([glibc, je]);
+  assert.doesNotMatch(v, /real leak/);
+  assert.match(v, /live heap does not keep up/);
+  assert.match(v, /Under glibc RSS grows \+300\.0 MiB\/min but the live heap only \+10\.0 MiB\/min/);
+  const leaky = env('glibc', 'glibc', withLive(series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), 280 * MiB), ev);
+  assert.match(verdict([leaky]), /live heap grows with RSS/);
+});
