@@ -80,3 +80,19 @@ test('Ctrl-C stops the target, keeps the run marked cancelled, and leaves nothin
   assert.match(show.stdout, /glibc/);
 });
 
+
+test('the regression gate exits 3 and names the crossed threshold, against a baseline too', () => {
+  const scenario = path.join(cwd, 'gate.alloclab.json');
+  fs.writeFileSync(scenario, JSON.stringify({
+    name: 'gate', target: { command: '/bin/sleep', args: ['30'] }, environments: ['glibc'],
+    phases: [{ name: 'load', kind: 'load', duration: '800ms' }],
+  }));
+  const ok = run(['run', scenario, '--out', path.join(cwd, 'gate-base'), '--fail-on', 'peak>1GiB']);
+  assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+  const crossed = run(['run', scenario, '--out', path.join(cwd, 'gate-1'), '--fail-on', 'peak>1KiB']);
+  assert.equal(crossed.status, 3, crossed.stderr);
+  assert.match(crossed.stdout, /THRESHOLD CROSSED: glibc.*peak/);
+  const relative = run(['run', scenario, '--out', path.join(cwd, 'gate-2'), '--baseline', path.join(cwd, 'gate-base'), '--fail-on', 'peak>+1000%', '--json']);
+  assert.equal(relative.status, 0, relative.stderr);
+  assert.deepEqual(JSON.parse(relative.stdout).thresholds.crossed, []);
+});
