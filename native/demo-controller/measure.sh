@@ -31,16 +31,18 @@ for e in $envs; do
     mimalloc) vars=("LD_PRELOAD=$lib/libmimalloc.so.2");;
     *) echo "unknown environment $e"; continue;;
   esac
-  # setsid: the server gets its own process group, as every target of Allocator Lab does.
-  env "${vars[@]}" setsid "$bin" --port 0 ${DEMO_ARGS:-} > "$work/server.out" 2>&1 &
+  # setsid: the server gets its own process group, as every target of Allocator Lab does. One output file
+  # per environment: the background shell truncates it asynchronously, so a reused file could show the
+  # previous server's port.
+  env "${vars[@]}" setsid "$bin" --port 0 ${DEMO_ARGS:-} > "$work/server-$e.out" 2>&1 &
   server=$!
   port=""
   for _ in $(seq 100); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/server.out" | cut -d: -f2)
+    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/server-$e.out" | cut -d: -f2)
     [ -n "$port" ] && break; sleep 0.1
   done
-  [ -n "$port" ] || { echo "$e: server did not start"; cat "$work/server.out"; kill -TERM "$server"; server=""; continue; }
-  wrk -t2 -c64 -d"${secs}s" --timeout 20s -s "$lua" "http://127.0.0.1:$port/members" > "$work/wrk.out" 2>&1 &
+  [ -n "$port" ] || { echo "$e: server did not start"; cat "$work/server-$e.out"; kill -TERM "$server"; server=""; continue; }
+  wrk -t2 -c64 -d"${secs}s" --timeout 20s -s "$lua" "http://127.0.0.1:$port/members" > "$work/wrk-$e.out" 2>&1 &
   load=$!
   rss10=0; rss30=0; last=0; max=0
   for ((t = 1; t <= secs; t++)); do
@@ -51,12 +53,12 @@ for e in $envs; do
     (( t == 30 )) && rss30=$last
   done
   wait "$load"
-  thr=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.out")
+  thr=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk-$e.out")
   last=$(awk '{printf "%d", $2 * 4 / 1024}' "/proc/$server/statm" 2>/dev/null || echo "$last")
   kill -TERM "$server"; wait "$server"; rc=$?; server=""
   [ "$rc" = 0 ] || echo "$e: server exited with $rc"
-  if [ -z "$thr" ]; then echo "$e: wrk reported no throughput:"; cat "$work/wrk.out" "$work/server.out"; fi
-  grep -q "allocator" "$work/server.out" && alloc=$(grep -o 'allocator [a-z]*' "$work/server.out" | head -1)
+  if [ -z "$thr" ]; then echo "$e: wrk reported no throughput:"; cat "$work/wrk-$e.out" "$work/server-$e.out"; fi
+  grep -q "allocator" "$work/server-$e.out" && alloc=$(grep -o 'allocator [a-z]*' "$work/server-$e.out" | head -1)
   [ -z "$base_rss" ] && base_rss=$last && base_thr=${thr:-0}
   printf '%-18s %8s %8s %8s %8s %10s %9s %9s   (%s)\n' "$e" "$rss10" "$rss30" "$last" "$max" "${thr:-?}" \
     "$(awk -v a="$last" -v b="$base_rss" 'BEGIN { printf "%.2f", a / b }')" \
