@@ -39,8 +39,9 @@ struct Options {
 };
 
 const char* const kUsage =
-    "usage: demo-controller [--port N] [--threads N] [--cache-mb N] [--malloc-trim SECONDS]\n"
-    "       demo-controller --self-load SECONDS | --work N [--threads N] [--cache-mb N] [--seed N]\n"
+    "usage: demo-controller [--port N] [--threads N] [--cache-mb N] [--build-slots N] [--config-scale F]\n"
+    "                       [--malloc-trim SECONDS]\n"
+    "       demo-controller --self-load SECONDS | --work N [--members N] [--seed N] [same options]\n"
     "\n"
     "  --port N          listen on 127.0.0.1:N (default 8080; 0 picks a free port)\n"
     "  --threads N       request worker threads (default 32; the arena effect needs many)\n"
@@ -48,7 +49,9 @@ const char* const kUsage =
     "  --malloc-trim S   call malloc_trim(0) every S seconds (glibc mitigation; default off)\n"
     "  --self-load S     no HTTP: worker threads generate member updates for S seconds, then exit\n"
     "  --work N          no HTTP: process N member updates, then print throughput and exit\n"
+    "  --build-slots N   config builds running at once (default: number of CPUs; 0 = no limit)\n"
     "  --config-scale F  multiply the size of every generated config by F (default 1)\n"
+    "  --members N       self-load: draw members from a population of N (default 0 = always new)\n"
     "  --seed N          seed for the self-generated members (default 1)\n"
     "\n"
     "endpoints: GET /health, POST /members {\"member\":\"m1\",\"groups\":[\"core\"],\"vlan\":42},\n"
