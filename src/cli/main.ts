@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { discoverAllocators, type CustomAllocatorSpec, type DiscoveryOptions } from '../core/allocators';
+import { verdict } from '../core/analysis/verdict';
 import { AlloclabError } from '../core/errors';
 import { killAllTargets } from '../core/launch';
 import type { EnvironmentRecord, RunRecord } from '../core/model';
@@ -222,6 +223,8 @@ export function buildProgram(): Command {
     .option('--report <file>', 'write a standalone HTML report')
     .action((dir: string, opts: { json?: boolean; report?: string }) => {
       const run = openRun(path.resolve(dir));
+      // The verdict is a pure function of the stored figures: read old runs with the current analysis.
+      run.record.verdict = verdict(run.environments.map((e) => e.record));
       if (opts.report) writeReport(run, path.resolve(opts.report));
       if (opts.json) process.stdout.write(JSON.stringify(runJson(run), null, 2) + '\n');
       else {

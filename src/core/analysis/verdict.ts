@@ -65,10 +65,14 @@ export function verdict(envs: EnvironmentRecord[]): string {
     if (isGrowing(base.m)) {
       parts.push(`RSS keeps growing under ${base.rec.label} (${formatGrowth(base.m.growthBytesPerMin)}, peak ${formatMiB(base.m.peakRssBytes)})`);
       const flatBest = [...flat].sort((a, b) => a.m.peakRssBytes - b.m.peakRssBytes)[0];
+      const slowest = [...growing].filter((x) => x !== base).sort((a, b) => a.m.growthBytesPerMin! - b.m.growthBytesPerMin!)[0];
       if (flatBest) {
         parts[parts.length - 1] += ` and is flat under ${flatBest.rec.label} at ${formatMiB(flatBest.m.peakRssBytes)} (${pct(flatBest.m.peakRssBytes, base.m.peakRssBytes)} lower): allocator retention, not a leak.`;
       } else if (growing.length === measured.length && growing.every((x) => ledgerReading(x.m) === 'retention')) {
         parts[parts.length - 1] += ', and under every other environment too, but the live heap does not keep up with RSS anywhere: the allocators hold freed memory (or a cache is still filling). Run longer to see where RSS levels off.';
+      } else if (slowest && slowest.m.growthBytesPerMin! < 0.25 * base.m.growthBytesPerMin!) {
+        const times = base.m.growthBytesPerMin! / Math.max(slowest.m.growthBytesPerMin!, 1);
+        parts[parts.length - 1] += `; under ${slowest.rec.label} it grows ${times >= 10 ? Math.round(times) : times.toFixed(1)}x slower (${formatGrowth(slowest.m.growthBytesPerMin)}, peak ${formatMiB(slowest.m.peakRssBytes)}, ${pct(slowest.m.peakRssBytes, base.m.peakRssBytes)} lower): most of the growth under ${base.rec.label} is allocator retention, not a leak. The smaller growth left under every environment is the program's own (an unbounded map, a slow leak): profile allocation sites to find it.`;
       } else if (growing.length === measured.length && measured.length > 1) {
         parts[parts.length - 1] += ', and under every other environment too: this looks like a real leak or unbounded growth in the program; profile allocation sites to find it.';
       } else {
@@ -80,9 +84,8 @@ export function verdict(envs: EnvironmentRecord[]): string {
         parts.push(`${best.rec.label} needs ${pct(best.m.peakRssBytes, base.m.peakRssBytes)} less at peak (${formatMiB(best.m.peakRssBytes)}).`);
       }
     }
-    for (const x of growing) {
-      if (x !== base) parts.push(`${x.rec.label} also grows (${formatGrowth(x.m.growthBytesPerMin)}).`);
-    }
+    const others = growing.filter((x) => x !== base);
+    if (others.length) parts.push(`Growth during load: ${others.map((x) => `${x.rec.label} ${formatGrowth(x.m.growthBytesPerMin)}`).join(', ')}.`);
 
     const forceNew = measured.find((x) => x.rec.env === 'glibcxx-force-new');
     if (forceNew && base !== forceNew && Math.abs(forceNew.m.peakRssBytes - base.m.peakRssBytes) < 0.1 * base.m.peakRssBytes) {

@@ -110,3 +110,13 @@ test('with the ledger, RSS growth without live-heap growth is retention; live he
   const leaky = env('glibc', 'glibc', withLive(series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), 280 * MiB), ev);
   assert.match(verdict([leaky]), /live heap grows with RSS/);
 });
+
+test('growth far slower under another allocator is called retention, with the common remainder the program\'s own', () => {
+  const ev = phases(2000, 12_000, 17_000);
+  const glibc = env('glibc', 'glibc', series(100 * MiB, 190 * MiB, 2000, 12_000, 17_000), ev);
+  const je = env('jemalloc', 'jemalloc', series(200 * MiB, 12 * MiB, 2000, 12_000, 17_000), ev);
+  const v = verdict([glibc, je]);
+  assert.match(v, /under jemalloc it grows 16x slower/);
+  assert.match(v, /most of the growth under glibc is allocator retention/);
+  assert.doesNotMatch(v, /real leak/);
+});
