@@ -45,9 +45,16 @@ export function snapshotDiffMarkdown(a: MemorySnapshot, b: MemorySnapshot): stri
   ].join('\n');
 }
 
+const SNAPSHOT_DIFF_SCHEME = 'alloclab-snapshots';
+const diffDocuments = new Map<string, string>();
+
 /** Registers the debugging commands. */
 export function registerDebugCommands(ctx: Ctx, sessions: DebugSessions): vscode.Disposable[] {
   return [
+    vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_DIFF_SCHEME, {
+      provideTextDocumentContent: (uri) => diffDocuments.get(uri.toString()) ?? 'This comparison is gone (the window was reloaded); run "Allocator Lab: Compare Snapshots…" again.',
+    }),
+    { dispose: () => diffDocuments.clear() },
     registerCommand(Commands.DebugWithAllocator, async (configName, environment) => {
       if (process.platform !== 'linux' || !vscode.workspace.isTrusted) {
         void vscode.window.showWarningMessage('Allocator Lab debugs under an allocator only on Linux, in a trusted workspace.');
@@ -144,7 +151,11 @@ export function registerDebugCommands(ctx: Ctx, sessions: DebugSessions): vscode
         return undefined;
       }
       const md = snapshotDiffMarkdown(snaps[ia], snaps[ib]);
-      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: md });
+      // A read-only document: an untitled one would be dirty, and debug.saveBeforeStart then stalls the next launch.
+      const uri = vscode.Uri.from({ scheme: SNAPSHOT_DIFF_SCHEME, path: `/${path.basename(runDir)}/${ia}-${ib}.md` });
+      diffDocuments.set(uri.toString(), md);
+      const doc = await vscode.workspace.openTextDocument(uri);
+      await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
       await vscode.window.showTextDocument(doc, { preview: true, preserveFocus: true });
       return md;
     }),

@@ -36,6 +36,11 @@ function readEvents(file: string): RunEvent[] {
   });
 }
 
+/** Progress lines, so a timeout says how far a test got. */
+function step(what: string): void {
+  console.log(`      · ${new Date().toISOString().slice(11, 23)} ${what}`);
+}
+
 function markerLine(source: string, marker: string): number {
   const i = fs.readFileSync(source, 'utf8').split('\n').findIndex((l) => l.includes(`MARKER: ${marker}`));
   assert.ok(i >= 0, `marker ${marker} in ${source}`);
@@ -65,7 +70,7 @@ describe('Debugging sessions', function () {
   });
 
   after(async () => {
-    await vscode.debug.stopDebugging();
+    if (vscode.debug.activeDebugSession) await Promise.race([vscode.debug.stopDebugging(), new Promise((r) => setTimeout(r, 5000))]);
     vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
     for (const d of disposables) d.dispose();
   });
@@ -169,10 +174,12 @@ describe('Debugging sessions', function () {
     });
     assert.equal(ok, true);
     await until('the breakpoint', 30_000, () => stops.length > before);
+    step('paused');
     const run = await until('the debug run', 10_000, () => api.savedRuns().filter((r) => r.kind === 'debug' && Date.parse(r.createdAt) >= t0 - 1000).pop());
     const record = JSON.parse(fs.readFileSync(path.join(run.dir, 'run.json'), 'utf8')) as RunRecord;
     const pid = record.environments[0].pid!;
     process.kill(pid, 'SIGKILL');
+    step(`killed ${pid}`);
     await until('the debuggee to be gone', 10_000, () => {
       try {
         return !/^State:\s+[RSDT]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -183,7 +190,9 @@ describe('Debugging sessions', function () {
     const snap = await vscode.commands.executeCommand<MemorySnapshot | undefined>(Commands.MemorySnapshot, 'too late');
     assert.equal(snap, undefined, 'no snapshot of a dead process');
     await Promise.race([ended, new Promise((r) => setTimeout(r, 10_000))]);
-    await vscode.debug.stopDebugging();
+    step('session ended (or 10 s)');
+    // stopDebugging() on a session that is already terminating can hang in VS Code 1.100: only when one is left.
+    if (vscode.debug.activeDebugSession) await Promise.race([vscode.debug.stopDebugging(), new Promise((r) => setTimeout(r, 5000))]);
     const saved = await until('the run to be saved', 15_000, () => api.savedRuns().find((r) => r.dir === run.dir && r.complete));
     assert.equal(saved.kind, 'debug');
     assert.equal((await api.activeRuns()).length, 0);
@@ -191,7 +200,7 @@ describe('Debugging sessions', function () {
 
   it('without a session or with a bad allocator id: the user is told, nothing breaks', async function () {
     this.timeout(20_000);
-    await vscode.debug.stopDebugging();
+    if (vscode.debug.activeDebugSession) await Promise.race([vscode.debug.stopDebugging(), new Promise((r) => setTimeout(r, 5000))]);
     await until('no debug session', 10_000, () => vscode.debug.activeDebugSession === undefined);
     // Memory Snapshot without any session says what to do instead of failing.
     const snap = await vscode.commands.executeCommand<MemorySnapshot | undefined>(Commands.MemorySnapshot, 'none');
