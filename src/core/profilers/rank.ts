@@ -112,13 +112,17 @@ export function rankHotspots(profile: AllocationProfile, by: Ranking = 'growth',
 }
 
 // jemalloc dumps by bytes allocated, so a burst of allocation (a cache filled at start) writes many dumps within
-// milliseconds; least squares would weigh that instant like a long stretch of the run. Keep only the last
-// snapshot of each burst (snapshots closer than 1% of the span).
+// milliseconds; least squares would weigh that instant like a long stretch of the run. Keep the last snapshot of
+// each hundredth of the span: a burst counts once, and a steady stream of dumps keeps its shape.
 function thinBursts(t: number[], keep: boolean[]): void {
   const idx = keep.map((k, i) => (k ? i : -1)).filter((i) => i >= 0);
   if (idx.length < 3) return;
-  const gap = (t[idx[idx.length - 1]] - t[idx[0]]) / 100;
-  for (let j = 0; j + 1 < idx.length; j++) if (t[idx[j + 1]] - t[idx[j]] < gap) keep[idx[j]] = false;
+  const t0 = t[idx[0]];
+  const bucket = (t[idx[idx.length - 1]] - t0) / 100;
+  if (bucket <= 0) return;
+  for (let j = 0; j + 1 < idx.length; j++) {
+    if (Math.floor((t[idx[j + 1]] - t0) / bucket) === Math.floor((t[idx[j]] - t0) / bucket)) keep[idx[j]] = false;
+  }
 }
 
 function skipStartup(t: number[], keep: boolean[], share: number): void {

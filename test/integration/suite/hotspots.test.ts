@@ -2,6 +2,7 @@
 // the top hotspot is the line marked SITE:leak in native/proftest/sites.c, a CodeLens is on that line, the
 // Hotspots view lists it, opening it reveals the line; switching the profile and clearing leave no stale lens.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -95,6 +96,29 @@ describe('Hotspots in VS Code', function () {
     assert.ok(editor);
     assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, sitesC);
     assert.equal(vscode.window.activeTextEditor?.selection.active.line, LEAK - 1);
+  });
+
+  it('on the demo service, the top hotspot is a line of its own sources, with a lens there, and the CLI ranks the same line first', async function () {
+    this.timeout(120_000);
+    const demo = path.join(repo, 'native', 'build', 'demo-controller');
+    assert.ok(fs.existsSync(demo), `${demo} is built (make -C native)`);
+    const state = await vscode.commands.executeCommand<HotspotsState | undefined>(Commands.ProfileAllocationSites, vscode.Uri.file(demo),
+      { backend: 'jemalloc-prof', args: ['--self-load', '60', '--threads', '8', '--members', '5000000'], durationMs: 8000, lgProfInterval: 20, noPanel: true });
+    assert.ok(state, 'the command activated a profile');
+    const top = state.hotspots[0];
+    assert.ok(top.file && path.dirname(top.workspaceFile ?? top.file) === path.join(repo, 'native', 'demo-controller'),
+      `top hotspot ${top.function} ${top.file}:${top.line} is in the demo's own sources`);
+    assert.ok((top.growthBytesPerMin ?? 0) > 0, 'it grows');
+    const src = vscode.Uri.file(top.workspaceFile ?? top.file);
+    await vscode.workspace.openTextDocument(src);
+    const lens = await until('a lens on the top hotspot line', 20_000, async () =>
+      (await ourLenses(src)).find((l) => l.range.start.line === top.line! - 1 && /#1:/.test(l.command!.title)));
+    assert.match(lens.command!.title, /MiB\/min/);
+    // The CLI over the same run folder names the same line first.
+    const cli = spawnSync(process.execPath, [path.join(repo, 'bin', 'alloclab'), 'hotspots', state.source, '--json', '--top', '1'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const printed = JSON.parse(cli.stdout) as { hotspots: { file: string; line: number }[] };
+    assert.equal(`${path.basename(printed.hotspots[0].file)}:${printed.hotspots[0].line}`, `${path.basename(top.file)}:${top.line}`);
   });
 
   it('switching to another profile replaces the lenses; ranking by calls moves the top to the churn line', async function () {
