@@ -28,12 +28,6 @@ export type RunTarget =
   /** A debugger's debuggee: watched like 'watch', recorded as kind 'debug'; it ends when the client cancels it. */
   | { kind: 'debug'; pid: number; name: string }
   /**
-   * Adds an event (a debugger stop, a snapshot note) to the debug run `runId`, stamped by the engine's clock. The
-   * request's own run id finishes at once (runFinished with no folder; an error when `runId` is not a debug run in
-   * flight). It rides on startRun so the server needs no handler of its own.
-   */
-  | { kind: 'debug-event'; runId: string; event: DebugRunEvent }
-  /**
    * Profiles allocation sites: a scenario file, or a binary run for durationMs (no load), under one attribution
    * backend (src/core/profilers). The environment folder gets profile.json; the client then activates it.
    */
@@ -224,6 +218,8 @@ export interface BackendInfo {
 export const Lsp = {
   startRun: new RequestType<StartRunParams, StartRunResult, void>('alloclab/startRun'),
   cancelRun: new RequestType<CancelRunParams, { cancelled: boolean }, void>('alloclab/cancelRun'),
+  /** Adds an event (a debugger stop, a snapshot note) to the debug run in flight `runId`, stamped by the engine's clock. */
+  addRunEvent: new RequestType<{ runId: string; event: DebugRunEvent }, { added: boolean }, void>('alloclab/addRunEvent'),
   listAllocators: new RequestType<AllocatorOptions, AllocatorInfo[], void>('alloclab/listAllocators'),
   /** Processes the user may watch (from /proc), biggest RSS first. */
   listProcesses: new RequestType<Record<string, never>, ProcessInfo[], void>('alloclab/listProcesses'),

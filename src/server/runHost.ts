@@ -36,7 +36,6 @@ export class RunHost {
   start(params: StartRunParams): string {
     const { runId } = params;
     if (this.active.has(runId)) throw new AlloclabError(`A run with id ${runId} is already in flight.`, 2);
-    if (params.target.kind === 'debug-event') return this.addDebugEvent(runId, params.target.runId, params.target.event);
     const abort = new AbortController();
     // The run starts on the next turn so the answer to startRun leaves before its first notification.
     const done = new Promise<void>((resolve) => setImmediate(resolve))
@@ -46,15 +45,11 @@ export class RunHost {
     return runId;
   }
 
-  /** Puts an event on a debug run's timeline; the request's own id finishes on the next turn (after its answer). */
-  private addDebugEvent(requestId: string, runId: string, event: DebugRunEvent): string {
+  /** Puts an event on a debug run's timeline; false when no such run is in flight (it ended, or the engine restarted). */
+  addRunEvent(runId: string, event: DebugRunEvent): boolean {
     const add = this.debugRuns.get(runId);
-    if (add) add(event);
-    setImmediate(() => this.sink.runFinished({
-      runId: requestId, runDir: null, record: null, cancelled: false,
-      error: add ? null : { message: `No debug run ${runId} in flight (it ended, or the engine restarted).`, name: 'AlloclabError', userError: false },
-    }));
-    return requestId;
+    add?.(event);
+    return !!add;
   }
 
   cancel(runId: string): boolean {
@@ -131,8 +126,6 @@ export class RunHost {
           pid: t.pid, kind: 'debug', name: t.name, intervalMs: params.samplingIntervalMs ?? 100, runsDir: params.runsDir, signal,
           onStart: (add) => this.debugRuns.set(params.runId, add),
         }, observer).finally(() => this.debugRuns.delete(params.runId));
-      case 'debug-event':
-        throw new AlloclabError('debug-event is not a run', 2);
       case 'profile':
         return profileRun(t, params, allocators, signal, observer);
     }

@@ -75,6 +75,7 @@ connection.onRequest(Lsp.listBackends, () => describeBackends());
 
 connection.onRequest(Lsp.startRun, (params) => ({ runId: host.start(params) }));
 connection.onRequest(Lsp.cancelRun, (params) => ({ cancelled: host.cancel(params.runId) }));
+connection.onRequest(Lsp.addRunEvent, (params) => ({ added: host.addRunEvent(params.runId, params.event) }));
 connection.onRequest(Lsp.listAllocators, (params) => listAllocators(params ?? {}));
 connection.onRequest(Lsp.listProcesses, () => listProcesses());
 connection.onRequest(Lsp.activeRuns, () => host.ids());

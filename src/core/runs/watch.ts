@@ -56,7 +56,14 @@ export async function watchProcess(req: WatchRequest, observer: RunObserver = {}
   const now = () => Number(process.hrtime.bigint() - startNs) / 1e6;
   const events: RunEvent[] = [];
   const emit = (e: RunEvent) => { events.push(e); writer.appendEvent(rec, e); observer.event?.(0, e); };
-  req.onStart?.((e) => emit({ ...e, t: now() } as RunEvent));
+  req.onStart?.((e) => {
+    emit({ ...e, t: now() } as RunEvent);
+    // A later verification (a debugger checks the maps at the first stop, once libraries are loaded) is the one that counts.
+    if (e.type === 'verified') {
+      rec.verification = e.verification;
+      writer.save();
+    }
+  });
 
   // What allocator is this process really running on? The maps tell (the glibc profile verifies nothing extra).
   const glibc = discoverAllocators().find((p) => p.id === 'glibc');
@@ -81,7 +88,8 @@ export async function watchProcess(req: WatchRequest, observer: RunObserver = {}
   }
   rec.durationMs = now();
   rec.metrics = samples.length ? computeEnvironmentMetrics(samples, events) : null;
-  writer.record.cancelled = !!req.signal?.aborted;
+  // A debug run ends when its session does: that is its normal end, not a cancellation.
+  writer.record.cancelled = !!req.signal?.aborted && req.kind !== 'debug';
   writer.record.complete = true;
   writer.save();
   observer.environmentFinished?.(0, rec);

@@ -8,7 +8,7 @@ import { discoverAllocators, verifyEnvironment } from '../../core/allocators';
 import { readMemorySnapshot, SNAPSHOTS_FILE, type MemorySnapshot } from '../../core/debug';
 import type { RunEvent, RunRecord, Sample } from '../../core/model';
 import { formatMiB } from '../../core/units';
-import type { DebugRunEvent, RunFinishedParams } from '../../protocol/lsp';
+import { Lsp, type DebugRunEvent, type RunFinishedParams } from '../../protocol/lsp';
 import type { EngineClient } from '../client';
 import { allocatorOptions, runsDirectory, samplingIntervalMs } from '../config';
 import { Commands } from '../constants';
@@ -111,11 +111,8 @@ export class DebugRun {
       return;
     }
     try {
-      await new Promise<void>((resolve, reject) => {
-        void this.deps.engine.startRun({ target: { kind: 'debug-event', runId: this.runId!, event }, runsDir: runsDirectory() }, {
-          finished: (r) => (r.error ? reject(new Error(r.error.message)) : resolve()),
-        }).catch(reject);
-      });
+      const { added } = await this.deps.engine.request(Lsp.addRunEvent, { runId: this.runId, event });
+      if (!added) throw new Error(`no debug run ${this.runId} in flight (it ended, or the engine restarted)`);
     } catch (e) {
       this.deps.log.warn(`[debug ${this.session.name}] event not recorded: ${(e as Error).message}`);
     }

@@ -35,18 +35,16 @@ describe('RunHost debug runs', () => {
     try {
       host.start({ runId: 'dbg', target: { kind: 'debug', pid: target.pid!, name: 'debug-sleeper' }, runsDir, samplingIntervalMs: 20 });
       await until(() => samples.length > 0);
-      host.start({ runId: 'ev1', target: { kind: 'debug-event', runId: 'dbg', event: { type: 'debug-stop', reason: 'breakpoint', description: 'at line 7', threadId: 1 } }, runsDir });
-      host.start({ runId: 'ev2', target: { kind: 'debug-event', runId: 'nope', event: { type: 'note', level: 'info', message: 'x' } }, runsDir });
-      await until(() => finished.has('ev1') && finished.has('ev2'));
-      assert.equal(finished.get('ev1')!.error, null);
-      assert.match(finished.get('ev2')!.error!.message, /No debug run nope/);
-      assert.deepEqual(host.ids(), ['dbg'], 'event requests are not runs');
+      assert.equal(host.addRunEvent('dbg', { type: 'debug-stop', reason: 'breakpoint', description: 'at line 7', threadId: 1 }), true);
+      assert.equal(host.addRunEvent('nope', { type: 'note', level: 'info', message: 'x' }), false, 'no such debug run');
+      assert.deepEqual(host.ids(), ['dbg'], 'events are not runs');
       host.cancel('dbg');
       await until(() => finished.has('dbg'));
       const f = finished.get('dbg')!;
       assert.equal(f.error, null);
       const run = openRun(f.runDir!);
       assert.equal(run.record.kind, 'debug');
+      assert.equal(run.record.cancelled, false, 'a debug run ends with its session; that is not a cancellation');
       assert.equal(run.record.name, 'debug-sleeper');
       const events = readFileSync(path.join(f.runDir!, run.record.environments[0].dir, 'events.ndjson'), 'utf8');
       const stop = events.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; reason?: string; t: number }).find((e) => e.type === 'debug-stop');
