@@ -2,6 +2,7 @@
 // at a breakpoint. Both read /proc only; a process of another user (or one that is gone) is a normal case.
 import * as fs from 'node:fs';
 import { AlloclabError } from '../errors';
+import { parseNdjson } from '../runs/store';
 
 /** Processes that belong to the debugger, never the debuggee. */
 const DEBUGGER_COMMS = /^(lldb|lldb-\S*|gdb|gdbserver|gdb-\S*|OpenDebugAD7|mono|dotnet|codelldb|node|sh|bash|dash|rr)$/;
@@ -172,16 +173,7 @@ export function diffSnapshots(before: MemorySnapshot, after: MemorySnapshot): Sn
 
 /** Parses snapshots.ndjson, skipping a torn last line (the file is appended while the session runs). */
 export function parseSnapshots(text: string): MemorySnapshot[] {
-  const out: MemorySnapshot[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as MemorySnapshot);
-    } catch {
-      // Torn write at the end.
-    }
-  }
-  return out;
+  return parseNdjson<MemorySnapshot>(text);
 }
 
 export const SNAPSHOTS_FILE = 'snapshots.ndjson';

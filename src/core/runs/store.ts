@@ -112,7 +112,7 @@ export class RunWriter {
   }
 }
 
-/** Reads an ndjson file, skipping a torn last line (the writer died mid-line). */
+/** Reads an ndjson file, skipping a torn last line (the writer died mid-line); a missing file reads as empty. */
 export function readNdjson<T>(file: string): T[] {
   let text: string;
   try {
@@ -120,6 +120,11 @@ export function readNdjson<T>(file: string): T[] {
   } catch {
     return [];
   }
+  return parseNdjson<T>(text);
+}
+
+/** One JSON value per line; a line that does not parse (torn by a crash mid-write) is skipped. */
+export function parseNdjson<T>(text: string): T[] {
   const out: T[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;

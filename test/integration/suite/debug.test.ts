@@ -12,18 +12,10 @@ import type { MemorySnapshot } from '../../../src/core/debug';
 import type { RunEvent, RunRecord } from '../../../src/core/model';
 import { Commands, EXTENSION_ID } from '../../../src/vscode/constants';
 import type { AllocatorLabApi } from '../../../src/vscode/extension';
+import { until } from '../support';
 
 const LLDB_VSCODE = '/usr/bin/lldb-vscode-16';
 
-async function until<T>(what: string, ms: number, f: () => T | undefined | null | false | Promise<T | undefined | null | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function readEvents(file: string): RunEvent[] {
   if (!fs.existsSync(file)) return [];

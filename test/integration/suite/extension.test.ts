@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { openRun } from '../../../src/core/runs/store';
 import { allCommands, Commands, EXTENSION_ID, type RunOutcome } from '../../../src/vscode/constants';
 import type { AllocatorLabApi } from '../../../src/vscode/extension';
+import { until } from '../support';
 
 const repo = path.resolve(__dirname, '..', '..', '..', '..');
 const demo = path.join(repo, 'native', 'build', 'demo-controller');
@@ -52,15 +53,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, ms: number, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The pids of the targets a run has spawned so far (from the environment folders' events). */
 function spawnedPids(runDir: string): number[] {

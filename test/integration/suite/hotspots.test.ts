@@ -11,6 +11,7 @@ import { Commands, EXTENSION_ID } from '../../../src/vscode/constants';
 import type { AllocatorLabApi } from '../../../src/vscode/extension';
 import type { HotspotsState } from '../../../src/protocol/lsp';
 import { openProfile } from '../../../src/core/profilers';
+import { until } from '../support';
 
 const repo = path.resolve(__dirname, '..', '..', '..', '..');
 const binary = path.join(repo, 'native', 'build', 'proftest-sites');
@@ -36,15 +37,6 @@ async function rebasedFixture(): Promise<string> {
   return out;
 }
 
-async function until<T>(what: string, ms: number, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function ourLenses(uri: vscode.Uri): Promise<vscode.CodeLens[]> {
   const all = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri)) ?? [];
