@@ -174,7 +174,8 @@ describe('Debugging sessions', function () {
     step(`killed ${pid}`);
     await until('the debuggee to be gone', 10_000, () => {
       try {
-        return !/^State:\s+[RSDT]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+        // Gone means zombie or dead: a traced, stopped process shows 't' until the kill lands.
+        return /^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
       } catch {
         return true;
       }
