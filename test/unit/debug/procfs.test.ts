@@ -23,8 +23,9 @@ if (process.env.ALLOCLAB_SNAPSHOT_CHILD) {
 }
 
 const started: ChildProcess[] = [];
-function start(cmd: string, args: string[], opts: { uid?: number; gid?: number } = {}): ChildProcess {
-  const p = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'inherit'], ...opts });
+function start(cmd: string, args: string[], opts: { uid?: number; gid?: number; keepStdin?: boolean } = {}): ChildProcess {
+  const { keepStdin, ...ids } = opts;
+  const p = spawn(cmd, args, { detached: true, stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', 'inherit'], ...ids });
   started.push(p);
   return p;
 }
@@ -80,7 +81,8 @@ describe('debuggee discovery from procfs', () => {
 
   it('prefers a process traced from inside the adapter tree', { skip: !spawnSync('which', ['lldb-16']).stdout.length && 'lldb-16 not installed' }, async () => {
     // lldb in batch mode launches the program and stops it at the raise(SIGTRAP): a real tracer/tracee pair.
-    const dbg = start('/usr/bin/lldb-16', ['--batch', '-o', 'run', '--', nativeProgram('debugtest'), '--mb', '1', '--sleep-ms', '1', '--trap']);
+    // lldb returns to its prompt at the stop: an open stdin keeps it (and its stopped debuggee) there until the end.
+    const dbg = start('/usr/bin/lldb-16', ['--batch', '-o', 'run', '--', nativeProgram('debugtest'), '--mb', '1', '--sleep-ms', '1', '--trap'], { keepStdin: true });
     let pid: number | null = null;
     const end = Date.now() + 15_000;
     while (Date.now() < end && pid === null) {
