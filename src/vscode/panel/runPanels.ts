@@ -70,15 +70,8 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       existing.panel.reveal(undefined, false);
       return;
     }
-    let stored: RunSnapshot | null = null;
-    if (!this.router.isMirrored(key)) {
-      try {
-        stored = openRun(key);
-      } catch (e) {
-        void vscode.window.showErrorMessage((e as Error).message);
-        return;
-      }
-    }
+    const stored = this.storedUnlessLive(key, (message) => void vscode.window.showErrorMessage(message));
+    if (stored === undefined) return;
     const title = this.router.snapshot(key)?.record.name ?? stored?.record.name ?? path.basename(key);
     const panel = vscode.window.createWebviewPanel(RUN_PANEL_VIEW_TYPE, `Run: ${title}`, vscode.ViewColumn.Active, this.webviewOptions());
     this.attach(panel, key, stored);
@@ -133,18 +126,24 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       panel.dispose();
       return;
     }
-    let stored: RunSnapshot | null = null;
-    if (!this.router.isMirrored(key)) {
-      try {
-        stored = openRun(key);
-      } catch (e) {
-        this.log.warn(`run panel not restored: ${(e as Error).message}`);
-        panel.dispose();
-        return;
-      }
-    }
+    const stored = this.storedUnlessLive(key, (message) => {
+      this.log.warn(`run panel not restored: ${message}`);
+      panel.dispose();
+    });
+    if (stored === undefined) return;
     panel.webview.options = this.webviewOptions();
     this.attach(panel, key, stored);
+  }
+
+  /** The stored run, or null when the run is live (mirrored in memory); undefined after `failed` was told why it cannot be read. */
+  private storedUnlessLive(key: string, failed: (message: string) => void): RunSnapshot | null | undefined {
+    if (this.router.isMirrored(key)) return null;
+    try {
+      return openRun(key);
+    } catch (e) {
+      failed((e as Error).message);
+      return undefined;
+    }
   }
 
   private attach(panel: vscode.WebviewPanel, key: string, stored: RunSnapshot | null): void {
