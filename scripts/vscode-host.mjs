@@ -20,6 +20,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// Screenshots of the UI checks: into docs/ only when asked (ALLOCLAB_UPDATE_DOCS=1), so a test run leaves the tree clean.
+const shotsDir = process.env.ALLOCLAB_UPDATE_DOCS === '1' ? join(repo, 'docs') : join(tmpdir(), 'alloclab-vscode-shots');
 const hostDir = join(repo, 'test', 'vscode-host');
 const CODE_SERVER_VERSION = '4.100.3';
 const entry = join(hostDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
@@ -357,8 +359,8 @@ async function uiSuite(browser) {
         if (Date.now() > end) throw new Error(`legend shows ${n} environments, want 2`);
         await page.waitForTimeout(250);
       }
-      await page.screenshot({ path: join(repo, 'docs', 'panel-live.png') });
-      return `${n} legend items; docs/panel-live.png`;
+      await page.screenshot({ path: join(shotsDir, 'panel-live.png') });
+      return `${n} legend items; ${join(shotsDir, 'panel-live.png')}`;
     });
     await check('the metrics table fills (one row per environment) and the verdict appears', async () => {
       if (!frame) throw new Error('no panel');
@@ -372,9 +374,9 @@ async function uiSuite(browser) {
         if (done && (text.match(/MiB/g) ?? []).length >= 4) {
           // The finished toast covers the table; the screenshot is about the panel.
           const hide = await page.addStyleTag({ content: '.notifications-toasts { visibility: hidden !important; }' });
-          await page.screenshot({ path: join(repo, 'docs', 'panel-finished.png') });
+          await page.screenshot({ path: join(shotsDir, 'panel-finished.png') });
           await hide.evaluate((el) => el.remove());
-          return `rows=${rows}, verdict "${verdict.trim().slice(0, 80)}"; docs/panel-finished.png`;
+          return `rows=${rows}, verdict "${verdict.trim().slice(0, 80)}"; ${join(shotsDir, 'panel-finished.png')}`;
         }
         if (Date.now() > end) throw new Error(`table rows=${rows}, verdict="${verdict}", text="${text.slice(0, 200)}"`);
         await page.waitForTimeout(500);
@@ -424,7 +426,7 @@ async function untrustedSuite(browser) {
     await check('untrusted workspace: Run Scenario invoked anyway shows why it refuses', async () => {
       const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'trusted workspace' }).first();
       await toast.waitFor({ timeout: 60_000 });
-      await page.screenshot({ path: join(repo, 'docs', 'untrusted.png') });
+      await page.screenshot({ path: join(shotsDir, 'untrusted.png') });
       return `"${(await toast.innerText()).slice(0, 100)}…"`;
     });
     const code = await Promise.race([exited, after(90_000, 'timeout')]);
@@ -452,7 +454,7 @@ async function test() {
   if (!existsSync(join(repo, 'dist', 'extension.js')) || !existsSync(join(repo, 'dist', 'server.js'))) {
     throw new Error(`build failed (esbuild exit ${b.status})`);
   }
-  mkdirSync(join(repo, 'docs'), { recursive: true });
+  mkdirSync(shotsDir, { recursive: true });
   const tb = Date.now();
   const browser = await launchBrowser();
   log(`browser launched in ${Date.now() - tb} ms`);
