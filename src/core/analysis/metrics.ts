@@ -19,9 +19,14 @@ export function slope(xs: number[], ys: number[]): number | null {
 
 /** Growth of RSS in bytes per minute over the samples with startMs <= t <= endMs. */
 export function growthBytesPerMin(samples: Sample[], startMs: number, endMs: number): number | null {
+  return fitGrowth(samples, [[startMs, endMs]], (s) => s.rssBytes);
+}
+
+/** Least-squares growth of a figure, bytes per minute, over the samples inside any of the windows. */
+function fitGrowth(samples: Sample[], windows: number[][], value: (s: Sample) => number): number | null {
   const xs: number[] = [], ys: number[] = [];
   for (const s of samples) {
-    if (s.t >= startMs && s.t <= endMs) { xs.push(s.t); ys.push(s.rssBytes); }
+    if (windows.some(([a, b]) => s.t >= a && s.t <= b)) { xs.push(s.t); ys.push(value(s)); }
   }
   const k = slope(xs, ys);
   return k == null ? null : k * 60_000;
@@ -96,11 +101,8 @@ function clamp01(x: number): number {
  * done), or without phases (compare, watch) over the second half of the run, after start-up.
  */
 function seriesGrowth(samples: Sample[], loadPhases: PhaseMetrics[], lastT: number, value: (s: Sample) => number): number | null {
-  const xs: number[] = [], ys: number[] = [];
   const windows = loadPhases.length ? loadPhases.map((p) => [p.startMs, p.endMs]) : [[lastT / 2, lastT]];
-  for (const [a, b] of windows) for (const s of within(samples, a, b)) { xs.push(s.t); ys.push(value(s)); }
-  const k = slope(xs, ys);
-  return k == null ? null : k * 60_000;
+  return fitGrowth(samples, windows, value);
 }
 
 /** Everything the comparison table shows for one environment. */
