@@ -35,13 +35,20 @@ export interface LoadStats {
   latencyMs?: { p50: number; p90: number; p99: number; max: number };
 }
 
+/**
+ * Why a phase ended: its duration ran out, its external driver exited (fixed work done), the `requests` bound
+ * was reached, what it is there to show was settled (--until-settled), or the run was cancelled. Absent in runs
+ * written before the field existed.
+ */
+export type PhaseEndReason = 'duration' | 'driver-exit' | 'requests' | 'settled' | 'cancelled';
+
 /** What happened to the target, in time order (events.ndjson). */
 export type RunEvent =
   | { t: number; type: 'spawn'; pid: number; command: string; args: string[] }
   | { t: number; type: 'ready'; how: string }
   | { t: number; type: 'verified'; verification: Verification }
   | { t: number; type: 'phase-start'; phase: string; kind: PhaseKind; index: number }
-  | { t: number; type: 'phase-end'; phase: string; kind: PhaseKind; index: number; load?: LoadStats }
+  | { t: number; type: 'phase-end'; phase: string; kind: PhaseKind; index: number; load?: LoadStats; reason?: PhaseEndReason }
   | { t: number; type: 'exit'; code: number | null; signal: string | null; expected: boolean }
   | { t: number; type: 'debug-stop'; reason: string; description?: string; threadId?: number }
   | { t: number; type: 'note'; level: 'info' | 'warning' | 'error'; message: string };
