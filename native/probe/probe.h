@@ -1,9 +1,15 @@
-/* The shared-memory layout of liballoclab-probe.so, version 1. src/core/ledger/layout.ts mirrors it byte for byte:
- * change both together and bump PROBE_VERSION. All integers are little-endian (x86-64 and aarch64 Linux).
+/* The shared-memory layout of liballoclab-probe.so, version 2. src/core/ledger/layout.ts mirrors it byte for byte:
+ * change both together and bump PROBE_VERSION (readers refuse a version they do not know, with a clear error).
+ * All integers are little-endian (x86-64 and aarch64 Linux).
  *
- *   offset   0  header (256 bytes)
- *   offset 256  allocator statistics, published by the probe thread under a sequence lock (256 bytes)
- *   offset 512  PROBE_SHARDS counter shards, one cache line each
+ *   offset    0  header (256 bytes)
+ *   offset  256  allocator statistics, published by the probe thread under a sequence lock (224 bytes + pad)
+ *   offset  512  control block: requests from outside (e.g. malloc_trim), answered by the probe thread (64 bytes)
+ *   offset  576  sampling block: the sampled heap profiler's settings and counters (64 bytes)
+ *   offset  640  reserved (zero) up to 1024
+ *   offset 1024  PROBE_SHARDS counter shards, one cache line each
+ *
+ * Version 2 (from 1): the control and sampling blocks; shards moved from 512 to 1024 (header_size says where).
  */
 #ifndef ALLOCLAB_PROBE_H
 #define ALLOCLAB_PROBE_H
@@ -11,7 +17,7 @@
 #include <stdint.h>
 
 #define PROBE_MAGIC "ALCPROBE"
-#define PROBE_VERSION 1u
+#define PROBE_VERSION 2u
 #define PROBE_SHARDS 64u
 #define PROBE_STAT_SLOTS 24u
 
@@ -58,6 +64,36 @@ struct probe_stats {
   uint64_t slot[PROBE_STAT_SLOTS]; /* 288 */
 };
 
+/* Control: a reader (alloclab trim) writes request_op, then bumps request_seq; the probe thread runs the request
+ * on its own thread (never in a signal handler) and publishes the result, then sets done_seq = request_seq. */
+enum probe_op { PROBE_OP_NONE = 0, PROBE_OP_TRIM = 1 };
+
+struct probe_control {
+  uint64_t request_seq;   /* 512 bumped by the requester after writing request_op */
+  uint32_t request_op;    /* 520 enum probe_op */
+  uint32_t pad0;          /* 524 */
+  uint64_t done_seq;      /* 528 request_seq of the last request answered */
+  int64_t result;         /* 536 the operation's return value (malloc_trim: 1 if memory was returned), -1 unsupported */
+  uint64_t rss_before;    /* 544 bytes of RSS just before the operation (from /proc/self/statm, in the target) */
+  uint64_t rss_after;     /* 552 bytes of RSS just after */
+  uint64_t done_ns;       /* 560 CLOCK_MONOTONIC when it was answered */
+  uint64_t pad1;          /* 568 */
+};
+
+/* Sampling: the sampled heap profiler (sampling.c) says what it does; settings come from the environment. */
+enum probe_unwinder { PROBE_UNWIND_NONE = 0, PROBE_UNWIND_FP = 1, PROBE_UNWIND_LIBUNWIND = 2, PROBE_UNWIND_GCC = 3 };
+
+struct probe_sampling {
+  uint64_t interval_bytes; /* 576 mean sampling interval; 0: sampling off */
+  uint32_t max_depth;      /* 584 frames kept per stack */
+  uint32_t unwinder;       /* 588 enum probe_unwinder, the method in use */
+  uint64_t samples;        /* 592 allocations sampled so far */
+  uint64_t dropped;        /* 600 samples lost (a buffer was full) */
+  uint64_t live_tracked;   /* 608 sampled blocks still live (tracked for frees) */
+  uint64_t bytes_written;  /* 616 bytes of sample records drained into the run folder */
+  uint64_t reserved[2];    /* 624 */
+};
+
 struct probe_shard {
   int64_t live_bytes;     /* may go negative in one shard: memory is often freed by another thread */
   uint64_t allocations;
@@ -69,12 +105,19 @@ struct probe_shm {
   struct probe_header h;
   struct probe_stats s;
   char pad[512 - sizeof(struct probe_header) - sizeof(struct probe_stats)];
+  struct probe_control c;
+  struct probe_sampling sampling;
+  char reserved[1024 - 640];
   struct probe_shard shard[PROBE_SHARDS];
 };
 
 _Static_assert(sizeof(struct probe_header) == 256, "header is 256 bytes");
 _Static_assert(sizeof(struct probe_stats) == 224, "stats block size");
 _Static_assert(sizeof(struct probe_shard) == 64, "one cache line per shard");
-_Static_assert(__builtin_offsetof(struct probe_shm, shard) == 512, "shards start at 512");
+_Static_assert(sizeof(struct probe_control) == 64, "control block size");
+_Static_assert(sizeof(struct probe_sampling) == 64, "sampling block size");
+_Static_assert(__builtin_offsetof(struct probe_shm, c) == 512, "control at 512");
+_Static_assert(__builtin_offsetof(struct probe_shm, sampling) == 576, "sampling at 576");
+_Static_assert(__builtin_offsetof(struct probe_shm, shard) == 1024, "shards start at 1024");
 
 #endif

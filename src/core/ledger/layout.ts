@@ -1,8 +1,8 @@
-// Byte layout of the probe's shared-memory file, mirroring native/probe/probe.h (version 1). Change both together.
+// Byte layout of the probe's shared-memory file, mirroring native/probe/probe.h (version 2). Change both together.
 
 export const PROBE_MAGIC = 'ALCPROBE';
-export const PROBE_VERSION = 1;
-export const PROBE_FILE_BYTES = 512 + 64 * 64;
+export const PROBE_VERSION = 2;
+export const PROBE_FILE_BYTES = 1024 + 64 * 64;
 
 export const HEADER = {
   magic: 0,
@@ -27,6 +27,30 @@ export const STATS = {
   slots: 288,
   slotCount: 24,
 } as const;
+
+/** The control block: requests from outside, answered by the probe thread (probe.h struct probe_control). */
+export const CONTROL = {
+  requestSeq: 512,
+  requestOp: 520,
+  doneSeq: 528,
+  result: 536,
+  rssBefore: 544,
+  rssAfter: 552,
+  doneNs: 560,
+} as const;
+export const OPS = { none: 0, trim: 1 } as const;
+
+/** The sampled heap profiler's settings and counters (probe.h struct probe_sampling). */
+export const SAMPLING = {
+  intervalBytes: 576,
+  maxDepth: 584,
+  unwinder: 588,
+  samples: 592,
+  dropped: 600,
+  liveTracked: 608,
+  bytesWritten: 616,
+} as const;
+export const UNWINDERS = ['none', 'frame-pointers', 'libunwind', 'gcc'] as const;
 
 /** Offsets inside one shard (each shard is `shardSize` bytes from `headerSize` on). */
 export const SHARD = { liveBytes: 0, allocations: 8, frees: 16 } as const;

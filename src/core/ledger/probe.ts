@@ -102,13 +102,20 @@ export function probeApplies(binary: BinaryInfo): string | null {
   return null;
 }
 
+/** The probe file was written by a probe of another layout version (an old build of native/probe, or a newer one). */
+export class ProbeLayoutError extends AlloclabError {
+  constructor(readonly file: string, readonly version: number) {
+    super(`The memory probe's file ${file} has layout version ${version}, but this Allocator Lab reads version ${PROBE_VERSION}. Rebuild the probe with \`make -C native\` so the probe and the engine come from the same checkout.`, 1);
+  }
+}
+
 const FILE_BYTES = PROBE_FILE_BYTES;
 const scratch = Buffer.alloc(FILE_BYTES);
 const seqCheck = Buffer.alloc(8);
 
 /**
  * Reads the probe's counters from its shared-memory file: one open + pread + close, a few microseconds.
- * Null when the file does not exist (yet), is incomplete, or is not a probe file of this version.
+ * Null when the file does not exist (yet) or is incomplete; throws ProbeLayoutError for another layout version.
  */
 export function readProbe(file: string): ProbeReading | null {
   let fd: number;
@@ -121,21 +128,24 @@ export function readProbe(file: string): ProbeReading | null {
     // The statistics block is under a sequence lock: an odd or changed sequence means a write was under way.
     for (let attempt = 0; attempt < 4; attempt++) {
       const n = readSync(fd, scratch, 0, FILE_BYTES, 0);
-      const reading = decode(scratch, n);
+      const reading = decode(scratch, n, file);
       if (reading === null) return null;
       if (reading === 'retry') continue;
       // A write may have started after the sequence was copied and before the slots were: check it again.
       if (readSync(fd, seqCheck, 0, 8, STATS.seq) === 8 && seqCheck.equals(scratch.subarray(STATS.seq, STATS.seq + 8))) return reading;
     }
-    return decode(scratch, readSync(fd, scratch, 0, FILE_BYTES, 0), true) as ProbeReading | null;
+    return decode(scratch, readSync(fd, scratch, 0, FILE_BYTES, 0), file, true) as ProbeReading | null;
   } finally {
     closeSync(fd);
   }
 }
 
-function decode(buf: Buffer, length: number, ignoreSeq = false): ProbeReading | null | 'retry' {
-  if (length < FILE_BYTES || buf.toString('latin1', HEADER.magic, HEADER.magic + 8) !== PROBE_MAGIC) return null;
-  if (buf.readUInt32LE(HEADER.version) !== PROBE_VERSION) return null;
+function decode(buf: Buffer, length: number, file: string, ignoreSeq = false): ProbeReading | null | 'retry' {
+  // The magic is written last, so a file with the magic has a complete header, whatever its version.
+  if (length < HEADER.allocatorPath || buf.toString('latin1', HEADER.magic, HEADER.magic + 8) !== PROBE_MAGIC) return null;
+  const version = buf.readUInt32LE(HEADER.version);
+  if (version !== PROBE_VERSION) throw new ProbeLayoutError(file, version);
+  if (length < FILE_BYTES) return null;
   const headerSize = buf.readUInt32LE(HEADER.headerSize);
   const shardCount = buf.readUInt32LE(HEADER.shardCount);
   const shardSize = buf.readUInt32LE(HEADER.shardSize);

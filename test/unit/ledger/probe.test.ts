@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { inspectBinary } from '../../../src/core/allocators/inspect';
-import { childProbePath, ledger, probeApplies, probeEnvironment, probeLibraryPath, readProbe, type ProbeReading } from '../../../src/core/ledger';
+import { childProbePath, ledger, probeApplies, probeEnvironment, probeLibraryPath, ProbeLayoutError, readProbe, type ProbeReading } from '../../../src/core/ledger';
 import { nativeProgram } from '../support/paths';
 
 const LIB = '/usr/lib/x86_64-linux-gnu';
@@ -268,4 +268,13 @@ test('readProbe: null for a missing, short or foreign file', () => {
   assert.equal(readProbe(missing), null);
   fs.writeFileSync(missing, Buffer.alloc(8192, 0x41));
   assert.equal(readProbe(missing), null);
+});
+
+test('readProbe: a file of another layout version is refused with an error that says to rebuild the probe', () => {
+  const file = freshShm();
+  const buf = Buffer.alloc(8192);
+  buf.write('ALCPROBE', 0, 'latin1');
+  buf.writeUInt32LE(1, 8); // version 1: shards at 512, no control block
+  fs.writeFileSync(file, buf);
+  assert.throws(() => readProbe(file), (e: Error) => e instanceof ProbeLayoutError && /version 1/.test(e.message) && /make -C native/.test(e.message));
 });
