@@ -1,0 +1,413 @@
+// The trajectory of one memory series over one window (a load phase, an idle phase, a live series still growing):
+// where the start-up ramp ends, the steady level, a robust trend with an interval that survives autocorrelation,
+// and a class with what it would take to decide. Pure functions, no I/O, no Node imports (the webview imports this).
+//
+// Why these methods:
+// - Samples arrive at ~20 Hz and are strongly autocorrelated (RSS moves in steps); per-bucket medians (1 s) make a
+//   series whose points are closer to independent and where a single spike (a transient buffer) has no weight.
+// - Theil-Sen (the median of all pairwise slopes) is unmoved by up to ~29 % outliers, unlike least squares, which a
+//   swing between 240 and 540 MiB turns into "+194 MiB/min".
+// - Its interval comes from the Mann-Kendall statistic with the Hamed-Rao (1998) variance correction: the variance
+//   of S is inflated by the significant autocorrelation of the ranks of the detrended series, so a slowly wandering
+//   plateau gets the wide interval it deserves instead of a falsely tight one. It is deterministic (no resampling),
+//   so the same samples always give the same class.
+
+/** The classes a window's trajectory falls into. */
+export type TrajectoryClass = 'rising' | 'levelling-off' | 'flat' | 'falling' | 'oscillating' | 'too-short';
+
+/** A point of a series: milliseconds and a value (bytes). */
+export interface SeriesPoint { t: number; v: number }
+
+/** One window's trajectory, with the figures it rests on. Rates are bytes per minute, times ms on the input's clock. */
+export interface Trajectory {
+  class: TrajectoryClass;
+  startMs: number;
+  endMs: number;
+  /** Median of the settled part (after the ramp): the level to compare, not the peak (time average when oscillating). */
+  steadyBytes: number | null;
+  /** Time-weighted mean over the whole window. */
+  meanBytes: number | null;
+  peakBytes: number | null;
+  /** Theil-Sen slope of the settled part. */
+  slopeBytesPerMin: number | null;
+  /** 99 % interval of that slope, corrected for autocorrelation. */
+  slopeIntervalBytesPerMin: [number, number] | null;
+  /** The practical-equivalence band used: slopes within ±band count as flat. */
+  bandBytesPerMin: number | null;
+  /** Where the start-up ramp ended (ms), or null when there was no ramp. */
+  rampEndMs: number | null;
+  /** Rise over the ramp (bytes), when there was one. */
+  rampRiseBytes: number | null;
+  /** Interquartile range of the settled samples around their trend line (bytes). */
+  spreadBytes: number | null;
+  /** Buckets in the settled part, and the effective number once autocorrelation is accounted for. */
+  settledPoints: number;
+  effectivePoints: number | null;
+  bucketMs: number;
+  /** How much longer the window would have to run to decide between classes, or null when it is decided. */
+  needMs: number | null;
+  /** The same in words, e.g. "run 40 s longer", or null. */
+  need: string | null;
+}
+
+export interface TrajectoryOptions {
+  /** Width of the buckets whose medians make the tested series (default: 1 s, widened so there are at most maxPoints). */
+  bucketMs?: number;
+  maxPoints?: number;
+  /** Relative practical-equivalence band, fraction of the steady level per minute (default 0.02). */
+  bandFractionPerMin?: number;
+  /** Lower bound of the band, bytes/min (default 256 KiB/min). */
+  bandFloorBytesPerMin?: number;
+  /** Relative spread above which a flat-looking series is "oscillating" (default 0.1). */
+  oscillationFraction?: number;
+}
+
+// Practical-equivalence band: a slope within ±2 % of the steady level per minute is "flat". Why 2 %: growth at that
+// rate doubles a process in under an hour (a user would call it a leak), while less than that adds under 2 % over a
+// typical one-minute load phase, which is below the level differences allocators show between repeated runs of the
+// same program. It is relative because a 1 MiB/min drift is noise for a 2 GiB cache and a leak for a 20 MiB daemon.
+// The floor (256 KiB/min, 64 pages a minute) keeps page-granular RSS of tiny programs from deciding anything.
+const DEFAULT_BAND_FRACTION = 0.02;
+const DEFAULT_BAND_FLOOR = 256 * 1024;
+// Oscillation: residual interquartile range of 10 % of the level. Beyond it, two environments whose levels differ
+// by less than the swing cannot be ranked from one run, and the swing itself (an allocator giving memory back and
+// taking it again) is worth saying.
+const DEFAULT_OSCILLATION = 0.1;
+// At least 10 settled buckets: the normal approximation of the Mann-Kendall statistic is accepted from n ≈ 10, and
+// fewer points give an interval that is mostly its own uncertainty. Effective points (after autocorrelation) at
+// least 5 for the same reason.
+const MIN_SETTLED = 10;
+const MIN_EFFECTIVE = 5;
+const DEFAULT_MAX_POINTS = 120;
+const Z95 = 1.959964;
+// The slope interval is a 99 % one: a finding users act on ("a leak") must not come from a wandering plateau, and a
+// 95 % interval lets one flat series in forty through as a trend before the materiality test.
+const ZCI = 2.575829;
+
+/** Median of numbers (null for none). Sorts a copy. */
+export function median(xs: readonly number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function quantileSorted(s: readonly number[], q: number): number {
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/**
+ * Reduces points to bucket medians (time = bucket centre) between startMs and endMs. Empty buckets are skipped, so
+ * a gap in sampling does not invent points.
+ */
+export function bucketMedians(points: readonly SeriesPoint[], startMs: number, endMs: number, bucketMs: number): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  let bucket: number[] = [];
+  let current = -1;
+  const flush = () => {
+    if (bucket.length) out.push({ t: startMs + (current + 0.5) * bucketMs, v: median(bucket)! });
+    bucket = [];
+  };
+  for (const p of points) {
+    if (p.t < startMs || p.t > endMs) continue;
+    const b = Math.min(Math.floor((p.t - startMs) / bucketMs), Math.max(0, Math.ceil((endMs - startMs) / bucketMs) - 1));
+    if (b !== current) { flush(); current = b; }
+    bucket.push(p.v);
+  }
+  flush();
+  return out;
+}
+
+/** Theil-Sen slope (value per ms) and intercept of points, with every pairwise slope sorted; null for < 2 distinct t. */
+export function theilSen(points: readonly SeriesPoint[]): { slope: number; intercept: number; slopes: Float64Array } | null {
+  const n = points.length;
+  const slopes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const dt = points[j].t - points[i].t;
+      if (dt !== 0) slopes.push((points[j].v - points[i].v) / dt);
+    }
+  }
+  if (!slopes.length) return null;
+  const sorted = Float64Array.from(slopes).sort();
+  const m = sorted.length >> 1;
+  const slope = sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+  const intercept = median(points.map((p) => p.v - slope * p.t))!;
+  return { slope, intercept, slopes: sorted };
+}
+
+function ranks(xs: readonly number[]): number[] {
+  const idx = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+  const r = new Array<number>(xs.length);
+  for (let i = 0; i < idx.length;) {
+    let j = i;
+    while (j + 1 < idx.length && xs[idx[j + 1]] === xs[idx[i]]) j++;
+    for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+/**
+ * Hamed-Rao variance correction factor n/n* (at least 1) from the significant autocorrelations of the ranks of the
+ * detrended series. Negative autocorrelation would shrink the variance; it is not trusted (factor >= 1), so an
+ * interval is never made narrower than the independent case.
+ */
+export function hamedRaoFactor(residuals: readonly number[]): number {
+  const n = residuals.length;
+  if (n < 4) return 1;
+  const r = ranks(residuals);
+  const mean = r.reduce((a, b) => a + b, 0) / n;
+  const d = r.map((x) => x - mean);
+  const c0 = d.reduce((a, x) => a + x * x, 0);
+  if (c0 === 0) return 1;
+  let sum = 0;
+  for (let k = 1; k < n - 2; k++) {
+    let ck = 0;
+    for (let i = 0; i + k < n; i++) ck += d[i] * d[i + k];
+    const rho = ck / c0;
+    // Anderson's 95 % bounds for the autocorrelation of an independent series at lag k.
+    const half = Z95 * Math.sqrt(n - k - 1) / (n - k);
+    const centre = -1 / (n - k);
+    if (rho > centre + half || rho < centre - half) sum += (n - k) * (n - k - 1) * (n - k - 2) * rho;
+  }
+  return Math.max(1, 1 + (2 / (n * (n - 1) * (n - 2))) * sum);
+}
+
+/**
+ * Variance inflation of a trend estimate under lag-1 autocorrelation, (1 + r1) / (1 - r1) (the effective sample
+ * size n(1 - r1)/(1 + r1) of Santer et al. 2000), with r1 bias-corrected for short series (Kendall: + (1 + 4 r1)/n).
+ * Hamed-Rao counts only lags it finds significant, and on 30-60 points it misses much of a slowly wandering
+ * plateau's autocorrelation; this catches what it misses.
+ */
+export function lag1Factor(residuals: readonly number[]): number {
+  const n = residuals.length;
+  if (n < 4) return 1;
+  const mean = residuals.reduce((a, b) => a + b, 0) / n;
+  let c0 = 0, c1 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = residuals[i] - mean;
+    c0 += d * d;
+    if (i + 1 < n) c1 += d * (residuals[i + 1] - mean);
+  }
+  if (c0 === 0) return 1;
+  const raw = c1 / c0;
+  const r1 = Math.min(0.95, Math.max(0, raw + (1 + 4 * raw) / n));
+  return (1 + r1) / (1 - r1);
+}
+
+/** Robust trend of points: Theil-Sen slope per minute with a 99 % interval corrected for autocorrelation. */
+export function robustTrend(points: readonly SeriesPoint[]): { slopePerMin: number; interval: [number, number]; intercept: number; factor: number } | null {
+  const ts = theilSen(points);
+  if (!ts) return null;
+  const n = points.length;
+  const residuals = points.map((p) => p.v - (ts.intercept + ts.slope * p.t));
+  const factor = Math.max(hamedRaoFactor(residuals), lag1Factor(residuals));
+  // Variance of Mann-Kendall's S with the tie correction, inflated by the autocorrelation factor.
+  const counts = new Map<number, number>();
+  for (const p of points) counts.set(p.v, (counts.get(p.v) ?? 0) + 1);
+  let ties = 0;
+  for (const c of counts.values()) if (c > 1) ties += c * (c - 1) * (2 * c + 5);
+  const varS = ((n * (n - 1) * (2 * n + 5) - ties) / 18) * factor;
+  // Sen's interval: the slopes ranked (N - C)/2 and (N + C)/2 + 1, C = z * sqrt(Var S).
+  const N = ts.slopes.length;
+  const C = ZCI * Math.sqrt(Math.max(varS, 0));
+  const lo = Math.round((N - C) / 2) - 1;
+  const hi = Math.round((N + C) / 2);
+  const pick = (i: number) => ts.slopes[Math.max(0, Math.min(N - 1, i))];
+  return { slopePerMin: ts.slope * 60_000, interval: [pick(lo) * 60_000, pick(hi) * 60_000], intercept: ts.intercept, factor };
+}
+
+/** Time-weighted mean of points (trapezoids), or null for none. */
+export function timeAverage(points: readonly SeriesPoint[]): number | null {
+  if (!points.length) return null;
+  if (points.length === 1) return points[0].v;
+  let area = 0;
+  for (let i = 1; i < points.length; i++) area += ((points[i].v + points[i - 1].v) / 2) * (points[i].t - points[i - 1].t);
+  const span = points.at(-1)!.t - points[0].t;
+  return span > 0 ? area / span : median(points.map((p) => p.v));
+}
+
+/**
+ * Where a start-up ramp ends: the break of a continuous two-segment line fitted by least squares to the bucket
+ * medians, the break chosen so that at least `minTail` points stay after it. Returns the index of the first settled
+ * point and the two segment slopes (per ms), or null with too few points.
+ */
+export function rampBreak(points: readonly SeriesPoint[], minTail: number): { index: number; early: number; late: number } | null {
+  const n = points.length;
+  if (n < minTail + 3) return null;
+  let best: { index: number; early: number; late: number; sse: number } | null = null;
+  for (let k = 2; k <= n - minTail; k++) {
+    const tau = points[k].t;
+    // Basis: 1, min(t - t0, tau - t0), max(0, t - tau); solve the 3x3 normal equations.
+    const t0 = points[0].t;
+    const m = [[0, 0, 0], [0, 0, 0], [0, 0, 0]], r = [0, 0, 0];
+    for (const p of points) {
+      const x = [1, Math.min(p.t, tau) - t0, Math.max(0, p.t - tau)];
+      for (let a = 0; a < 3; a++) {
+        r[a] += x[a] * p.v;
+        for (let b = 0; b < 3; b++) m[a][b] += x[a] * x[b];
+      }
+    }
+    const beta = solve3(m, r);
+    if (!beta) continue;
+    let sse = 0;
+    for (const p of points) {
+      const e = p.v - (beta[0] + beta[1] * (Math.min(p.t, tau) - t0) + beta[2] * Math.max(0, p.t - tau));
+      sse += e * e;
+    }
+    if (!best || sse < best.sse) best = { index: k, early: beta[1], late: beta[2], sse };
+  }
+  return best && { index: best.index, early: best.early, late: best.late };
+}
+
+function solve3(m: number[][], r: number[]): number[] | null {
+  const a = m.map((row, i) => [...row, r[i]]);
+  for (let c = 0; c < 3; c++) {
+    let p = c;
+    for (let i = c + 1; i < 3; i++) if (Math.abs(a[i][c]) > Math.abs(a[p][c])) p = i;
+    if (Math.abs(a[p][c]) < 1e-12 * Math.max(1, Math.abs(a[0][0]))) return null;
+    [a[c], a[p]] = [a[p], a[c]];
+    for (let i = 0; i < 3; i++) {
+      if (i === c) continue;
+      const f = a[i][c] / a[c][c];
+      for (let j = c; j < 4; j++) a[i][j] -= f * a[c][j];
+    }
+  }
+  return [a[0][3] / a[0][0], a[1][3] / a[1][1], a[2][3] / a[2][2]];
+}
+
+/** "40 s" style wording of a duration to run longer. */
+function needWords(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  return s < 120 ? `run ${s} s longer` : `run ${Math.ceil(s / 60)} min longer`;
+}
+
+/**
+ * Extra time for an interval of half-width `half` to shrink to `target`: the half-width of a slope estimate over a
+ * regularly sampled window shrinks as n^-3/2 (sqrt(n) from averaging, n from the longer lever arm).
+ */
+function extraMsFor(half: number, target: number, n: number, bucketMs: number): number | null {
+  if (!(target > 0) || !(half > 0)) return null;
+  if (half <= target) return 0;
+  const n2 = n * Math.pow(half / target, 2 / 3);
+  return Math.ceil(n2 - n) * bucketMs;
+}
+
+/** Classifies a series over [startMs, endMs] (defaults: its first and last points). Points must be in time order. */
+export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: number, endMs?: number, opts: TrajectoryOptions = {}): Trajectory {
+  const start = startMs ?? points[0]?.t ?? 0;
+  const end = endMs ?? points.at(-1)?.t ?? start;
+  const inside = points.filter((p) => p.t >= start && p.t <= end);
+  const span = Math.max(0, end - start);
+  const maxPoints = opts.maxPoints ?? DEFAULT_MAX_POINTS;
+  const bucketMs = opts.bucketMs ?? Math.max(1000, Math.ceil(span / maxPoints / 1000) * 1000);
+  const buckets = bucketMedians(inside, start, end, bucketMs);
+  const peak = inside.length ? inside.reduce((m, p) => Math.max(m, p.v), -Infinity) : null;
+  const base: Trajectory = {
+    class: 'too-short', startMs: start, endMs: end, steadyBytes: median(inside.map((p) => p.v)), meanBytes: timeAverage(inside),
+    peakBytes: peak, slopeBytesPerMin: null, slopeIntervalBytesPerMin: null, bandBytesPerMin: null, rampEndMs: null,
+    rampRiseBytes: null, spreadBytes: null, settledPoints: buckets.length, effectivePoints: null, bucketMs,
+    needMs: Math.max(0, MIN_SETTLED - buckets.length) * bucketMs, need: null,
+  };
+  if (buckets.length < MIN_SETTLED) {
+    base.need = needWords(base.needMs!);
+    return base;
+  }
+
+  // The ramp: accepted only when the early segment rises materially, clearly faster than the rest, and by more
+  // than the noise around the settled part; otherwise the whole window counts as settled.
+  let settledFrom = 0;
+  let rampRise: number | null = null;
+  const brk = rampBreak(buckets, MIN_SETTLED);
+  if (brk && brk.early > 0) {
+    const tail = buckets.slice(brk.index);
+    const tailTrend = robustTrend(tail);
+    const level = median(tail.map((p) => p.v))!;
+    const band = bandFor(level, opts);
+    const rise = brk.early * (buckets[brk.index].t - buckets[0].t);
+    const noise = tailTrend ? robustSigma(tail.map((p) => p.v - (tailTrend.intercept + (tailTrend.slopePerMin / 60_000) * p.t))) : 0;
+    if (tailTrend && brk.early * 60_000 > band && tailTrend.interval[1] < brk.early * 60_000 && rise > Math.max(3 * noise, 0.01 * level)) {
+      settledFrom = brk.index;
+      rampRise = rise;
+    }
+  }
+  const settled = buckets.slice(settledFrom);
+  const trend = robustTrend(settled)!;
+  const steady = median(settled.map((p) => p.v))!;
+  const band = bandFor(steady, opts);
+  const settledStart = settledFrom ? buckets[settledFrom].t - bucketMs / 2 : start;
+  const rawSettled = inside.filter((p) => p.t >= settledStart);
+  const resid = rawSettled.map((p) => p.v - (trend.intercept + (trend.slopePerMin / 60_000) * p.t)).sort((a, b) => a - b);
+  const spread = resid.length ? quantileSorted(resid, 0.75) - quantileSorted(resid, 0.25) : 0;
+  const effective = settled.length / trend.factor;
+  const [lo, hi] = trend.interval;
+  const out: Trajectory = {
+    ...base, steadyBytes: steady, slopeBytesPerMin: trend.slopePerMin, slopeIntervalBytesPerMin: [lo, hi], bandBytesPerMin: band,
+    rampEndMs: settledFrom ? settledStart : null, rampRiseBytes: rampRise, spreadBytes: spread,
+    settledPoints: settled.length, effectivePoints: effective, needMs: null, need: null,
+  };
+  const s = trend.slopePerMin;
+  const oscillating = spread > (opts.oscillationFraction ?? DEFAULT_OSCILLATION) * steady;
+
+  if (settled.length < MIN_SETTLED || effective < MIN_EFFECTIVE) {
+    out.class = 'too-short';
+    const moreEffective = Math.ceil((MIN_EFFECTIVE - effective) * trend.factor);
+    out.needMs = Math.max(MIN_SETTLED - settled.length, moreEffective, 1) * bucketMs;
+  } else if (lo > 0 && s > band) {
+    out.class = 'rising';
+  } else if (hi < 0 && s < -band) {
+    out.class = 'falling';
+  } else if (lo >= -band && hi <= band) {
+    out.class = settledFrom ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
+  } else if (oscillating && lo <= 0 && hi >= 0 && Math.abs(s) <= band) {
+    // Swings hide a slow trend: no trend is detectable and the estimate is inside the band, but the interval is
+    // wider than the band. A class of its own; `need` says how long it would take to bound the trend.
+    out.class = 'oscillating';
+    out.needMs = extraMsFor((hi - lo) / 2, band - Math.abs(s), settled.length, bucketMs);
+  } else {
+    // Undecided: how long until the interval either fits in the band (flat) or clears zero (rising / falling)?
+    out.class = 'too-short';
+    const half = (hi - lo) / 2;
+    const options = [
+      Math.abs(s) < band ? extraMsFor(half, band - Math.abs(s), settled.length, bucketMs) : null,
+      Math.abs(s) > band ? extraMsFor(half, Math.abs(s), settled.length, bucketMs) : null,
+    ].filter((x): x is number => x != null && x > 0);
+    // At the edge of the band neither decision comes soon: ask for at least as long again.
+    out.needMs = options.length ? Math.min(...options) : Math.max(span, MIN_SETTLED * bucketMs);
+  }
+  // A swinging series is bimodal more often than not (memory taken, given back, taken again): its median falls on
+  // one mode or the other by a few samples' difference. Its level is then the time average of the settled part.
+  if (out.class === 'oscillating') out.steadyBytes = timeAverage(rawSettled) ?? steady;
+  if (out.needMs != null) out.need = needWords(out.needMs);
+  if (out.needMs === 0) { out.needMs = null; out.need = null; }
+  return out;
+}
+
+function bandFor(level: number, opts: TrajectoryOptions): number {
+  return Math.max(opts.bandFloorBytesPerMin ?? DEFAULT_BAND_FLOOR, (opts.bandFractionPerMin ?? DEFAULT_BAND_FRACTION) * Math.abs(level));
+}
+
+/** Robust standard deviation: 1.4826 times the median absolute deviation. */
+function robustSigma(xs: readonly number[]): number {
+  const m = median(xs);
+  if (m == null) return 0;
+  return 1.4826 * median(xs.map((x) => Math.abs(x - m)))!;
+}
+
+/** A decided class: one a longer run would not be asked for. */
+export function isDecided(t: Trajectory): boolean {
+  return t.class !== 'too-short';
+}
+
+/** A sample figure as a series (samples without it are left out): e.g. `seriesOf(samples, (s) => s.rssBytes)`. */
+export function seriesOf<S extends { t: number }>(samples: readonly S[], value: (s: S) => number | null | undefined): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  for (const s of samples) {
+    const v = value(s);
+    if (v != null && Number.isFinite(v)) out.push({ t: s.t, v });
+  }
+  return out;
+}

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  bucketMedians, classifyTrajectory, hamedRaoFactor, median, robustTrend, theilSen, timeAverage,
+  type SeriesPoint, type Trajectory,
+} from '../../../src/core/analysis/trajectory';
+
+const MiB = 1024 * 1024;
+
+/** Deterministic PRNG (mulberry32) so every synthetic series is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gauss(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Samples every 50 ms (the sampler's rate) for `seconds`, value from `f(tMs, rand)`. */
+function series(seconds: number, f: (t: number, rand: () => number) => number, seed = 1): SeriesPoint[] {
+  const rand = prng(seed);
+  const out: SeriesPoint[] = [];
+  for (let t = 0; t <= seconds * 1000; t += 50) out.push({ t, v: Math.max(0, Math.round(f(t, rand))) });
+  return out;
+}
+
+/** AR(1) noise with coefficient phi per 50 ms step and stationary sd `sd`. */
+function ar1(phi: number, sd: number): (t: number, rand: () => number) => number {
+  let x = 0;
+  const innov = sd * Math.sqrt(1 - phi * phi);
+  return (_t, rand) => (x = phi * x + innov * gauss(rand));
+}
+
+function cls(tr: Trajectory): string {
+  return `${tr.class} (slope ${((tr.slopeBytesPerMin ?? NaN) / MiB).toFixed(2)} [${tr.slopeIntervalBytesPerMin?.map((x) => (x / MiB).toFixed(2)).join(', ')}] MiB/min, band ${((tr.bandBytesPerMin ?? NaN) / MiB).toFixed(2)})`;
+}
+
+test('median, time average and bucket medians', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  assert.equal(median([]), null);
+  assert.equal(timeAverage([{ t: 0, v: 0 }, { t: 10, v: 10 }, { t: 20, v: 10 }]), 7.5);
+  const b = bucketMedians([{ t: 0, v: 1 }, { t: 400, v: 100 }, { t: 900, v: 2 }, { t: 1000, v: 5 }, { t: 3100, v: 7 }], 0, 3500, 1000);
+  assert.deepEqual(b, [{ t: 500, v: 2 }, { t: 1500, v: 5 }, { t: 3500, v: 7 }]);
+});
+
+test('Theil-Sen ignores outliers that drag least squares', () => {
+  const pts: SeriesPoint[] = [];
+  for (let i = 0; i < 30; i++) pts.push({ t: i * 1000, v: 100 + 2 * i + (i % 7 === 3 ? 500 : 0) });
+  const ts = theilSen(pts)!;
+  assert.ok(Math.abs(ts.slope * 1000 - 2) < 1e-9, `slope ${ts.slope * 1000}`);
+});
+
+test('the Hamed-Rao factor grows with autocorrelation and is 1 for white noise', () => {
+  const rand = prng(7);
+  const white = Array.from({ length: 100 }, () => gauss(rand));
+  let x = 0;
+  const red = Array.from({ length: 100 }, () => (x = 0.9 * x + gauss(rand)));
+  assert.ok(hamedRaoFactor(white) < 1.5, `white ${hamedRaoFactor(white)}`);
+  assert.ok(hamedRaoFactor(red) > 3, `red ${hamedRaoFactor(red)}`);
+});
+
+test('the interval of a robust trend covers the true slope and is wider for autocorrelated noise', () => {
+  const make = (phi: number, seed: number) => bucketMedians(series(60, (() => { const n = ar1(phi, 2 * MiB); return (t, r) => 100 * MiB + (t / 60_000) * 10 * MiB + n(t, r); })(), seed), 0, 60_000, 1000);
+  let covered = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    const tr = robustTrend(make(0.995, seed))!;
+    if (tr.interval[0] <= 10 * MiB && tr.interval[1] >= 10 * MiB) covered++;
+  }
+  // 95 % nominal; autocorrelated noise is where an uncorrected interval falls far below that.
+  assert.ok(covered >= 34, `covered ${covered}/40`);
+  const white = robustTrend(make(0, 3))!, red = robustTrend(make(0.995, 3))!;
+  assert.ok(red.interval[1] - red.interval[0] > white.interval[1] - white.interval[0]);
+});
+
+test('noise around a flat level is never rising (white, autocorrelated, heavy-tailed, saw-tooth, square wave)', () => {
+  const level = 200 * MiB;
+  const kinds: Record<string, (seed: number) => (t: number, r: () => number) => number> = {
+    white: () => (_t, r) => level + 5 * MiB * gauss(r),
+    ar1: () => { const n = ar1(0.99, 8 * MiB); return (t, r) => level + n(t, r); },
+    spikes: () => (_t, r) => level + MiB * gauss(r) + (r() < 0.02 ? 150 * MiB * (1 + r() * 4) : 0),
+    sawtooth: (seed) => (t) => level + 40 * MiB * (((t + seed * 777) % 7000) / 7000),
+    square: (seed) => (t, r) => level + (Math.floor((t + seed * 1300) / 4000) % 2 ? 150 * MiB : -150 * MiB) + MiB * gauss(r),
+  };
+  const seen: Record<string, Record<string, number>> = {};
+  for (const [name, make] of Object.entries(kinds)) {
+    seen[name] = {};
+    for (let seed = 1; seed <= 25; seed++) {
+      const tr = classifyTrajectory(series(60, make(seed), seed));
+      seen[name][tr.class] = (seen[name][tr.class] ?? 0) + 1;
+      assert.notEqual(tr.class, 'rising', `${name} seed ${seed}: ${cls(tr)}`);
+      // The level is the level, not a spike.
+      assert.ok(Math.abs(tr.steadyBytes! - level) < 0.2 * level, `${name} seed ${seed}: steady ${tr.steadyBytes! / MiB}`);
+    }
+  }
+  // A wandering plateau can drift down for a whole minute (that is what it did), but rarely.
+  for (const [name, counts] of Object.entries(seen)) assert.ok((counts.falling ?? 0) <= 2, `${name}: ${JSON.stringify(counts)}`);
+  // Most white and spiky series decide flat within a minute; the square wave swings by 75 % of its level.
+  assert.ok((seen.white.flat ?? 0) >= 20, JSON.stringify(seen.white));
+  assert.ok((seen.spikes.flat ?? 0) >= 20, JSON.stringify(seen.spikes));
+  assert.ok((seen.square.oscillating ?? 0) >= 20, JSON.stringify(seen.square));
+});
+
+test('a plateau that wanders with a memory as long as the window is rarely taken for a trend', () => {
+  // AR(1) with a 50 s time constant over a 60 s window: within the window it does drift, and no method can tell
+  // such a drift from a trend; the autocorrelation correction must keep it to about the interval's error rate.
+  const counts: Record<string, number> = {};
+  for (let seed = 1; seed <= 50; seed++) {
+    const n = ar1(0.999, 10 * MiB);
+    const tr = classifyTrajectory(series(60, (t, r) => 200 * MiB + n(t, r), seed));
+    counts[tr.class] = (counts[tr.class] ?? 0) + 1;
+  }
+  assert.ok((counts.rising ?? 0) <= 2, JSON.stringify(counts));
+  assert.ok((counts['too-short'] ?? 0) >= 40, `most ask for a longer run: ${JSON.stringify(counts)}`);
+});
+
+test('a steady leak is rising, with the slope inside its interval', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const n = ar1(0.95, 3 * MiB);
+    const tr = classifyTrajectory(series(60, (t, r) => 100 * MiB + (t / 60_000) * 30 * MiB + n(t, r), seed));
+    assert.equal(tr.class, 'rising', cls(tr));
+    assert.ok(tr.slopeIntervalBytesPerMin![0] <= 30 * MiB && tr.slopeIntervalBytesPerMin![1] >= 30 * MiB, cls(tr));
+    assert.equal(tr.rampEndMs, null, 'a steady leak has no start-up ramp');
+  }
+});
+
+test('a slow leak inside the band over one minute is not rising', () => {
+  // 1 MiB/min on 200 MiB is 0.5 %/min: under the 2 %/min band.
+  const tr = classifyTrajectory(series(60, (t, r) => 200 * MiB + (t / 60_000) * MiB + 0.5 * MiB * gauss(r)));
+  assert.equal(tr.class, 'flat', cls(tr));
+});
+
+test('a cache that fills and stays bounded is levelling-off, its level the plateau, its ramp end found', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const n = ar1(0.9, 2 * MiB);
+    // 50 MiB rising to 300 MiB over 15 s, then flat for 75 s (a 45 s plateau with this noise sits at the edge of
+    // the band at 99 %: the class is then too-short with a need of a few seconds).
+    const tr = classifyTrajectory(series(90, (t, r) => 50 * MiB + 250 * MiB * Math.min(t, 15_000) / 15_000 + n(t, r), seed));
+    assert.equal(tr.class, 'levelling-off', cls(tr));
+    assert.ok(Math.abs(tr.rampEndMs! - 15_000) <= 3000, `ramp end ${tr.rampEndMs}`);
+    assert.ok(Math.abs(tr.steadyBytes! - 300 * MiB) < 5 * MiB, `steady ${tr.steadyBytes! / MiB}`);
+  }
+});
+
+test('a warm-up peak above the steady level is not the level', () => {
+  // Peaks at 306 MiB during the first seconds, then runs at 195 MiB.
+  const tr = classifyTrajectory(series(60, (t, r) => (t < 5000 ? 100 * MiB + 206 * MiB * t / 5000 : 195 * MiB) + MiB * gauss(r)));
+  assert.ok(tr.peakBytes! > 300 * MiB);
+  assert.ok(Math.abs(tr.steadyBytes! - 195 * MiB) < 3 * MiB, `steady ${tr.steadyBytes! / MiB}`);
+  assert.ok(tr.meanBytes! > tr.steadyBytes!, 'the time average includes the warm-up');
+});
+
+test('memory given back is falling', () => {
+  const tr = classifyTrajectory(series(30, (t, r) => 400 * MiB - (t / 60_000) * 200 * MiB + MiB * gauss(r)));
+  assert.equal(tr.class, 'falling', cls(tr));
+});
+
+test('a window too short to tell says how much longer it needs', () => {
+  const short = classifyTrajectory(series(4, (_t, r) => 100 * MiB + MiB * gauss(r)));
+  assert.equal(short.class, 'too-short');
+  assert.ok(short.needMs! >= 5000, `need ${short.needMs}`);
+  assert.match(short.need!, /^run \d+ s longer$/);
+  // A ramp still rising at the end of a short window: the settled part is too short or the trend undecided.
+  const undecided = classifyTrajectory(series(12, (t, r) => 100 * MiB + (t / 60_000) * 3 * MiB + 3 * MiB * gauss(r)));
+  assert.equal(undecided.class, 'too-short', cls(undecided));
+  assert.ok(undecided.needMs! > 0);
+});
+
+test('the need shrinks as a live series grows, until it decides', () => {
+  // Used live: the same series seen at 10, 20, ... seconds (a cache that levels off at 15 s).
+  const all = series(90, (t, r) => 50 * MiB + 250 * MiB * Math.min(t, 15_000) / 15_000 + 2 * MiB * gauss(r), 5);
+  let decidedAt: number | null = null;
+  for (let s = 10; s <= 90; s += 5) {
+    const tr = classifyTrajectory(all.filter((p) => p.t <= s * 1000), 0, s * 1000);
+    if (tr.class === 'levelling-off') { decidedAt = s; break; }
+    assert.notEqual(tr.class, 'flat', `${s}s: ${cls(tr)}`);
+    assert.ok(tr.needMs != null || tr.class === 'rising', `${s}s: ${cls(tr)}`);
+  }
+  assert.ok(decidedAt != null && decidedAt <= 45, `decided at ${decidedAt}`);
+});
+
+test('the same samples always give the same trajectory', () => {
+  const s = series(60, (() => { const n = ar1(0.99, 5 * MiB); return (t: number, r: () => number) => 100 * MiB + n(t, r); })(), 11);
+  assert.deepEqual(classifyTrajectory(s), classifyTrajectory(s));
+});
