@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "probe.h"
+#include "sampling.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -106,7 +107,8 @@ static void resolve(void) {
 static struct probe_shm boot_shm;
 static struct probe_shm *shm = &boot_shm;
 
-static TLS int in_probe;
+/* Not static: sampling.c runs under the same guard (hidden by -fvisibility=hidden). */
+TLS int in_probe;
 
 /* Shards 0..EXCLUSIVE_SHARDS-1 each belong to one thread at a time, which updates them with plain (unlocked)
  * stores: a locked add costs more than the rest of the probe's work together. The last shards are shared, with
@@ -201,10 +203,11 @@ static inline size_t request_usable(void *p, size_t n) {
   return usable(p);
 }
 
-static inline __attribute__((always_inline)) void count_alloc(size_t n) {
+static inline __attribute__((always_inline)) void count_alloc(void *p, size_t n) {
   struct probe_shard *s = my_shard();
   bump(&s->live_bytes, (int64_t)n);
   bump((int64_t *)&s->allocations, 1);
+  sampling_on_alloc(p, n);
 }
 
 static inline __attribute__((always_inline)) void count_free(size_t n) {
@@ -233,7 +236,7 @@ EXPORT void *malloc(size_t n) {
   if (in_probe) return next_malloc(n);
   ENTER;
   void *p = next_malloc(n);
-  if (LIKELY(p != NULL)) count_alloc(request_usable(p, n));
+  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, n));
   return p;
 }
 
@@ -246,6 +249,7 @@ EXPORT void free(void *p) {
   }
   ENTER;
   size_t n = usable(p);
+  sampling_on_free(p);
   next_free(p);
   count_free(n);
 }
@@ -261,7 +265,7 @@ EXPORT void *calloc(size_t k, size_t n) {
   if (in_probe) return next_calloc(k, n);
   ENTER;
   void *p = next_calloc(k, n);
-  if (LIKELY(p != NULL)) count_alloc(request_usable(p, k * n));
+  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, k * n));
   return p;
 }
 
@@ -275,10 +279,15 @@ static void *realloc_counted(void *p, size_t n) {
   if (in_probe) return next_realloc(p, n);
   ENTER;
   size_t before = p ? usable(p) : 0;
+  if (p) sampling_on_free(p); /* a moved block is a new one to the profile, sampled by its new size */
   void *q = next_realloc(p, n);
   if (q) {
-    if (p) count_resize(before, usable(q));
-    else count_alloc(usable(q));
+    if (p) {
+      count_resize(before, usable(q));
+      sampling_on_alloc(q, usable(q));
+    } else {
+      count_alloc(q, usable(q));
+    }
   } else if (p && n == 0) {
     count_free(before); /* glibc (and jemalloc's zero_realloc:free) free the block and return NULL */
   }
@@ -300,7 +309,7 @@ static void *memalign_counted(size_t align, size_t n) {
   if (in_probe) return next_memalign(align, n);
   ENTER;
   void *p = next_memalign(align, n);
-  if (p) count_alloc(usable(p));
+  if (p) count_alloc(p, usable(p));
   return p;
 }
 
@@ -316,7 +325,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   if (in_probe) return next_posix_memalign(out, align, n);
   ENTER;
   int rc = next_posix_memalign(out, align, n);
-  if (rc == 0) count_alloc(usable(*out));
+  if (rc == 0) count_alloc(*out, usable(*out));
   return rc;
 }
 
@@ -326,7 +335,7 @@ EXPORT void *aligned_alloc(size_t align, size_t n) {
   if (in_probe) return next_aligned_alloc(align, n);
   ENTER;
   void *p = next_aligned_alloc(align, n);
-  if (p) count_alloc(usable(p));
+  if (p) count_alloc(p, usable(p));
   return p;
 }
 
@@ -372,7 +381,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     void *p = NULL;                                                       \
     if (!(ALIGN) && cxx_via_malloc) p = next_malloc((SIZE) ? (SIZE) : 1); \
     if (UNLIKELY(!p)) p = next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW); \
-    if (LIKELY(p != NULL)) count_alloc(ALIGN ? usable(p) : request_usable(p, SIZE)); \
+    if (LIKELY(p != NULL)) count_alloc(p, ALIGN ? usable(p) : request_usable(p, SIZE)); \
     return p;                                                             \
   }
 
@@ -394,6 +403,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     }                                                                     \
     ENTER;                                                                \
     size_t sz_ = DELETE_SIZE(PTR, SIZE);                                  \
+    sampling_on_free(PTR);                                                \
     if (next && !cxx_via_malloc) next ARGS; else next_free(PTR);          \
     count_free(sz_);                                                      \
   }
@@ -688,8 +698,12 @@ static void after_fork_child(void) {
   munmap(parent, sizeof *parent);
 }
 
+/* The sampling block of the file in use (sampling.c publishes its counters there). */
+struct probe_sampling *probe_sampling_block(void) { return &__atomic_load_n(&shm, __ATOMIC_RELAXED)->sampling; }
+
 __attribute__((constructor)) static void probe_init(void) {
   ENSURE();
+  sampling_init(); /* before the file: sampling writes into the run folder with or without it */
   const char *path = getenv("ALLOCLAB_PROBE_SHM");
   if (!path || !*path || strlen(path) >= sizeof shm_path) return;
   snprintf(shm_path, sizeof shm_path, "%s", path);
