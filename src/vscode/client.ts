@@ -9,6 +9,7 @@ import {
   type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import type { EnvironmentRecord, RunEvent, RunRecord, Sample } from '../core/model';
+import { signalGroup } from '../core/os/groups';
 import {
   Lsp, type AllocatorInfo, type AllocatorOptions, type ProcessInfo, type RunFinishedParams, type StartRunParams,
 } from '../protocol/lsp';
@@ -159,7 +160,7 @@ export class EngineClient implements vscode.Disposable {
     const interrupted = [...this.listeners.entries()];
     this.listeners.clear();
     for (const [runId, l] of interrupted) {
-      for (const pid of l.targets) killGroup(pid);
+      for (const pid of l.targets) signalGroup(pid, 'SIGKILL');
       this.log.warn(`run ${runId} interrupted: the engine process exited; ${l.targets.size} target(s) stopped`);
       l.listener.finished({
         runId, runDir: l.runDir, record: null, cancelled: false,
@@ -186,17 +187,8 @@ export class EngineClient implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const l of this.listeners.values()) for (const pid of l.targets) killGroup(pid);
+    for (const l of this.listeners.values()) for (const pid of l.targets) signalGroup(pid, 'SIGKILL');
     this.onDidRestartEmitter.dispose();
     void this.client.stop(2000).catch(() => undefined);
-  }
-}
-
-/** SIGKILLs a target's process group (targets are group leaders); quiet when it is already gone. */
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Gone already.
   }
 }

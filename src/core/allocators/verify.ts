@@ -1,6 +1,7 @@
 // After start: did the environment really take effect? ld.so fails silently on a wrong LD_PRELOAD (a message on
 // stderr, exit 0, glibc malloc), so the process's own maps, auxv and environ are the only truth.
-import { readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { procExePath, readEnviron, readProcBytes, readProcLink, readProcText } from '../os/proc';
 import type { Verification } from '../model';
 import { readElf } from './elf';
 import { linkedAllocatorOf, profileFamily } from './inspect';
@@ -19,7 +20,7 @@ const AT_SECURE = 23;
 export function verifyEnvironment(pid: number, profile: AllocatorProfile, binary?: BinaryInfo): Verification {
   let maps: Mapping[];
   try {
-    maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+    maps = parseMaps(readProcText(pid, 'maps'));
   } catch (e) {
     return notApplied(`cannot read /proc/${pid}/maps (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the target exited before it could be verified`, null, []);
   }
@@ -110,11 +111,11 @@ function findMapping(maps: Mapping[], file: string): Mapping | null {
 }
 
 function exeFacts(pid: number, binary?: BinaryInfo): { path: string; isStatic: boolean; linkedAllocator: string | null } {
-  let exePath = binary?.path ?? `/proc/${pid}/exe`;
+  let exePath = binary?.path ?? procExePath(pid);
   try {
-    exePath = readlinkSync(`/proc/${pid}/exe`);
+    exePath = readProcLink(pid, 'exe');
     // Read through /proc so a replaced or deleted file on disk does not mislead.
-    const elf = readElf(`/proc/${pid}/exe`, ALLOCATOR_SYMBOLS);
+    const elf = readElf(procExePath(pid), ALLOCATOR_SYMBOLS);
     if (elf) return { path: exePath, isStatic: elf.interpreter === null, linkedAllocator: linkedAllocatorOf(elf) };
   } catch {
     // Not readable (exited, or a kernel thread): fall back to what the caller inspected.
@@ -126,7 +127,7 @@ function exeFacts(pid: number, binary?: BinaryInfo): { path: string; isStatic: b
 function secureExecution(pid: number): string | null {
   let secure = false;
   try {
-    const auxv = readFileSync(`/proc/${pid}/auxv`);
+    const auxv = readProcBytes(pid, 'auxv');
     for (let o = 0; o + 16 <= auxv.length; o += 16) {
       const type = auxv.readBigUInt64LE(o);
       if (type === 0n) break;
@@ -137,7 +138,7 @@ function secureExecution(pid: number): string | null {
   }
   if (!secure) return null;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const status = readProcText(pid, 'status');
     const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
     const gid = /^Gid:\s+(\d+)\s+(\d+)/m.exec(status);
     return `real uid ${uid?.[1]}, effective uid ${uid?.[2]}, real gid ${gid?.[1]}, effective gid ${gid?.[2]}`;
@@ -146,18 +147,6 @@ function secureExecution(pid: number): string | null {
   }
 }
 
-function readEnviron(pid: number): Map<string, string> | null {
-  try {
-    const map = new Map<string, string>();
-    for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      const eq = entry.indexOf('=');
-      if (eq > 0 && !map.has(entry.slice(0, eq))) map.set(entry.slice(0, eq), entry.slice(eq + 1));
-    }
-    return map;
-  } catch {
-    return null;
-  }
-}
 
 function exists(file: string): boolean {
   try {

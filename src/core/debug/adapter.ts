@@ -1,8 +1,8 @@
 // The lldb Debug Adapter Protocol server behind the `alloclab-lldb` debug type. LLVM renamed lldb-vscode to
 // lldb-dap in 18; Debian ships versioned names (lldb-vscode-16), so PATH alone is not enough.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AlloclabError } from '../errors';
+import { isExecutableFile, pathDirs, which } from '../os/which';
 
 /** Names tried on PATH and in /usr/bin, newest first. */
 export const LLDB_DAP_CANDIDATES: readonly string[] = [
@@ -23,31 +23,20 @@ export class DebugAdapterNotFoundError extends AlloclabError {
   }
 }
 
-function executable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The lldb DAP server to run: an explicit path if given, else the first candidate on PATH or in /usr/bin. */
 export function findDebugAdapter(opts: { explicitPath?: string; pathEnv?: string } = {}): DebugAdapterFound {
   const flavour = (p: string): DebugAdapterFound['flavour'] => (path.basename(p).startsWith('lldb-dap') ? 'lldb-dap' : 'lldb-vscode');
   if (opts.explicitPath) {
-    if (!executable(opts.explicitPath)) {
+    if (!isExecutableFile(opts.explicitPath)) {
       throw new AlloclabError(`allocatorLab.debug.adapterPath is "${opts.explicitPath}", which is not an executable file. Fix the setting or clear it to search PATH.`, 2);
     }
     return { path: opts.explicitPath, flavour: flavour(opts.explicitPath) };
   }
-  const dirs = [...(opts.pathEnv ?? process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/usr/local/bin'];
-  const unique = [...new Set(dirs)];
+  const extraDirs = ['/usr/bin', '/usr/local/bin'];
   for (const name of LLDB_DAP_CANDIDATES) {
-    for (const dir of unique) {
-      const p = path.join(dir, name);
-      if (executable(p)) return { path: p, flavour: flavour(p) };
-    }
+    const p = which(name, { pathEnv: opts.pathEnv, extraDirs });
+    if (p) return { path: p, flavour: flavour(p) };
   }
-  throw new DebugAdapterNotFoundError(unique);
+  throw new DebugAdapterNotFoundError([...new Set([...pathDirs(opts.pathEnv).filter(Boolean), ...extraDirs])]);
 }

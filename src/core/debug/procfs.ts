@@ -1,6 +1,6 @@
 // Finding the debuggee of a debug adapter that does not report its PID, and reading a process's memory breakdown
 // at a breakpoint. Both read /proc only; a process of another user (or one that is gone) is a normal case.
-import * as fs from 'node:fs';
+import { processTable, procPath, readProcText, tryReadProcText } from '../os/proc';
 import { AlloclabError } from '../errors';
 import { parseNdjson } from '../runs/store';
 
@@ -14,33 +14,13 @@ interface ProcEntry {
   tracerPid: number;
 }
 
-function readEntry(pid: number): ProcEntry | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm is in parentheses and may itself contain ") ", so parse from the last one.
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-    let tracerPid = 0;
-    try {
-      tracerPid = Number(/^TracerPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // status unreadable: the process just went away; stat was enough.
-    }
-    return { pid, ppid, comm, tracerPid };
-  } catch {
-    return null;
-  }
-}
-
 function allProcesses(): ProcEntry[] {
-  const out: ProcEntry[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const e = readEntry(Number(name));
-    if (e) out.push(e);
-  }
-  return out;
+  return processTable().map((p) => {
+    // status unreadable: the process just went away; stat was enough.
+    const status = tryReadProcText(p.pid, 'status');
+    const tracerPid = Number((status && /^TracerPid:\s+(\d+)/m.exec(status)?.[1]) ?? 0);
+    return { pid: p.pid, ppid: p.ppid, comm: p.comm, tracerPid };
+  });
 }
 
 /** The debuggee among the descendants of a debug adapter process: a traced process first, else (unless tracedOnly) the first descendant that is not a debugger or shell; null when there is none. */
@@ -109,9 +89,9 @@ export class ProcessGoneError extends AlloclabError {
 }
 
 function readProcFile(pid: number, name: string): string {
-  const file = `/proc/${pid}/${name}`;
+  const file = procPath(pid, name);
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readProcText(pid, name);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') throw new ProcfsAccessError(pid, file);

@@ -3,6 +3,7 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { TargetError } from '../errors';
+import { pathDirs } from '../os/which';
 
 type Problem = 'missing' | 'directory' | 'not-executable' | 'not-a-program' | null;
 
@@ -63,9 +64,7 @@ export function resolveExecutable(command: string, cwd: string, envPath?: string
     if (problem) throw new TargetError(explain(file, problem, cwd), 2);
     return file;
   }
-  const searchPath = envPath ?? process.env.PATH ?? '';
-  // An empty PATH entry means the current directory (POSIX execvp behaviour).
-  const dirs = searchPath.split(':');
+  const dirs = pathDirs(envPath ?? process.env.PATH);
   let firstProblem: { file: string; problem: Exclude<Problem, null> } | null = null;
   for (const dir of dirs) {
     const file = path.resolve(cwd, dir, command);

@@ -2,15 +2,14 @@
 // listeners, an `exited` promise, readiness checks, and a stop that always takes the whole group down.
 import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { CancelledError, TargetError } from '../errors';
 import { formatDuration } from '../units';
-import { portOwner } from './ports';
-import { registerGroup, signalGroup, unregisterGroup } from './registry';
+import { registerGroup, signalGroup, unregisterGroup } from '../os/groups';
+import { canConnect, pinUrl, pinnedLookup, portOwner, type PinnedUrl } from '../os/net';
 import { resolveExecutable } from './resolve';
 
 export interface LaunchSpec {
@@ -265,17 +264,21 @@ class Target implements TargetProcess {
       } catch {
         return Promise.reject(new TargetError(`ready.httpUrl "${ready.httpUrl}" is not a URL; write e.g. http://127.0.0.1:8080/health.`, 2));
       }
-      if (url.protocol !== 'http:' || !isLoopback(url.hostname)) {
+      if (url.protocol !== 'http:') {
         return Promise.reject(new TargetError(`ready.httpUrl ${ready.httpUrl} must be a plain http:// URL on 127.0.0.1, ::1 or localhost: Allocator Lab only talks to local targets.`, 2));
       }
+      // The same rule as for load: resolved once, checked to be loopback, and that address is the one polled.
+      const pinned = pinUrl(ready.httpUrl, false).catch((e: Error) => e);
       const port = Number(url.port || 80);
       let lastStatus = '';
       checks.push({
         what: `HTTP ${ready.httpUrl}`,
         run: (done, fail, stopped) => {
           const attempt = async () => {
+            const pin = await pinned;
+            if (pin instanceof Error) return fail(new TargetError(`ready.httpUrl ${ready.httpUrl} must be a plain http:// URL on 127.0.0.1, ::1 or localhost. ${pin.message}`, 2));
             while (!stopped()) {
-              const status = await httpStatus(url);
+              const status = await httpStatus(pin);
               if (status !== null && status < 500) {
                 const owner = portOwner(port, this.pid, this.pid);
                 if (typeof owner === 'object') return fail(portTakenError(port, owner));
@@ -408,34 +411,17 @@ function clip(line: string): string {
   return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 }
 
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
 function portTakenError(port: number, owner: { pid: number; comm: string }): TargetError {
   return new TargetError(
     `Port ${port} is already in use by another process (pid ${owner.pid}, ${owner.comm}), not by the target, so readiness cannot be checked there. Stop that process or use another port (\${port} picks a free one).`,
   );
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 /** The status of one GET (connection closed afterwards), or null when there was no answer. */
-function httpStatus(url: URL): Promise<number | null> {
+function httpStatus(pin: PinnedUrl): Promise<number | null> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: 1000 }, (res) => {
+    const options = { agent: false, headers: { connection: 'close' }, timeout: 1000, lookup: pinnedLookup(pin.address, pin.family) as never };
+    const req = http.get(pin.url, options, (res) => {
       res.resume();
       res.once('end', () => resolve(res.statusCode ?? null));
       res.once('error', () => resolve(res.statusCode ?? null));

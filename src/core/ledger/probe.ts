@@ -2,6 +2,7 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { AlloclabError } from '../errors';
+import { composePreload } from '../os/env';
 import type { BinaryInfo } from '../allocators/types';
 import { packageRoot } from '../workers';
 import {
@@ -79,8 +80,7 @@ export class ProbeNotBuiltError extends AlloclabError {
 export function probeEnvironment(shmPath: string, env: Record<string, string | undefined> = {}): Record<string, string> {
   const library = probeLibraryPath();
   if (!existsSync(library)) throw new ProbeNotBuiltError(library);
-  const rest = (env.LD_PRELOAD ?? '').split(/[:\s]+/).filter((e) => e && e !== library);
-  return { ALLOCLAB_PROBE_SHM: shmPath, LD_PRELOAD: [library, ...rest].join(':') };
+  return { ALLOCLAB_PROBE_SHM: shmPath, LD_PRELOAD: composePreload([library], env.LD_PRELOAD) };
 }
 
 /** The file a process other than the first (a forked or exec'd child) writes its counts to. */

@@ -3,6 +3,8 @@
 import { existsSync, realpathSync, statSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { readElfInfo, findSymbolizer } from './symbolize';
+import { composePreload } from '../os/env';
+import { which } from '../os/which';
 import { terminateGroup, terminateTarget } from './stop';
 import { readJeprofProfile } from './jeprof';
 import { readHeaptrackProfile } from './heaptrack';
@@ -48,13 +50,7 @@ export interface AttributionBackend {
 
 export const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2', '/usr/local/lib/libjemalloc.so.2'];
 
-function onPath(exe: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const p = path.join(dir || '.', exe);
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
+const onPath = (exe: string): string | null => which(exe);
 
 function elfCheck(binary: string, needDynamic: boolean): { ok: boolean; reason: string | null } {
   const resolved = binary.includes('/') ? binary : onPath(binary);
@@ -94,7 +90,7 @@ export function jemallocProfBackend(opts: JemallocProfOptions = {}): Attribution
         `lg_prof_interval:${opts.lgProfInterval ?? 24}`,
         `prof_prefix:${path.join(envDir, 'jeprof')}`,
       ].join(',');
-      const preload = [lib() ?? JEMALLOC_PATHS[0], launch.env.LD_PRELOAD].filter(Boolean).join(':');
+      const preload = composePreload([lib() ?? JEMALLOC_PATHS[0]], launch.env.LD_PRELOAD);
       const mallocConf = [launch.env.MALLOC_CONF, conf].filter(Boolean).join(',');
       // Set on the target itself only: a wrapper would write dumps of its own.
       return { command: launch.command, args: launch.args, env: { ...launch.env, LD_PRELOAD: preload, MALLOC_CONF: mallocConf } };

@@ -7,6 +7,7 @@ import { BackendUnavailableError, type AllocationProfile } from './model';
 import type { AttributionBackend } from './backends';
 import { PROFILE_JSON } from './open';
 import { TargetError } from '../errors';
+import { signalGroup } from '../os/groups';
 
 export interface ProfiledRunOptions {
   backend: AttributionBackend;
@@ -74,7 +75,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
     if (stopped) return;
     stopped = true;
     o.backend.terminate(pgid, o.command);
-    killTimer = setTimeout(() => killGroup(pgid), o.stopGraceMs ?? 15_000);
+    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), o.stopGraceMs ?? 15_000);
   };
   const timer = setTimeout(stop, o.durationMs);
   o.signal?.addEventListener('abort', stop, { once: true });
@@ -89,15 +90,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
     clearTimeout(timer);
     clearTimeout(killTimer);
     o.signal?.removeEventListener('abort', stop);
-    killGroup(pgid);
+    signalGroup(pgid, 'SIGKILL');
     log.end();
-  }
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // Already gone.
   }
 }

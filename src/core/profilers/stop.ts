@@ -1,6 +1,8 @@
 // Stopping a profiled target without losing what the backend recorded.
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import * as path from 'node:path';
+import { realpathSync } from 'node:fs';
+import { signalGroup, signalProcess } from '../os/groups';
+import { processTable, readProcLink } from '../os/proc';
+import { which } from '../os/which';
 
 /**
  * SIGTERM to the target itself, not to its wrappers: heaptrack's interpreter and compressor must outlive the
@@ -9,44 +11,23 @@ import * as path from 'node:path';
 export function terminateTarget(pgid: number, binary: string): void {
   let want: string | null = null;
   try {
-    want = realpathSync(binary.includes('/') ? binary : whichSync(binary) ?? binary);
+    want = realpathSync(which(binary) ?? binary);
   } catch {
     want = null;
   }
   const targets: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const p of processTable()) {
+    if (p.pgrp !== pgid || !want) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      if (want && readlinkSync(`/proc/${name}/exe`) === want) targets.push(Number(name));
+      if (readProcLink(p.pid, 'exe') === want) targets.push(p.pid);
     } catch {
       // The process went away while we looked.
     }
   }
-  for (const pid of targets.length ? targets : [pgid]) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-function whichSync(exe: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = path.join(dir || '.', exe);
-    if (existsSync(p)) return p;
-  }
-  return null;
+  for (const pid of targets.length ? targets : [pgid]) signalProcess(pid, 'SIGTERM');
 }
 
 /** SIGTERM to the whole process group (the target and anything it started). */
 export function terminateGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGTERM');
-  } catch {
-    // Gone already.
-  }
+  signalGroup(pgid, 'SIGTERM');
 }

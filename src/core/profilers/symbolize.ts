@@ -1,7 +1,8 @@
 // Turning runtime addresses into function/file/line with llvm-symbolizer (or addr2line when it is missing):
 // one batched process per module, results cached per build id so repeated profiles of one binary are cheap.
-import { openSync, readSync, closeSync, fstatSync, existsSync } from 'node:fs';
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { execa } from 'execa';
+import { which } from '../os/which';
 import type { Frame } from './model';
 
 /** One line of /proc/PID/maps (the MAPPED_LIBRARIES section of a jemalloc dump is exactly that). */
@@ -104,12 +105,8 @@ export type SymbolizerTool = 'llvm-symbolizer' | 'addr2line';
 
 /** Which symbolizer is installed (llvm-symbolizer preferred: it resolves inline chains and demangles fast). */
 export function findSymbolizer(): SymbolizerTool | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    if (existsSync(`${dir}/llvm-symbolizer`)) return 'llvm-symbolizer';
-  }
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    if (existsSync(`${dir}/addr2line`)) return 'addr2line';
-  }
+  if (which('llvm-symbolizer')) return 'llvm-symbolizer';
+  if (which('addr2line')) return 'addr2line';
   return null;
 }
 

@@ -1,7 +1,7 @@
 // Runs a scenario over its allocator environments, one after another (never in parallel: on a small machine
 // they would distort each other), and records everything in a run folder as it happens.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readProcText } from '../os/proc';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -175,10 +175,12 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   const port = await findFreePort();
   const vars = { port: String(port) };
   const targetEnv = Object.fromEntries(Object.entries(scenario.target.env ?? {}).map(([k, v]) => [k, substitute(v, vars)]));
-  const composed = composeEnvironment(process.env, targetEnv, profile);
-  rec.appliedEnv = composed.applied;
-  const probePath = (req.ledger ?? scenario.ledger) ? setUpProbe(c.binary, writer.record.id, rec.dir, composed, (message) =>
+  const allocatorEnv = composeEnvironment(process.env, targetEnv, profile);
+  const probe = (req.ledger ?? scenario.ledger) ? setUpProbe(c.binary, writer.record.id, rec.dir, allocatorEnv, (message) =>
     emit({ t: 0, type: 'note', level: 'warning', message })) : null;
+  const probePath = probe?.path ?? null;
+  const composed = probe?.composed ?? allocatorEnv;
+  rec.appliedEnv = composed.applied;
   let launch = { command: c.executable, args: scenario.target.args.map((a) => substitute(a, vars)), env: composed.env };
   if (req.hooks?.prepareLaunch) launch = req.hooks.prepareLaunch(launch, envDir, profile);
 
@@ -287,12 +289,15 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   if (samplerError) throw new AlloclabError(rec.error!, 1);
 }
 
+type ComposedEnvironment = ReturnType<typeof composeEnvironment>;
+
 /**
  * Puts the probe first in LD_PRELOAD (before the allocator, so it sees every call and forwards it) and returns
- * its shared-memory file, or null with a note when it cannot apply (static or setuid binary, probe not built).
+ * its shared-memory file with a new environment that includes it (the allocator's is left as it was), or null
+ * with a note when it cannot apply (static or setuid binary, probe not built).
  */
-function setUpProbe(binary: BinaryInfo, runId: string, envDir: string, composed: { env: Record<string, string>; applied: Record<string, string> },
-  note: (message: string) => void): string | null {
+function setUpProbe(binary: BinaryInfo, runId: string, envDir: string, composed: ComposedEnvironment,
+  note: (message: string) => void): { path: string; composed: ComposedEnvironment } | null {
   const reason = probeApplies(binary);
   if (reason) {
     note(`probe not applied: ${reason}; the ledger (live heap, held by allocator) is not available for this environment`);
@@ -301,10 +306,7 @@ function setUpProbe(binary: BinaryInfo, runId: string, envDir: string, composed:
   const shm = path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), `alloclab-${process.pid}-${runId}-${envDir}.probe`.replace(/[^\w.-]/g, '_'));
   try {
     const env = probeEnvironment(shm, composed.env);
-    Object.assign(composed.env, env);
-    composed.applied.LD_PRELOAD = env.LD_PRELOAD;
-    composed.applied.ALLOCLAB_PROBE_SHM = shm;
-    return shm;
+    return { path: shm, composed: { env: { ...composed.env, ...env }, applied: { ...composed.applied, ...env } } };
   } catch (e) {
     note(`probe not applied: ${(e as Error).message}`);
     return null;
@@ -328,7 +330,7 @@ async function librariesLoaded(pid: number, signal: AbortSignal, timeoutMs = 300
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal.aborted) {
     try {
-      if (/\/libc\.so\.6$/m.test(await readFile(`/proc/${pid}/maps`, 'utf8'))) return;
+      if (/\/libc\.so\.6$/m.test(readProcText(pid, 'maps'))) return;
     } catch {
       return; // gone: verification will say so
     }

@@ -1,11 +1,11 @@
 // Watching a process we did not start: sample it until it exits, the duration ends or the user stops,
 // and save it as a run like any other.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { discoverAllocators, verifyEnvironment } from '../allocators';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { AlloclabError } from '../errors';
+import { readProcText } from '../os/proc';
 import type { RunEvent, RunKind, Sample } from '../model';
 import { startSampler } from '../sampler';
 import type { RunObserver, RunOutcome } from './runner';
@@ -33,7 +33,7 @@ export type RunEventWithoutTime = DistributiveOmit<RunEvent, 't'>;
 /** The command name of a process, from /proc/PID/comm. */
 export function processName(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return readProcText(pid, 'comm').trim();
   } catch {
     throw new AlloclabError(`No process ${pid} (or its /proc entry cannot be read). Pick a running PID, e.g. from \`ps -ef\`.`, 2);
   }

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { AlloclabError } from '../errors';
 import type { Sample } from '../model';
 import { workerPath } from '../workers';
-import { ProcessTreeScanner } from './procfs';
+import { ProcessTreeScanner } from '../os/proc';
 import { STOP, type FromWorker, type SamplerPriority, type SamplerSummary, type SleepMode, type WorkerInit } from './protocol';
 import { TreeSampler } from './treeSampler';
 

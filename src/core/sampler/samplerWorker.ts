@@ -5,7 +5,7 @@
 // permitted the thread runs SCHED_FIFO: on a machine saturated by the load, normal scheduling alone delayed
 // readings by tens of milliseconds at p99 (bench/RESULTS.md).
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ledger, readProbe } from '../ledger';
@@ -13,20 +13,13 @@ import type { Sample } from '../model';
 import { LatenessHistogram } from './lateness';
 import { STOP, type FromWorker, type SamplerPriority, type SamplerSummary, type WorkerInit } from './protocol';
 import { TreeSampler } from './treeSampler';
+import { ownThreadId, threadCpuNs } from '../os/proc';
 
 const init = workerData as WorkerInit;
 const control = new Int32Array(init.control);
 const port = parentPort!;
 
-function threadCpuNs(): number | null {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
-  } catch {
-    return null;
-  }
-}
-
-const ownTid = () => Number(readlinkSync('/proc/thread-self').split('/').pop());
+const ownTid = ownThreadId;
 
 function tryRun(file: string, args: string[]): boolean {
   try {

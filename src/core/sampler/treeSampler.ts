@@ -1,7 +1,7 @@
 // One Sample of a process and its descendants, with the expensive figures read at their own lower rates.
 // Used by the worker loop (many readings) and by sampleOnce (one full reading).
 import type { Sample } from '../model';
-import { clockTicks, isDeadState, ProcessReader, ProcessTreeScanner } from './procfs';
+import { clockTicks, isDeadState, ProcessReader, ProcessTreeScanner } from '../os/proc';
 
 export interface TreeSamplerOptions {
   pid: number;

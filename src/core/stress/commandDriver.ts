@@ -6,6 +6,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AlloclabError } from '../errors';
+import { signalGroup } from '../os/groups';
+import { splitOrigin, type PinnedUrl } from '../os/net';
 import type { LoadStats } from '../model';
 import { emptyStats, loadVariables, resolveUrl, substitute, type LoadContext } from './loadContext';
 import type { CommandLoadSpec } from './scenario';
@@ -28,18 +30,21 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is gone already.
-  }
+/** The URL with its host replaced by the pinned address (unchanged when the host already is that address). */
+function withAddress(p: PinnedUrl): string {
+  const host = p.family === 6 ? `[${p.address}]` : p.address;
+  const { origin, rest } = splitOrigin(p.url);
+  const u = new URL(origin);
+  if (u.hostname.replace(/^\[|\]$/g, '') === p.address) return p.url;
+  u.hostname = host;
+  return `${u.href.replace(/\/$/, "")}${rest}`;
 }
 
 /** Runs an external driver for one phase; resolves at phase end (or abort) with what its output tells. */
 export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): Promise<LoadStats> {
   const vars = loadVariables(ctx);
-  if (spec.url !== undefined) vars.url = resolveUrl(spec.url, ctx);
+  // The driver resolves names itself: give it the address checked here, not a name that may resolve elsewhere.
+  if (spec.url !== undefined) vars.url = withAddress(await resolveUrl(spec.url, ctx));
   const args = spec.args.map((a) => substitute(a, vars));
   const env = { ...process.env, ...Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, substitute(v, vars)])) };
   const cwd = path.resolve(ctx.baseDir, spec.cwd ?? '.');
@@ -107,17 +112,17 @@ async function stopGroup(pid: number | undefined, hasExited: () => boolean, exit
   if (pid === undefined) return;
   const wait = (ms: number) => Promise.race([exited.then(() => true, () => true), sleep(ms).then(() => false)]);
   if (!hasExited()) {
-    killGroup(pid, 'SIGINT');
+    signalGroup(pid, 'SIGINT');
     if (!(await wait(INT_GRACE_MS))) {
-      killGroup(pid, 'SIGTERM');
+      signalGroup(pid, 'SIGTERM');
       if (!(await wait(TERM_GRACE_MS))) {
-        killGroup(pid, 'SIGKILL');
+        signalGroup(pid, 'SIGKILL');
         await wait(1000);
       }
     }
   }
   // Children the driver left behind share its group: end them too.
-  killGroup(pid, 'SIGKILL');
+  signalGroup(pid, 'SIGKILL');
 }
 
 /** Reads the summary of wrk or siege out of their output; other drivers report zero requests. */

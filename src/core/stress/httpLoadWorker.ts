@@ -14,6 +14,7 @@ import Int32Histogram from 'hdr-histogram-js/dist/Int32Histogram';
 import type { LoadStats } from '../model';
 import type { HttpWorkerCommand, HttpWorkerJob, HttpWorkerReport } from './httpProtocol';
 import { compileTemplate, isTemplate, type TemplateRenderer } from './templates';
+import { pinnedLookup, splitOrigin } from '../os/net';
 
 // A closed-model loop whose target refuses connections would otherwise spin a core on instant failures.
 const CONNECT_ERROR_BACKOFF_MS = 20;
@@ -43,18 +44,20 @@ function classify(err: unknown): ErrorKind {
 }
 
 async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Promise<LoadStats> {
-  const url = new URL(job.url.replace(/\{\{[^}]*\}\}/g, 'x'));
-  const origin = url.origin;
-  const pathOf: TemplateRenderer = isTemplate(job.url)
+  // The origin holds no template (os/net refused that): it is fixed, and only the path is rendered per request.
+  const { origin: originText, rest } = splitOrigin(job.url);
+  const origin = new URL(originText).origin;
+  const asPath = (p: string) => {
+    const q = p.split('#')[0];
+    return q.startsWith('/') ? q : `/${q}`;
+  };
+  const pathOf: TemplateRenderer = isTemplate(rest)
     ? (() => {
-        const render = compileTemplate(job.url, job.lists);
-        return (c: number) => {
-          const u = render(c);
-          return u.startsWith(origin) ? u.slice(origin.length) || '/' : (() => { const p = new URL(u); return p.pathname + p.search; })();
-        };
+        const render = compileTemplate(rest, job.lists);
+        return (c: number) => asPath(render(c));
       })()
     : (() => {
-        const p = url.pathname + url.search;
+        const p = new URL(job.url).pathname + new URL(job.url).search;
         return () => p;
       })();
   const headerRenderers = Object.entries(job.headers).filter(([, v]) => isTemplate(v)).map(([k, v]) => [k, compileTemplate(v, job.lists)] as const);
@@ -66,7 +69,8 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
     pipelining: 1,
     headersTimeout: job.timeoutMs,
     bodyTimeout: job.timeoutMs,
-    connect: { timeout: job.timeoutMs },
+    // Every connection goes to the address resolved and checked once on the main thread.
+    connect: { timeout: job.timeoutMs, lookup: pinnedLookup(job.address, job.family) },
   };
   // Closed model: one Client per loop (each loop owns its connection, and skipping the Pool's queue costs about a
   // third less CPU per request). Open model: a Pool hands each send to whichever connection is free.

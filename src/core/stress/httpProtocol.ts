@@ -4,7 +4,11 @@ import type { LoadStats } from '../model';
 /** Everything the worker needs, resolved on the main thread (port substituted, lists read, durations in ms). */
 export interface HttpWorkerJob {
   method: string;
+  /** The URL as written (after ${...}); templates only after the origin. */
   url: string;
+  /** The address the URL's host was resolved to once (os/net pinUrl): every connection goes there. */
+  address: string;
+  family: 4 | 6;
   headers: Record<string, string>;
   body?: string;
   /** Closed model when set. */

@@ -23,9 +23,12 @@ const REPORT_GRACE_MS = 2000;
 const TERMINATE_GRACE_MS = 3000;
 
 async function runHttpLoad(spec: HttpLoadSpec, ctx: LoadContext): Promise<LoadStats> {
+  const pinned = await resolveUrl(spec.url, ctx);
   const job: HttpWorkerJob = {
     method: spec.method,
-    url: resolveUrl(spec.url, ctx),
+    url: pinned.url,
+    address: pinned.address,
+    family: pinned.family,
     headers: spec.headers,
     body: spec.body,
     concurrency: spec.rate != null ? null : (spec.concurrency ?? 16),

@@ -1,5 +1,6 @@
-// What every load driver shares: the phase context, ${var} substitution and the loopback guard.
+// What every load driver shares: the phase context, ${var} substitution and the address to load (os/net's guard).
 import { AlloclabError } from '../errors';
+import { pinUrl, type PinnedUrl } from '../os/net';
 import type { LoadStats } from '../model';
 
 export interface LoadContext {
@@ -25,36 +26,6 @@ export function substitute(text: string, vars: Record<string, string>): string {
   return text.replace(/\$\{(\w+)\}/g, (whole, name: string) => (Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : whole));
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
-
-/** True for 127.0.0.0/8, ::1 (also IPv4-mapped loopback) and localhost. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/\.$/, '');
-  if (LOOPBACK_HOSTS.has(h) || h.endsWith('.localhost')) return true;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
-  // The URL parser writes IPv4-mapped addresses in hex: [::ffff:7f00:1] is 127.0.0.1.
-  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(h) || /^\[::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}\]$/.test(h);
-}
-
-/** Throws an AlloclabError (exit 2) unless the URL is loopback, or remote targets were allowed. */
-export function assertLoopback(url: string, allowRemote: boolean): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new AlloclabError(`"${url}" is not a valid URL; write e.g. http://127.0.0.1:\${port}/path`, 2);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new AlloclabError(`"${url}": only http:// and https:// URLs can be loaded`, 2);
-  }
-  if (allowRemote || isLoopbackHost(parsed.hostname)) return;
-  throw new AlloclabError(
-    `Refusing to send load to ${parsed.host}: only loopback targets (127.0.0.0/8, ::1, localhost) are loaded by default. ` +
-      'To load another host, set "allowRemoteTargets": true in the scenario and pass --allow-remote.',
-    2,
-  );
-}
-
 /** The ${...} variables of a phase. */
 export function loadVariables(ctx: LoadContext): Record<string, string> {
   const vars: Record<string, string> = {
@@ -65,14 +36,13 @@ export function loadVariables(ctx: LoadContext): Record<string, string> {
   return vars;
 }
 
-/** Substitutes ${...} in a URL and refuses it when a needed variable is missing or the host is not allowed. */
-export function resolveUrl(template: string, ctx: LoadContext): string {
+/** Substitutes ${...} in a URL, refuses it when a needed variable is missing or the address is not allowed, and pins the address resolved. */
+export async function resolveUrl(template: string, ctx: LoadContext): Promise<PinnedUrl> {
   const url = substitute(template, loadVariables(ctx));
   if (url.includes('${port}')) {
     throw new AlloclabError(`"${template}" uses \${port} but no port was picked for this run; give target.ready.tcpPort "\${port}" or write the port in the URL.`, 2);
   }
-  assertLoopback(url, ctx.allowRemote);
-  return url;
+  return pinUrl(url, ctx.allowRemote);
 }
 
 export function emptyStats(durationMs: number): LoadStats {

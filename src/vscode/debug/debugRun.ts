@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { discoverAllocators, verifyEnvironment } from '../../core/allocators';
 import { readMemorySnapshot, SNAPSHOTS_FILE, type MemorySnapshot } from '../../core/debug';
+import { residentBytes } from '../../core/os/proc';
 import type { RunEvent, RunRecord, Sample } from '../../core/model';
 import { formatMiB } from '../../core/units';
 import { Lsp, type DebugRunEvent, type RunFinishedParams } from '../../protocol/lsp';
@@ -135,12 +136,7 @@ export class DebugRun {
   /** RSS now, read straight from procfs (a stop wants the figure of this moment, not the last sample). */
   private currentRss(): number | null {
     if (this.pid === null) return this.lastRss;
-    try {
-      const statm = fs.readFileSync(`/proc/${this.pid}/statm`, 'utf8').split(' ');
-      return Number(statm[1]) * 4096;
-    } catch {
-      return this.lastRss;
-    }
+    return residentBytes(this.pid) ?? this.lastRss;
   }
 
   private verify(): void {

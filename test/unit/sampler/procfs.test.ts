@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processTree, sampleOnce } from '../../../src/core/sampler';
-import { pageSize, parseStat, parseStatm, parseStatus, ProcessReader } from '../../../src/core/sampler/procfs';
+import { pageSize, parseStat, parseStatm, parseStatus, ProcessReader } from '../../../src/core/os/proc';
 import { samplertest, Target } from './target';
 
 const MiB = 1024 * 1024;

@@ -1,8 +1,9 @@
-// Reading one process's memory and CPU figures from procfs, cheaply enough to do a hundred times a second.
-// Files are opened once and re-read with pread at offset 0: procfs regenerates the content on each read at
-// offset 0, and skipping open/close makes a statm read about 2 µs instead of 6 (notes/native-tools.md).
+// Everything read from /proc lives here (an ESLint rule keeps it so): the stat line, the process table and
+// trees, the environment and maps of a process, the page size. The sampler's reader is cheap enough for a
+// hundred reads a second: files are opened once and re-read with pread at offset 0 (procfs regenerates the
+// content on each read at offset 0), which makes a statm read about 2 µs instead of 6 (notes/native-tools.md).
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 
 let pageSizeBytes: number | undefined;
 let ticksPerSecond: number | undefined;
@@ -28,8 +29,12 @@ export function clockTicks(): number {
 
 /** The fields of /proc/PID/stat the sampler uses. CPU times in clock ticks. */
 export interface StatFields {
+  /** The command name (at most 15 bytes; may hold spaces and parentheses). */
+  comm: string;
   state: string;
   ppid: number;
+  /** Process group id. */
+  pgrp: number;
   utime: number;
   stime: number;
   /** CPU time of children this process has waited for (keeps the tree's sum from dropping when a child is reaped). */
@@ -70,8 +75,10 @@ export function parseStat(text: string): StatFields {
   const f = text.slice(close + 2).split(' ');
   if (f.length < 18) throw new Error(`unexpected stat content: ${JSON.stringify(text.slice(0, 80))}`);
   return {
+    comm: text.slice(text.indexOf('(') + 1, close),
     state: f[0],
     ppid: Number(f[1]),
+    pgrp: Number(f[2]),
     utime: Number(f[11]),
     stime: Number(f[12]),
     cutime: Number(f[13]),
@@ -258,4 +265,141 @@ export class ProcessTreeScanner {
   forget(pid: number): void {
     this.parentOf.delete(pid);
   }
+}
+
+/** Pids of every process visible in /proc (kernel threads included), in no particular order. */
+export function listPids(): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) out.push(Number(name));
+  }
+  return out;
+}
+
+/** One row of the process table. */
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  comm: string;
+}
+
+/** The stat of one process; null when it is gone (or unreadable). */
+export function readStat(pid: number): StatFields | null {
+  const text = tryReadProcText(pid, 'stat');
+  return text === null ? null : parseStat(text);
+}
+
+/** Every process with its parent, group and name (processes that end while we look are left out). */
+export function processTable(): ProcessEntry[] {
+  const out: ProcessEntry[] = [];
+  for (const pid of listPids()) {
+    const st = readStat(pid);
+    if (st) out.push({ pid, ppid: st.ppid, pgrp: st.pgrp, comm: st.comm });
+  }
+  return out;
+}
+
+/** The pids of `root` and its descendants, breadth first, from one table (a daemon that left the group is still a descendant until re-parented). */
+export function descendantsOf(root: number, table: readonly ProcessEntry[] = processTable()): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of table) {
+    let list = children.get(p.ppid);
+    if (!list) children.set(p.ppid, (list = []));
+    list.push(p.pid);
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const c of children.get(out[i]) ?? []) out.push(c);
+  return out;
+}
+
+/** Pids of the process group `pgid` and of every descendant of `pid` (daemons may leave the group). */
+export function processTreePids(pid: number, pgid: number): Set<number> {
+  const table = processTable();
+  const pids = new Set<number>(descendantsOf(pid, table));
+  for (const p of table) if (p.pgrp === pgid) for (const d of descendantsOf(p.pid, table)) pids.add(d);
+  return pids;
+}
+
+/** The text of /proc/PID/NAME (PID may be "self" or "thread-self"); throws the fs error (ENOENT/ESRCH when gone, EACCES when another user's). */
+export function readProcText(pid: number | 'self' | 'thread-self', name: string): string {
+  return readFileSync(`/proc/${pid}/${name}`, 'utf8');
+}
+
+/** readProcText, or null when the file cannot be read. */
+export function tryReadProcText(pid: number | 'self' | 'thread-self', name: string): string | null {
+  try {
+    return readProcText(pid, name);
+  } catch {
+    return null;
+  }
+}
+
+/** The raw bytes of /proc/PID/NAME (auxv is binary); throws the fs error. */
+export function readProcBytes(pid: number, name: string): Buffer {
+  return readFileSync(`/proc/${pid}/${name}`);
+}
+
+/** Where /proc/PID/LINK points (exe, cwd, fd/N); throws the fs error. */
+export function readProcLink(pid: number | 'self' | 'thread-self', link: string): string {
+  return readlinkSync(`/proc/${pid}/${link}`);
+}
+
+/** The path /proc/PID/NAME, for messages and for readers that take a path. */
+export function procPath(pid: number | 'self' | 'thread-self', name: string): string {
+  return `/proc/${pid}/${name}`;
+}
+
+/** The path of a process's executable, read through /proc so a replaced or deleted file on disk does not mislead. */
+export function procExePath(pid: number): string {
+  return procPath(pid, 'exe');
+}
+
+/** The environment a process was started with (/proc/PID/environ); null when it cannot be read. */
+export function readEnviron(pid: number): Map<string, string> | null {
+  const text = tryReadProcText(pid, 'environ');
+  if (text === null) return null;
+  const out = new Map<string, string>();
+  for (const entry of text.split('\0')) {
+    const eq = entry.indexOf('=');
+    // getenv answers the first of duplicate entries.
+    if (eq > 0 && !out.has(entry.slice(0, eq))) out.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return out;
+}
+
+/** The command line of a process (arguments joined by spaces), `[comm]` for kernel threads, or null when gone. */
+export function processCommand(pid: number): string | null {
+  const raw = tryReadProcText(pid, 'cmdline');
+  if (raw === null) return null;
+  const cmd = raw.split('\0').filter(Boolean).join(' ');
+  if (cmd) return cmd;
+  const comm = tryReadProcText(pid, 'comm');
+  return comm === null ? null : `[${comm.trim()}]`;
+}
+
+/** Resident set size of any process in bytes (statm with the real page size); null when gone or without memory. */
+export function residentBytes(pid: number): number | null {
+  const text = tryReadProcText(pid, 'statm');
+  if (text === null) return null;
+  const pages = parseStatm(text);
+  return pages === null ? null : pages * pageSize();
+}
+
+/** CPU time of the calling thread in nanoseconds (/proc/thread-self/schedstat); null when unreadable. */
+export function threadCpuNs(): number | null {
+  const text = tryReadProcText('thread-self', 'schedstat');
+  return text === null ? null : Number(text.split(' ')[0]);
+}
+
+/** The kernel thread id of the calling thread. */
+export function ownThreadId(): number {
+  return Number(readlinkSync('/proc/thread-self').split('/').pop());
 }
