@@ -40,7 +40,8 @@ export function siteId(frames: Frame[]): string {
   for (const f of frames) {
     const where = f.file ? `${f.file}:${f.line ?? 0}` : `${f.module ?? '?'}`;
     // Without a function or a file only the address tells frames apart; it varies between runs.
-    h.update(`${f.function ?? (f.file ? '' : f.address ?? '?')}@${where};`);
+    // A module offset is the same in every run; a runtime address moves with ASLR.
+    h.update(`${f.function ?? (f.file ? '' : f.offset ? `+${f.offset}` : f.address ?? '?')}@${where};`);
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -49,6 +50,7 @@ export function siteId(frames: Frame[]): string {
 export function describeFrame(f: Frame): string {
   const fn = f.function ?? '??';
   if (f.file) return `${fn} (${f.file}${f.line ? `:${f.line}` : ''})`;
+  if (f.module && f.offset) return `${fn} (in ${path.basename(f.module)}+${f.offset})`;
   if (f.module) return `${fn} (in ${path.basename(f.module)}${f.address ? ` ${f.address}` : ''})`;
   return f.address ? `${fn} ${f.address}` : fn;
 }

@@ -24,6 +24,10 @@ export interface Frame {
   module: string | null;
   /** Runtime instruction address as hex ("0x..."), or null when the backend does not give one. */
   address: string | null;
+  /** GNU build-id of the module (hex), when known: with `offset`, names the code across runs and machines. */
+  buildId?: string | null;
+  /** Offset of the instruction in the module's file (hex), independent of where the module was loaded. */
+  offset?: string | null;
 }
 
 /** One allocation stack. Frames are innermost first; `userFrame` names the site. */
@@ -40,6 +44,14 @@ export interface CallSite {
   leakedBytes: number | null;
   /** Allocations freed right after they were made, with nothing allocated in between (heaptrack only). */
   temporaryAllocations?: number;
+  /** Sampled profiles: the 1-sigma statistical error of allocatedBytes. */
+  bytesError?: number;
+  /** Sampled profiles: too few samples at this interval to rank the site (its figures are estimates, not zero). */
+  belowResolution?: boolean;
+  /** Sampled profiles: how many samples the figures rest on. */
+  samples?: number;
+  /** Blocks still live at the end of the recording (estimated when sampled). */
+  inuseObjects?: number;
 }
 
 export interface AllocationProfile {
@@ -57,6 +69,32 @@ export interface AllocationProfile {
   sources: string[];
   /** Load phases (ms since the target started), when the profile was recorded during a scenario run. */
   windows?: { startMs: number; endMs: number }[];
+  /** The loaded modules, when the backend knows them (for pprof mappings and later symbolization). */
+  modules?: ProfileModule[];
+  /** How a sampling backend sampled (probe-sampled). */
+  sampling?: SamplingInfo;
+}
+
+export interface ProfileModule {
+  path: string;
+  buildId: string | null;
+  /** Where its symbols came from (see debuginfo.ts), when it was symbolized by us. */
+  symbols?: string;
+}
+
+export interface SamplingInfo {
+  /** Mean bytes between samples. */
+  intervalBytes: number;
+  maxDepth: number;
+  /** How stacks were captured: 'fp', 'libunwind', 'gcc' or 'none'. */
+  unwinder: string;
+  samples: number;
+  /** Samples lost because a thread's buffer was full. */
+  dropped: number;
+  /** Sampled blocks whose free could not be tracked (the live-block table was full). */
+  untracked: number;
+  /** True when the target exited normally (what is live at the end was not freed at exit). */
+  exited: boolean;
 }
 
 /** A profile file that cannot be read: truncated, corrupt, or of an unknown kind. */

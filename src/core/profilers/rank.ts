@@ -137,5 +137,5 @@ function lineKey(site: CallSite): string {
   if (!f) return site.id;
   if (f.file && f.line) return `${f.function ?? ''}@${f.file}:${f.line}`;
   // No line information: the function (or, with no symbol either, the address) in its module.
-  return `${f.function ?? f.address ?? site.id}@${f.module ?? ''}`;
+  return `${f.function ?? (f.offset ? `+${f.offset}` : f.address) ?? site.id}@${f.module ?? ''}`;
 }

@@ -171,6 +171,16 @@ function findMapping(sorted: Mapping[], addr: bigint): Mapping | null {
 
 type Resolved = { function: string | null; file: string | null; line: number | null };
 
+/**
+ * Symbolizes addresses of one object file (ELF virtual addresses, as in its symbol table; `obj` may be a
+ * separate debug file). Returns per address its inline chain, innermost first.
+ */
+export async function symbolizeObject(obj: string, addrs: bigint[]): Promise<Resolved[][]> {
+  const tool = findSymbolizer();
+  if (!tool || !addrs.length) return addrs.map(() => [{ function: null, file: null, line: null }]);
+  return tool === 'llvm-symbolizer' ? runLlvmSymbolizer(obj, addrs) : runAddr2line(obj, addrs);
+}
+
 function clean(fn: string, fileLine: string): Resolved {
   const m = /^(.*?):(\d+)(?::\d+)?$/.exec(fileLine);
   const line = m && m[1] !== '??' ? Number(m[2]) || null : null;
