@@ -1,8 +1,14 @@
 // The RSS ledger under the RSS chart: per environment with probe figures, a stacked area chart of where its
-// resident memory goes (live heap, free memory the allocator holds, other anonymous, file-backed), side by side on
-// the same axes so allocators compare at a glance. Empty (and hidden) when no environment has ledger samples.
+// resident memory goes (live heap, free memory the allocator holds, thread stacks, allocator metadata, direct
+// mmaps, lazily freed pages, the probe, other anonymous, file-backed), side by side on the same axes so
+// allocators compare at a glance. While a run is live, anonymous memory whose allocator figures are over 1 s old
+// is drawn hatched as "unknown"; a stored run interpolates between fresh figures. Empty (and hidden) when no
+// environment has ledger samples.
 import uPlot from 'uplot';
-import { decimateMinMax, hasLedger, ledgerPointsFrom, ledgerTotal, stackLedger, statusFile, type LedgerPoint } from '../src/core/analysis/series';
+import {
+  COVERAGE_TOLERANCE, decimateMinMax, hasLedger, LEDGER_LAYERS, ledgerCoverage, ledgerPoints, ledgerPointsFrom, ledgerTotal, stackLedger,
+  statusFile, type LedgerLayer, type LedgerPoint,
+} from '../src/core/analysis/series';
 import type { Sample } from '../src/core/model';
 import { formatMiB } from '../src/core/units';
 import type { EnvironmentSnapshot } from '../src/protocol/webview';
@@ -12,13 +18,40 @@ const MiB = 1024 * 1024;
 const HEIGHT = 200;
 const FILL_ALPHA = 0.6;
 
-/** The layers bottom up: label and which theme chart colour draws it. */
-const LAYERS: { label: string; colour: (t: Theme) => string }[] = [
-  { label: 'live heap', colour: (t) => t.series[2] }, // charts.green
-  { label: 'held by allocator', colour: (t) => t.series[1] }, // charts.orange
-  { label: 'other anonymous', colour: (t) => t.series[3] }, // charts.purple
-  { label: 'file-backed', colour: (t) => t.series[0] }, // charts.blue
-];
+/** The layers bottom up (LEDGER_LAYERS order): label and which theme chart colour draws it. */
+const LAYER_STYLE: Record<LedgerLayer, { label: string; colour: (t: Theme) => string }> = {
+  liveHeapBytes: { label: 'live heap', colour: (t) => t.series[2] }, // charts.green
+  allocatorHeldBytes: { label: 'held by allocator', colour: (t) => t.series[1] }, // charts.orange
+  threadStacksBytes: { label: 'thread stacks', colour: (t) => t.series[6] },
+  allocatorMetadataBytes: { label: 'allocator metadata', colour: (t) => t.series[5] }, // charts.yellow
+  directMmapBytes: { label: 'direct mmap', colour: (t) => t.series[10] },
+  lazyFreeBytes: { label: 'lazily freed', colour: (t) => t.series[8] },
+  probeOverheadBytes: { label: 'probe', colour: (t) => t.series[9] },
+  otherAnonBytes: { label: 'other anonymous', colour: (t) => t.series[3] }, // charts.purple
+  unknownBytes: { label: 'unknown (figures over 1 s old)', colour: (t) => t.foreground },
+  fileBytes: { label: 'file-backed', colour: (t) => t.series[0] }, // charts.blue
+};
+const LAYERS = LEDGER_LAYERS.map((k) => ({ key: k, ...LAYER_STYLE[k] }));
+const UNKNOWN = LEDGER_LAYERS.indexOf('unknownBytes');
+
+/** Diagonal stripes in `colour`: the "unknown" band must not read as any measured category. */
+function hatch(colour: string): CanvasPattern | string {
+  const c = document.createElement('canvas');
+  c.width = c.height = 8;
+  const g = c.getContext('2d');
+  if (!g) return withAlpha(colour, 0.25);
+  g.strokeStyle = withAlpha(colour, 0.55);
+  g.lineWidth = 1.5;
+  g.beginPath();
+  g.moveTo(0, 8);
+  g.lineTo(8, 0);
+  g.moveTo(-2, 2);
+  g.lineTo(2, -2);
+  g.moveTo(6, 10);
+  g.lineTo(10, 6);
+  g.stroke();
+  return g.createPattern(c, 'repeat') ?? withAlpha(colour, 0.25);
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -46,20 +79,22 @@ function withAlpha(colour: string, alpha: number): string {
   return `rgba(${rgb.join(', ')}, ${+(a * alpha).toFixed(3)})`;
 }
 
+/** The read-out of one point: the layers it has (the small ones only when not zero). */
 function figures(p: LedgerPoint): string {
-  return LAYERS.map((l, i) => {
-    const v = [p.liveHeapBytes, p.allocatorHeldBytes, p.otherAnonBytes, p.fileBytes][i];
-    return `${l.label} ${formatMiB(v)}`;
-  }).join('  ·  ');
+  const always = new Set<LedgerLayer>(['liveHeapBytes', 'allocatorHeldBytes', 'otherAnonBytes', 'fileBytes']);
+  const shown = LAYERS.filter((l) => always.has(l.key) || p[l.key] > 0).map((l) => `${l.label} ${formatMiB(p[l.key])}`);
+  if (p.figures === 'interpolated') shown.push('(interpolated between fresh figures)');
+  return shown.join('  ·  ');
 }
 
 /** The split of one environment's samples so far (samples[0..n)), and the file-backed figure in force after them. */
-interface SplitCache { samples: Sample[]; n: number; points: LedgerPoint[]; file: number | null; maxTotal: number }
+interface SplitCache { samples: Sample[]; n: number; points: LedgerPoint[]; file: number | null; maxTotal: number; live: boolean }
 
 interface LedgerPlot {
   box: HTMLElement;
   plotBox: HTMLElement;
   readout: HTMLElement;
+  coverage: HTMLElement;
   plot: uPlot;
   /** The points drawn (decimated), for the hover read-out. */
   drawn: LedgerPoint[];
@@ -84,17 +119,18 @@ export class LedgerCharts {
     });
   }
 
-  /** Draws the environments that have ledger samples; rebuilds when that set or the theme changed. */
-  update(envs: EnvironmentSnapshot[], theme: Theme): void {
+  /** Draws the environments that have ledger samples; rebuilds when that set or the theme changed. `live`: more samples will come. */
+  update(envs: EnvironmentSnapshot[], theme: Theme, live = false): void {
     const shown = envs.map((e, i) => ({ e, i })).filter(({ e }) => hasLedger(e.samples));
     const key = shown.map(({ e, i }) => `${i}:${e.record.env}/${e.record.label}/${e.record.repetition}`).join('|');
-    const split = shown.map(({ e, i }) => this.split(i, e.samples));
+    const split = shown.map(({ e, i }) => this.split(i, e.samples, live));
     const points = split.map((c) => c.points);
     this.xMax = Math.max(1e-3, ...points.map((p) => (p.at(-1)?.t ?? 0) / 1000));
     this.yMax = Math.max(1, ...split.map((c) => c.maxTotal)) / MiB * 1.05;
     if (key !== this.layoutKey || theme !== this.theme) this.build(shown.map(({ e }) => e), theme, key);
     this.plots.forEach((p, k) => {
       p.all = points[k];
+      this.showCoverage(p, shown[k].e.samples);
       const data = this.data(p, points[k]);
       p.plot.setData(data as uPlot.AlignedData);
       this.showReadout(p, this.hoveredIndex(p.plot));
@@ -106,9 +142,10 @@ export class LedgerCharts {
    * The ledger points of environment `i`. Live samples are appended to the same array, so only the new ones are
    * split; a new array (snapshot) or no status reading yet (the file-backed figure is back-filled) starts over.
    */
-  private split(i: number, samples: Sample[]): SplitCache {
+  private split(i: number, samples: Sample[], live: boolean): SplitCache {
     const c = this.cache.get(i);
-    if (c && c.samples === samples && samples.length >= c.n && c.file != null) {
+    if (c && !live && !c.live && c.samples === samples && samples.length === c.n) return c;
+    if (live && c && c.live && c.samples === samples && samples.length >= c.n && c.file != null) {
       const more = ledgerPointsFrom(samples, c.n, c.file);
       for (const p of more.points) {
         c.points.push(p);
@@ -120,8 +157,9 @@ export class LedgerCharts {
     }
     let first: number | null = null;
     for (const s of samples) if ((first = statusFile(s)) != null) break;
-    const all = ledgerPointsFrom(samples, 0, first);
-    const fresh: SplitCache = { samples, n: samples.length, points: all.points, file: all.file, maxTotal: 0 };
+    // A stored run: stale figures interpolated between fresh ones; a live one draws them as unknown.
+    const all = live ? ledgerPointsFrom(samples, 0, first) : { points: ledgerPoints(samples, { interpolate: true }), file: null };
+    const fresh: SplitCache = { samples, n: samples.length, points: all.points, file: all.file, maxTotal: 0, live };
     for (const p of all.points) fresh.maxTotal = Math.max(fresh.maxTotal, ledgerTotal(p));
     this.cache.set(i, fresh);
     return fresh;
@@ -157,10 +195,11 @@ export class LedgerCharts {
       return;
     }
     const key = el('div', 'ledger-key');
-    for (const l of LAYERS) {
+    for (const [k, l] of LAYERS.entries()) {
       const item = el('span', 'ledger-key-item');
       const sw = el('span', 'swatch');
-      sw.style.background = l.colour(theme);
+      if (k === UNKNOWN) sw.className = 'swatch swatch-unknown';
+      else sw.style.background = l.colour(theme);
       item.append(sw, l.label);
       key.append(item);
     }
@@ -172,14 +211,15 @@ export class LedgerCharts {
       box.dataset.env = e.record.env;
       const plotBox = el('div', 'ledger-plot');
       const readout = el('div', 'ledger-readout');
-      box.append(el('div', 'ledger-title', e.record.repetition > 1 ? `${e.record.label} #${e.record.repetition}` : e.record.label), plotBox, readout);
+      const coverage = el('div', 'ledger-coverage');
+      box.append(el('div', 'ledger-title', e.record.repetition > 1 ? `${e.record.label} #${e.record.repetition}` : e.record.label), plotBox, readout, coverage);
       grid.append(box);
-      return { box, plotBox, readout };
+      return { box, plotBox, readout, coverage };
     });
     // Sizes are known once the grid is in the document.
-    this.plots = boxes.map(({ box, plotBox, readout }) => {
-      const p = { box, plotBox, readout, drawn: [], all: [] } as Omit<LedgerPlot, 'plot'> as LedgerPlot;
-      p.plot = new uPlot(this.options(theme, p), [[], [], [], [], []], plotBox);
+    this.plots = boxes.map(({ box, plotBox, readout, coverage }) => {
+      const p = { box, plotBox, readout, coverage, drawn: [], all: [] } as Omit<LedgerPlot, 'plot'> as LedgerPlot;
+      p.plot = new uPlot(this.options(theme, p), [[], ...LAYERS.map(() => [])], plotBox);
       this.resize.observe(plotBox);
       return p;
     });
@@ -191,6 +231,7 @@ export class LedgerCharts {
       grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 },
     });
     const colours = LAYERS.map((l) => l.colour(theme));
+    const fill = (k: number) => (k === UNKNOWN ? hatch(colours[k]) : withAlpha(colours[k], FILL_ALPHA));
     return {
       width: this.width(p.plotBox),
       height: HEIGHT,
@@ -206,14 +247,15 @@ export class LedgerCharts {
         { label: 't' },
         ...LAYERS.map((l, k) => ({
           label: l.label,
-          stroke: colours[k],
-          width: 1,
+          // A layer that is zero almost everywhere would draw a line on its neighbour: the fills say enough.
+          stroke: k === UNKNOWN ? 'transparent' : colours[k],
+          width: k === 0 || k === LAYERS.length - 1 ? 1 : 0.5,
           points: { show: false },
           // The bottom layer fills to zero; the others are the bands between consecutive cumulative sums.
-          ...(k === 0 ? { fill: withAlpha(colours[k], FILL_ALPHA), fillTo: 0 } : {}),
+          ...(k === 0 ? { fill: fill(0), fillTo: 0 } : {}),
         })),
       ],
-      bands: LAYERS.slice(1).map((_l, k) => ({ series: [k + 2, k + 1] as uPlot.Band.Bounds, fill: withAlpha(colours[k + 1], FILL_ALPHA) })),
+      bands: LAYERS.slice(1).map((_l, k) => ({ series: [k + 2, k + 1] as uPlot.Band.Bounds, fill: fill(k + 1) })),
       hooks: { setCursor: [(u) => this.showReadout(p, this.hoveredIndex(u))] },
     };
   }
@@ -226,8 +268,22 @@ export class LedgerCharts {
   private showReadout(p: LedgerPlot, idx: number | null): void {
     const at = idx != null ? p.drawn[idx] : undefined;
     const last = p.all.at(-1);
-    if (at) p.readout.textContent = `t = ${(at.t / 1000).toFixed(1)} s  ·  ${figures(at)}`;
+    if (at && at.figures === 'unknown') p.readout.textContent = `t = ${(at.t / 1000).toFixed(1)} s  ·  live heap ${formatMiB(at.liveHeapBytes)}  ·  unknown ${formatMiB(at.unknownBytes)} (the allocator's figures were over 1 s old)  ·  file-backed ${formatMiB(at.fileBytes)}`;
+    else if (at) p.readout.textContent = `t = ${(at.t / 1000).toFixed(1)} s  ·  ${figures(at)}`;
     else if (last) p.readout.textContent = `at the end: ${figures(last)}${last.statusKnown ? '' : '  (no file-backed figure: anon taken as RSS)'}`;
     else p.readout.textContent = '';
+  }
+
+  /** Says when the measured parts leave more than 2 % of RSS unexplained (JSON: metrics.ledgerCoverage). */
+  private showCoverage(p: LedgerPlot, samples: Sample[]): void {
+    const c = ledgerCoverage(samples);
+    p.box.dataset.coverage = c ? (c.withinTolerance ? 'ok' : 'short') : 'none';
+    if (!c || c.withinTolerance) {
+      p.coverage.textContent = '';
+      return;
+    }
+    p.coverage.textContent = `ledger coverage: the measured parts explain ${(c.explainedFraction * 100).toFixed(1)} % of anonymous memory; ` +
+      `${formatMiB(c.unexplainedBytes)} (${(c.unexplainedFractionOfRss * 100).toFixed(1)} % of RSS, over the ${COVERAGE_TOLERANCE * 100} % tolerance) is other anonymous memory ` +
+      'the program maps itself or that no measured part accounts for';
   }
 }

@@ -127,7 +127,7 @@ function render(): void {
   status.className = `status-${statusText(run)}`;
   meta.textContent = metaText(run);
   chart.update(run.environments, theme);
-  ledger.update(run.environments, theme);
+  ledger.update(run.environments, theme, !!run.live);
   renderLegend(run);
   renderMetrics(table, run.record, run.environments, (i) => chart.color(i), !!run.live);
   verdict.textContent = verdictText(run.record, !!run.live);

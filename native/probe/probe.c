@@ -3,7 +3,8 @@
  * LD_PRELOAD="liballoclab-probe.so [allocator.so] [user preloads]" with ALLOCLAB_PROBE_SHM=/path/file.
  * Every allocation entry point (C and C++) forwards to the next definition in lookup order (RTLD_NEXT: the
  * preloaded allocator, or glibc) and adds the block's usable size, as that allocator reports it, to a
- * counter shard in a shared-memory file. A thread publishes the allocator's own statistics every ~250 ms.
+ * counter shard in a shared-memory file. A thread (figures.c) publishes the allocator's own statistics and the
+ * process's memory map every ~250 ms, and answers requests such as malloc_trim.
  *
  * Design notes (the why):
  * - Re-entry: dlsym allocates while we resolve malloc, so the first calls are served from a static buffer.
@@ -35,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "figures.h"
 #include "probe.h"
 #include "sampling.h"
 
@@ -533,138 +535,20 @@ static void detect_allocator(void) {
   void *next_new = lookup("_Znwm");
   if (next_new && dladdr(next_new, &info) && info.dli_fname && strstr(info.dli_fname, "libstdc++")) cxx_via_malloc = 1;
   if (allocator_kind == PROBE_ALLOC_GLIBC && next_usable) {
-    /* Check the header arithmetic against glibc's own answer on a small and an mmapped block before using it. */
-    void *small = next_malloc(100), *big = next_malloc(4 << 20);
+    /* Check the header arithmetic against glibc's own answer on a small and an mmapped block before using it.
+     * The big block is above 32 MiB (DEFAULT_MMAP_THRESHOLD_MAX): freeing a smaller mmapped block would raise
+     * glibc's dynamic mmap threshold (and trim threshold) for the whole run, changing what the target retains. */
+    void *small = next_malloc(100), *big = next_malloc(33 << 20);
     glibc_fast = small && big && glibc_usable(small) == next_usable(small) && glibc_usable(big) == next_usable(big);
     next_free(small);
     next_free(big);
   }
 }
 
-struct stat_set {
-  uint64_t valid;
-  uint64_t slot[PROBE_STAT_SLOTS];
-};
-
-static void put(struct stat_set *s, int i, uint64_t v) {
-  s->slot[i] = v;
-  s->valid |= 1ull << i;
-}
-
-static unsigned glibc_arena_count(void) {
-  /* malloc_info walks the same free lists mallinfo2 does; its XML has one <heap nr=...> per arena. */
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) return 0;
-  malloc_info(0, f);
-  fclose(f);
-  unsigned n = 0;
-  for (const char *p = buf; p && (p = strstr(p, "<heap nr=")) != NULL; p++) n++;
-  free(buf);
-  return n;
-}
-
-static void collect_glibc(struct stat_set *s) {
-  struct mallinfo2 mi = mallinfo2();
-  put(s, GLIBC_ARENA, mi.arena);
-  put(s, GLIBC_UORDBLKS, mi.uordblks);
-  put(s, GLIBC_FORDBLKS, mi.fordblks);
-  put(s, GLIBC_HBLKHD, mi.hblkhd);
-  put(s, GLIBC_KEEPCOST, mi.keepcost);
-  put(s, GLIBC_HBLKS, mi.hblks);
-  /* The arena count changes rarely and malloc_info walks every free list again: every 8th round (~2 s). */
-  static unsigned round, arenas;
-  if (round++ % 8 == 0) arenas = glibc_arena_count();
-  if (arenas) put(s, GLIBC_ARENAS, arenas);
-}
-
-static void collect_jemalloc(struct stat_set *s) {
-  static int (*mallctl)(const char *, void *, size_t *, void *, size_t);
-  if (!mallctl) mallctl = lookup("mallctl");
-  if (!mallctl) return;
-  uint64_t epoch = 1;
-  size_t sz = sizeof epoch;
-  if (mallctl("epoch", &epoch, &sz, &epoch, sz) != 0) return;
-  static const struct { const char *name; int slot; } keys[] = {
-    {"stats.allocated", JE_ALLOCATED}, {"stats.active", JE_ACTIVE}, {"stats.resident", JE_RESIDENT},
-    {"stats.retained", JE_RETAINED}, {"stats.mapped", JE_MAPPED}, {"stats.metadata", JE_METADATA},
-  };
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    size_t v = 0, vs = sizeof v;
-    if (mallctl(keys[i].name, &v, &vs, NULL, 0) == 0) put(s, keys[i].slot, v);
-  }
-  unsigned narenas = 0;
-  size_t ns = sizeof narenas;
-  if (mallctl("arenas.narenas", &narenas, &ns, NULL, 0) == 0) put(s, JE_NARENAS, narenas);
-}
-
-static void collect_tcmalloc(struct stat_set *s) {
-  static int (*get)(const char *, size_t *);
-  if (!get) get = lookup("MallocExtension_GetNumericProperty");
-  if (!get) return;
-  static const struct { const char *name; int slot; } keys[] = {
-    {"generic.current_allocated_bytes", TC_ALLOCATED}, {"generic.heap_size", TC_HEAP_SIZE},
-    {"tcmalloc.pageheap_free_bytes", TC_PAGEHEAP_FREE}, {"tcmalloc.pageheap_unmapped_bytes", TC_PAGEHEAP_UNMAPPED},
-    {"tcmalloc.current_total_thread_cache_bytes", TC_THREAD_CACHE}, {"tcmalloc.central_cache_free_bytes", TC_CENTRAL_FREE},
-    {"tcmalloc.transfer_cache_free_bytes", TC_TRANSFER_FREE},
-  };
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    size_t v = 0;
-    if (get(keys[i].name, &v)) put(s, keys[i].slot, v);
-  }
-}
-
-static void collect_mimalloc(struct stat_set *s) {
-  static void (*info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *);
-  if (!info) info = lookup("mi_process_info");
-  if (!info) return;
-  size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
-  info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
-  put(s, MI_COMMIT, commit);
-  put(s, MI_PEAK_COMMIT, peak_commit);
-  put(s, MI_RSS, rss);
-  put(s, MI_PEAK_RSS, peak_rss);
-}
-
-static void publish(const struct stat_set *set) {
-  struct probe_stats *st = &shm->s;
-  uint64_t seq = st->seq;
-  __atomic_store_n(&st->seq, seq + 1, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  st->valid = set->valid;
-  memcpy(st->slot, set->slot, sizeof st->slot);
-  st->time_ns = now_ns();
-  st->count++;
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(&st->seq, seq + 2, __ATOMIC_RELAXED);
-}
-
-static void *stats_thread(void *arg) {
-  (void)arg;
-  /* Everything this thread allocates (open_memstream, allocator internals) stays out of the counts. */
-  in_probe = 1;
-  for (;;) {
-    uint64_t t0 = now_ns();
-    struct stat_set set = {0};
-    switch (allocator_kind) {
-      case PROBE_ALLOC_GLIBC: collect_glibc(&set); break; /* mallinfo2 reads 0 under any other allocator */
-      case PROBE_ALLOC_JEMALLOC: collect_jemalloc(&set); break;
-      case PROBE_ALLOC_TCMALLOC: collect_tcmalloc(&set); break;
-      case PROBE_ALLOC_MIMALLOC: collect_mimalloc(&set); break;
-      default: break;
-    }
-    uint64_t cost = now_ns() - t0;
-    put(&set, STAT_COST_NS, cost);
-    publish(&set);
-    /* Walking glibc's free lists holds arena locks: keep it under 0.5 % of a core on huge heaps. */
-    uint64_t pause = cost * 200 > 250000000u ? cost * 200 : 250000000u;
-    struct timespec ts = {(time_t)(pause / 1000000000u), (long)(pause % 1000000000u)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-  }
-  return NULL;
-}
+/* What figures.c needs of this file. */
+struct probe_shm *probe_file(void) { return __atomic_load_n(&shm, __ATOMIC_ACQUIRE); }
+int probe_allocator_kind(void) { return allocator_kind; }
+void probe_internal_thread(void) { in_probe = 1; }
 
 static void start_stats_thread(void) {
   /* Block every signal in our thread so it never takes a process-directed signal meant for the target
@@ -677,7 +561,7 @@ static void start_stats_thread(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t t;
-  int rc = pthread_create(&t, &attr, stats_thread, NULL);
+  int rc = pthread_create(&t, &attr, probe_stats_thread, NULL);
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc == 0) shm->h.flags |= PROBE_FLAG_STATS_THREAD;

@@ -27,6 +27,7 @@ enum probe_allocator { PROBE_ALLOC_UNKNOWN = 0, PROBE_ALLOC_GLIBC = 1, PROBE_ALL
 #define PROBE_FLAG_SIZES 1u        /* live bytes are counted (the next allocator's malloc_usable_size was found) */
 #define PROBE_FLAG_STATS_THREAD 2u /* the statistics thread runs in this process */
 #define PROBE_FLAG_FORKED 4u       /* this file belongs to a child created by fork() without exec */
+#define PROBE_FLAG_ARENA_LIST 8u   /* glibc: the arena list is read directly (known glibc version, checked layout) */
 
 /* Statistics slots, by allocator (a bit in stats_valid says the slot holds a value). */
 enum {
@@ -36,9 +37,22 @@ enum {
   JE_ALLOCATED = 0, JE_ACTIVE = 1, JE_RESIDENT = 2, JE_RETAINED = 3, JE_MAPPED = 4, JE_METADATA = 5, JE_NARENAS = 6,
   /* tcmalloc: MallocExtension_GetNumericProperty */
   TC_ALLOCATED = 0, TC_HEAP_SIZE = 1, TC_PAGEHEAP_FREE = 2, TC_PAGEHEAP_UNMAPPED = 3, TC_THREAD_CACHE = 4, TC_CENTRAL_FREE = 5, TC_TRANSFER_FREE = 6,
-  /* mimalloc: mi_process_info */
+  /* mimalloc: mi_process_info, and the options that decide when it gives memory back */
   MI_COMMIT = 0, MI_PEAK_COMMIT = 1, MI_RSS = 2, MI_PEAK_RSS = 3,
-  /* every allocator: how long the last collection took (ns) */
+  /* glibc, every round: the arena list read without locks (no free-list walk; PROBE_FLAG_ARENA_LIST). Slots 0-4
+   * and 6 come from mallinfo2(), a cross-check at a low rate: GLIBC_MALLINFO_NS says when, and what it cost. */
+  GLIBC_SYSTEM_MEM = 7, GLIBC_TOP_BYTES = 8, GLIBC_MALLINFO_NS = 9, GLIBC_MALLINFO_COST_NS = 21,
+  /* jemalloc: dirty and muzzy pages (bytes), whether a background thread purges, the decay times (ms, -1 never) */
+  JE_DIRTY = 7, JE_MUZZY = 8, JE_BACKGROUND_THREAD = 9, JE_DIRTY_DECAY_MS = 21, JE_MUZZY_DECAY_MS = 22,
+  /* tcmalloc: its own metadata */
+  TC_METADATA = 7,
+  /* mimalloc 2.0.x options (ms): decommit_delay (formerly reset_delay), segment_decommit_delay */
+  MI_DECOMMIT_DELAY = 4, MI_SEGMENT_DECOMMIT_DELAY = 5, MI_VERSION = 6,
+  /* every allocator: the process's own memory map (/proc/self/smaps, read by the probe thread), and the live
+   * counters summed at that moment, so the figures of one publication describe one instant */
+  PMAP_LIVE_BYTES = 10, PMAP_LIVE_BLOCKS = 11, PMAP_ANON = 12, PMAP_HEAP = 13, PMAP_DIRECT = 14, PMAP_DIRECT_USABLE = 15,
+  PMAP_DIRECT_BLOCKS = 16, PMAP_STACKS = 17, PMAP_LAZYFREE = 18, PMAP_PROBE = 19, PMAP_COST_NS = 20,
+  /* every allocator: CPU time of the last collection on the probe thread (ns) */
   STAT_COST_NS = 23,
 };
 

@@ -19,9 +19,35 @@ export interface Sample {
   threads?: number;
   /** Processes summed into this sample (the target and its children). */
   processes?: number;
-  /** Live heap and allocator-held bytes, once the probe (ledger) provides them. */
+  /**
+   * The RSS ledger, with the probe (src/core/ledger/ledger.ts): live blocks in the heap (before the direct mmap
+   * split existed, every live block), free memory the allocator holds, and the parts after them in drawing order.
+   */
   liveHeapBytes?: number;
   allocatorHeldBytes?: number;
+  threadStacksBytes?: number;
+  allocatorMetadataBytes?: number;
+  /** Large blocks the allocator mmapped directly (glibc): live, outside the heap. */
+  directMmapBytes?: number;
+  /** MADV_FREE pages (LazyFree): still in RSS, reclaimable by the kernel at any time. */
+  lazyFreeBytes?: number;
+  probeOverheadBytes?: number;
+  /** The anonymous memory no measured part explains. */
+  otherAnonBytes?: number;
+  /** Age of the allocator figures the ledger of this sample used, ms (over 1 s: not current). */
+  allocatorFiguresAgeMs?: number;
+  /** The allocator's own figures, on the first sample that saw a new publication of them (a few per second). */
+  allocatorStats?: AllocatorStats;
+}
+
+/** One publication of the allocator's own figures, by the probe inside the target. */
+export interface AllocatorStats {
+  /** The allocator serving malloc: glibc, jemalloc, tcmalloc, mimalloc. */
+  allocator: string;
+  /** Named figures (bytes unless the name says otherwise), e.g. glibc arenas, jemalloc dirtyBytes. */
+  figures: Record<string, number>;
+  /** Age of the figures when read, ms. */
+  ageMs: number;
 }
 
 export type PhaseKind = 'warmup' | 'load' | 'idle';
@@ -51,6 +77,7 @@ export type RunEvent =
   | { t: number; type: 'phase-end'; phase: string; kind: PhaseKind; index: number; load?: LoadStats; reason?: PhaseEndReason }
   | { t: number; type: 'exit'; code: number | null; signal: string | null; expected: boolean }
   | { t: number; type: 'debug-stop'; reason: string; description?: string; threadId?: number }
+  | { t: number; type: 'trim'; pid: number; rssBeforeBytes: number; rssAfterBytes: number; returnedBytes: number; allocator: string }
   | { t: number; type: 'note'; level: 'info' | 'warning' | 'error'; message: string };
 
 /** Did the allocator environment really take effect in the target? */
@@ -108,6 +135,16 @@ export interface EnvironmentMetrics {
   allocatorHeldBytes?: number | null;
   /** Growth of the live heap over the load phases, bytes/min: a leak grows here, retention does not. */
   liveHeapGrowthBytesPerMin?: number | null;
+  /** How much of the anonymous memory the ledger's measured parts explain (absent for runs before the split). */
+  ledgerCoverage?: {
+    explainedFraction: number;
+    unexplainedBytes: number;
+    unexplainedFractionOfRss: number;
+    /** The measured parts miss anonymous RSS by at most 2 % of RSS. */
+    withinTolerance: boolean;
+    /** Share of ledger samples whose allocator figures were under 1 s old. */
+    freshFraction: number;
+  };
   phases: PhaseMetrics[];
 }
 

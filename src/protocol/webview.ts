@@ -72,7 +72,8 @@ const isIndex = (x: unknown): x is number => Number.isInteger(x) && (x as number
 const optNum = (x: unknown) => x === undefined || isNum(x);
 const nullOr = <T>(g: (x: unknown) => x is T) => (x: unknown): x is T | null => x === null || g(x);
 
-const SAMPLE_OPTIONAL = ['anonBytes', 'fileBytes', 'shmemBytes', 'pssBytes', 'cpuMs', 'threads', 'processes', 'liveHeapBytes', 'allocatorHeldBytes'];
+const SAMPLE_OPTIONAL = ['anonBytes', 'fileBytes', 'shmemBytes', 'pssBytes', 'cpuMs', 'threads', 'processes', 'liveHeapBytes', 'allocatorHeldBytes',
+  'threadStacksBytes', 'allocatorMetadataBytes', 'directMmapBytes', 'lazyFreeBytes', 'probeOverheadBytes', 'otherAnonBytes', 'allocatorFiguresAgeMs'];
 
 /** A Sample: finite t and rssBytes, optional numeric fields numeric when present. */
 export function isSample(x: unknown): x is Sample {
@@ -93,6 +94,7 @@ export function isRunEvent(x: unknown): x is RunEvent {
     case 'phase-end': return isStr(x.phase) && PHASE_KINDS.includes(x.kind as string) && isNum(x.index) && (x.load === undefined || isObj(x.load));
     case 'exit': return (x.code === null || isNum(x.code)) && (x.signal === null || isStr(x.signal)) && typeof x.expected === 'boolean';
     case 'debug-stop': return isStr(x.reason) && (x.description === undefined || isStr(x.description));
+    case 'trim': return isNum(x.pid) && isNum(x.rssBeforeBytes) && isNum(x.rssAfterBytes) && isNum(x.returnedBytes) && isStr(x.allocator);
     case 'note': return NOTE_LEVELS.includes(x.level as string) && isStr(x.message);
     default: return false;
   }

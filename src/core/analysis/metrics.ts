@@ -1,5 +1,6 @@
 // Metrics of one environment's run, from its samples and events. Pure functions: no I/O.
 import type { EnvironmentMetrics, LoadStats, PhaseKind, PhaseMetrics, RunEvent, Sample } from '../model';
+import { figuresFresh, ledgerCoverage, liveBytesOf } from './ledgerSeries';
 
 /** Least-squares slope of y over x, or null with fewer than 3 points or no spread in x. */
 export function slope(xs: number[], ys: number[]): number | null {
@@ -122,11 +123,15 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
   const peak = samples.reduce((m, s) => Math.max(m, s.rssBytes), 0);
   const p99s = loads.map((l) => l.latencyMs?.p99).filter((x): x is number => x != null);
   const withLedger = samples.filter((s) => s.liveHeapBytes != null);
+  // Held at the end: the last sample whose figures were current (stale ones are not the end's figure).
+  const lastHeld = withLedger.filter((s) => s.allocatorHeldBytes != null && figuresFresh(s)).at(-1)?.allocatorHeldBytes;
+  const coverage = ledgerCoverage(withLedger);
   const ledgerFigures = withLedger.length ? {
-    liveHeapBytes: withLedger.at(-1)!.liveHeapBytes!,
-    peakLiveHeapBytes: withLedger.reduce((m, s) => Math.max(m, s.liveHeapBytes!), 0),
-    allocatorHeldBytes: withLedger.filter((s) => s.allocatorHeldBytes != null).at(-1)?.allocatorHeldBytes ?? null,
-    liveHeapGrowthBytesPerMin: seriesGrowth(withLedger, loadPhases, lastT, (s) => s.liveHeapBytes!),
+    liveHeapBytes: liveBytesOf(withLedger.at(-1)!),
+    peakLiveHeapBytes: withLedger.reduce((m, s) => Math.max(m, liveBytesOf(s)), 0),
+    allocatorHeldBytes: lastHeld ?? null,
+    liveHeapGrowthBytesPerMin: seriesGrowth(withLedger, loadPhases, lastT, liveBytesOf),
+    ...(coverage ? { ledgerCoverage: coverage } : {}),
   } : {};
   return {
     ...ledgerFigures,

@@ -68,6 +68,13 @@ const CSV_COLUMNS: [string, (s: Sample) => number | undefined][] = [
   ['threads', (s) => s.threads],
   ['live_heap_bytes', (s) => s.liveHeapBytes],
   ['allocator_held_bytes', (s) => s.allocatorHeldBytes],
+  ['thread_stacks_bytes', (s) => s.threadStacksBytes],
+  ['allocator_metadata_bytes', (s) => s.allocatorMetadataBytes],
+  ['direct_mmap_bytes', (s) => s.directMmapBytes],
+  ['lazy_free_bytes', (s) => s.lazyFreeBytes],
+  ['probe_overhead_bytes', (s) => s.probeOverheadBytes],
+  ['other_anon_bytes', (s) => s.otherAnonBytes],
+  ['allocator_figures_age_ms', (s) => s.allocatorFiguresAgeMs],
 ];
 
 function csvField(text: string): string {
@@ -96,85 +103,9 @@ export function exportFileName(id: string, ext: string): string {
   return `${base}.${ext}`;
 }
 
-// ---- the RSS ledger, as the panel stacks it -------------------------------------------------------------------
-
-/** One ledger sample split into the layers the panel stacks, bottom up (bytes). */
-export interface LedgerPoint {
-  t: number;
-  rssBytes: number;
-  liveHeapBytes: number;
-  allocatorHeldBytes: number;
-  /** Anonymous memory that is neither live heap nor held by the allocator (anon - live - held, at least 0). */
-  otherAnonBytes: number;
-  /** RssFile + RssShmem. */
-  fileBytes: number;
-  /** False when the run has no status reading at all: file-backed is then unknown (0) and anon is taken as RSS. */
-  statusKnown: boolean;
-}
-
-/** The layers of the ledger chart, bottom up (fields of LedgerPoint). */
-export const LEDGER_LAYERS = ['liveHeapBytes', 'allocatorHeldBytes', 'otherAnonBytes', 'fileBytes'] as const;
-
-/** True when some sample carries the probe's figures. */
-export function hasLedger(samples: readonly Sample[]): boolean {
-  return samples.some((s) => s.liveHeapBytes != null);
-}
-
-/**
- * The ledger samples split into layers. The anon/file split comes from /proc status at a lower rate than the
- * probe's figures: a sample without it takes anon as RSS minus the last file-backed figure seen (before the first
- * status reading, the first one that comes; file-backed memory moves slowly), as the sampler does.
- */
-export function ledgerPoints(samples: readonly Sample[]): LedgerPoint[] {
-  let first: number | null = null;
-  for (const s of samples) if ((first = statusFile(s)) != null) break;
-  return ledgerPointsFrom(samples, 0, first).points;
-}
-
-/**
- * The ledger points of samples[start..] when `fileBefore` is the file-backed figure in force at `start` (null:
- * none known), and the figure in force after the last sample: lets a live view extend what it computed before.
- */
-export function ledgerPointsFrom(samples: readonly Sample[], start: number, fileBefore: number | null): { points: LedgerPoint[]; file: number | null } {
-  let file = fileBefore;
-  const points: LedgerPoint[] = [];
-  for (let i = start; i < samples.length; i++) {
-    const s = samples[i];
-    file = statusFile(s) ?? file;
-    if (s.liveHeapBytes == null) continue;
-    const f = Math.max(0, file ?? 0);
-    const anon = s.anonBytes ?? Math.max(0, s.rssBytes - f);
-    const live = Math.max(0, s.liveHeapBytes);
-    const held = Math.max(0, s.allocatorHeldBytes ?? 0);
-    points.push({
-      t: s.t, rssBytes: s.rssBytes, liveHeapBytes: live, allocatorHeldBytes: held,
-      // Live heap can exceed anon (allocated, never touched): the stack then stands above RSS, honestly.
-      otherAnonBytes: Math.max(0, anon - live - held),
-      fileBytes: f, statusKnown: file != null,
-    });
-  }
-  return { points, file };
-}
-
-/** The file-backed figure of a sample that has the status breakdown (RssFile + RssShmem), else null. */
-export function statusFile(s: Sample): number | null {
-  return s.fileBytes != null || s.shmemBytes != null ? (s.fileBytes ?? 0) + (s.shmemBytes ?? 0) : null;
-}
-
-/** Top of the stack of one point: the sum of its layers. */
-export function ledgerTotal(p: LedgerPoint): number {
-  return p.liveHeapBytes + p.allocatorHeldBytes + p.otherAnonBytes + p.fileBytes;
-}
-
-/**
- * The points as uPlot data for a stacked area chart: [t in seconds, then the cumulative sum of the layers bottom
- * up, each divided by `unit`]. The last row is the top of the stack.
- */
-export function stackLedger(points: readonly LedgerPoint[], unit = 1): number[][] {
-  const rows: number[][] = [points.map((p) => p.t / 1000)];
-  const acc = points.map(() => 0);
-  for (const layer of LEDGER_LAYERS) {
-    rows.push(points.map((p, j) => (acc[j] += p[layer]) / unit));
-  }
-  return rows;
-}
+// The RSS ledger, as the panel stacks it: in ledgerSeries.ts (the metrics read it too).
+export {
+  COVERAGE_TOLERANCE, figuresFresh, hasLedger, LEDGER_LAYERS, ledgerCoverage, ledgerPoints, ledgerPointsFrom, ledgerTotal,
+  liveBytesOf, stackLedger, statusFile,
+} from './ledgerSeries';
+export type { LedgerCoverage, LedgerLayer, LedgerPoint } from './ledgerSeries';

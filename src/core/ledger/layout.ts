@@ -58,13 +58,20 @@ export const SHARD = { liveBytes: 0, allocations: 8, frees: 16 } as const;
 export const FLAG_SIZES = 1;
 export const FLAG_STATS_THREAD = 2;
 export const FLAG_FORKED = 4;
+export const FLAG_ARENA_LIST = 8;
 
 export const ALLOCATOR_KINDS = ['unknown', 'glibc', 'jemalloc', 'tcmalloc', 'mimalloc'] as const;
 
 /** Statistics slot numbers per allocator (probe.h enum). */
 export const SLOTS = {
-  glibc: { arenaBytes: 0, inUseBytes: 1, freeBytes: 2, mmappedBytes: 3, topReleasableBytes: 4, arenas: 5, mmappedBlocks: 6 },
-  jemalloc: { allocatedBytes: 0, activeBytes: 1, residentBytes: 2, retainedBytes: 3, mappedBytes: 4, metadataBytes: 5, arenas: 6 },
+  glibc: {
+    arenaBytes: 0, inUseBytes: 1, freeBytes: 2, mmappedBytes: 3, topReleasableBytes: 4, arenas: 5, mmappedBlocks: 6,
+    systemBytes: 7, topChunkBytes: 8, mallinfoAtNs: 9, mallinfoCostNs: 21,
+  },
+  jemalloc: {
+    allocatedBytes: 0, activeBytes: 1, residentBytes: 2, retainedBytes: 3, mappedBytes: 4, metadataBytes: 5, arenas: 6,
+    dirtyBytes: 7, muzzyBytes: 8, backgroundThread: 9, dirtyDecayMs: 21, muzzyDecayMs: 22,
+  },
   tcmalloc: {
     allocatedBytes: 0,
     heapSizeBytes: 1,
@@ -73,7 +80,14 @@ export const SLOTS = {
     threadCacheBytes: 4,
     centralCacheFreeBytes: 5,
     transferCacheFreeBytes: 6,
+    metadataBytes: 7,
   },
-  mimalloc: { committedBytes: 0, peakCommittedBytes: 1, rssBytes: 2, peakRssBytes: 3 },
+  mimalloc: { committedBytes: 0, peakCommittedBytes: 1, rssBytes: 2, peakRssBytes: 3, decommitDelayMs: 4, segmentDecommitDelayMs: 5, version: 6 },
+} as const;
+
+/** Slots every allocator fills: the process's memory map as the probe thread read it, with the live counters of that instant. */
+export const MAP_SLOTS = {
+  liveBytes: 10, liveBlocks: 11, anonBytes: 12, heapBytes: 13, directBytes: 14, directUsableBytes: 15,
+  directBlocks: 16, stacksBytes: 17, lazyFreeBytes: 18, probeBytes: 19, costNs: 20,
 } as const;
 export const SLOT_COST_NS = 23;

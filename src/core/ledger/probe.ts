@@ -7,10 +7,12 @@ import type { BinaryInfo } from '../allocators/types';
 import { packageRoot } from '../workers';
 import {
   ALLOCATOR_KINDS,
+  FLAG_ARENA_LIST,
   FLAG_FORKED,
   FLAG_SIZES,
   FLAG_STATS_THREAD,
   HEADER,
+  MAP_SLOTS,
   PROBE_FILE_BYTES,
   PROBE_MAGIC,
   PROBE_VERSION,
@@ -24,14 +26,27 @@ export type ProbeAllocator = (typeof ALLOCATOR_KINDS)[number];
 
 type StatsOf<K extends keyof typeof SLOTS> = Partial<Record<keyof (typeof SLOTS)[K], number>>;
 
+/**
+ * The process's memory map as the probe thread read it (/proc/self/smaps), with the probe's live counters summed
+ * at that instant: heap = glibc's heaps ([heap] and arena heaps, glibc only), direct = glibc's directly mmapped
+ * blocks (resident bytes; usable bytes and count beside), stacks = thread stacks, probe = the probe's own memory.
+ */
+export type ProbeMap = Partial<Record<keyof typeof MAP_SLOTS, number>>;
+
 /** The allocator's own figures, as the probe thread last published them (fields it could not read are absent). */
 export interface ProbeStats {
-  /** Milliseconds since the publication (the probe publishes every ~250 ms; more on huge glibc heaps). */
+  /** Milliseconds since the publication (the probe publishes every ~250 ms, up to 1 s on huge heaps). */
   ageMs: number;
   publications: number;
-  /** What the last collection cost inside the target, microseconds. */
+  /** CPU time the last collection cost the probe's thread inside the target, microseconds. */
   collectionCostUs: number | null;
-  /** mallinfo2(): arena = heap obtained by sbrk/arena mmaps, inUse = uordblks, free = fordblks, mmapped = hblkhd. */
+  /** The memory map of the same publication (null from a probe that does not read it). */
+  map: ProbeMap | null;
+  /**
+   * glibc. From the arena list, every publication: arenas, systemBytes (obtained from the OS), topChunkBytes. From
+   * mallinfo2(), a cross-check at a low rate (mallinfoAtNs says when): inUse = uordblks, free = fordblks,
+   * mmapped = hblkhd, arenaBytes = arena. Without the arena list, arenas also comes from that cross-check.
+   */
   glibc?: StatsOf<'glibc'>;
   /** mallctl stats.* after an epoch refresh. */
   jemalloc?: StatsOf<'jemalloc'>;
@@ -54,6 +69,8 @@ export interface ProbeReading {
   /** The library serving malloc in the target, e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2. */
   allocatorPath: string;
   statsThread: boolean;
+  /** glibc: the probe reads the arena list directly (a glibc version whose layout it knows). */
+  arenaList: boolean;
   /** Null until the probe thread published once (about 250 ms after start), or without a probe thread. */
   stats: ProbeStats | null;
 }
@@ -170,12 +187,21 @@ function decode(buf: Buffer, length: number, file: string, ignoreSeq = false): P
   const allocator = ALLOCATOR_KINDS[buf.readUInt32LE(HEADER.allocator)] ?? 'unknown';
   if (publications > 0) {
     const valid = buf.readBigUInt64LE(STATS.valid);
+    // Signed: a few slots hold -1 (a jemalloc decay time of "never"); every other value is far below 2^63.
     const slot = (i: number): number | undefined =>
-      (valid >> BigInt(i)) & 1n ? Number(buf.readBigUInt64LE(STATS.slots + 8 * i)) : undefined;
+      (valid >> BigInt(i)) & 1n ? Number(buf.readBigInt64LE(STATS.slots + 8 * i)) : undefined;
     // Both clocks are CLOCK_MONOTONIC (libuv's hrtime), so the age is meaningful across processes.
     const ageNs = process.hrtime.bigint() - buf.readBigUInt64LE(STATS.timeNs);
     const cost = slot(SLOT_COST_NS);
-    stats = { ageMs: Number(ageNs) / 1e6, publications, collectionCostUs: cost === undefined ? null : cost / 1000 };
+    const map: ProbeMap = {};
+    for (const [name, i] of Object.entries(MAP_SLOTS)) {
+      const v = slot(i);
+      if (v !== undefined) map[name as keyof ProbeMap] = v;
+    }
+    stats = {
+      ageMs: Number(ageNs) / 1e6, publications, collectionCostUs: cost === undefined ? null : cost / 1000,
+      map: map.anonBytes !== undefined ? map : null,
+    };
     if (allocator !== 'unknown') {
       const named: Record<string, number> = {};
       for (const [name, i] of Object.entries(SLOTS[allocator])) {
@@ -196,6 +222,7 @@ function decode(buf: Buffer, length: number, file: string, ignoreSeq = false): P
     allocator,
     allocatorPath: buf.toString('utf8', HEADER.allocatorPath, Math.min(pathEnd < 0 ? Infinity : pathEnd, HEADER.allocatorPath + HEADER.allocatorPathBytes)),
     statsThread: (flags & FLAG_STATS_THREAD) !== 0,
+    arenaList: (flags & FLAG_ARENA_LIST) !== 0,
     stats,
   };
 }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ledger, readProbe } from '../ledger';
+import { LEDGER_PARTS, ledger, readProbe } from '../ledger';
 import type { Sample } from '../model';
 import { LatenessHistogram } from './lateness';
 import { STOP, type FromWorker, type SamplerPriority, type SamplerSummary, type WorkerInit } from './protocol';
@@ -172,10 +172,11 @@ async function sleepTimer(deadline: number): Promise<boolean> {
 }
 
 // The probe's counters are one pread of a 4.6 KB file: cheap enough for every reading. The allocator's own
-// statistics in it are refreshed by the probe every ~250 ms; the ledger uses the status breakdown when this
+// figures in it are refreshed by the probe every ~250 ms; the ledger uses the status breakdown when this
 // reading has it, else RSS minus the last file-backed figure seen.
 let lastFileBytes: number | undefined;
 let lastShmemBytes: number | undefined;
+let lastPublication = -1;
 function addLedger(sample: Sample, probePath: string): void {
   const probe = readProbe(probePath);
   if (!probe) return;
@@ -184,8 +185,14 @@ function addLedger(sample: Sample, probePath: string): void {
     lastShmemBytes = sample.shmemBytes;
   }
   const l = ledger({ ...sample, fileBytes: sample.fileBytes ?? lastFileBytes, shmemBytes: sample.shmemBytes ?? lastShmemBytes }, probe);
-  sample.liveHeapBytes = l.liveHeapBytes;
-  sample.allocatorHeldBytes = l.allocatorHeldBytes;
+  for (const part of LEDGER_PARTS) sample[part] = l[part];
+  if (l.figuresAgeMs !== null) sample.allocatorFiguresAgeMs = Math.round(l.figuresAgeMs);
+  const stats = probe.stats;
+  if (stats && stats.publications !== lastPublication && probe.allocator !== 'unknown') {
+    lastPublication = stats.publications;
+    const figures = stats[probe.allocator];
+    if (figures) sample.allocatorStats = { allocator: probe.allocator, figures: { ...figures }, ageMs: Math.round(stats.ageMs) };
+  }
 }
 
 async function run(): Promise<SamplerSummary> {

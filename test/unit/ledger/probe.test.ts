@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { inspectBinary } from '../../../src/core/allocators/inspect';
-import { childProbePath, ledger, probeApplies, probeEnvironment, probeLibraryPath, ProbeLayoutError, readProbe, type ProbeReading } from '../../../src/core/ledger';
+import { childProbePath, ledger, measuredBytes, probeApplies, probeEnvironment, probeLibraryPath, ProbeLayoutError, readProbe, type ProbeReading } from '../../../src/core/ledger';
 import { nativeProgram } from '../support/paths';
 
 const LIB = '/usr/lib/x86_64-linux-gnu';
@@ -191,29 +191,48 @@ for (const a of ALLOCATORS.slice(0, 2)) {
   });
 }
 
-test('glibc: mallinfo2 statistics published, and the ledger of a real sample adds up', async () => {
+test('glibc: arena list and memory map at every publication, mallinfo2 as a cross-check, and the ledger of a real sample adds up', async () => {
   const s = await start(nativeProgram('probetest'), ['known'], null);
   try {
+    const readyNs = process.hrtime.bigint();
     const r = await freshStats(s.shm, 'glibc');
     const g = r.stats!.glibc!;
+    const m = r.stats!.map!;
     assert.ok(r.statsThread);
+    assert.ok(r.arenaList, 'glibc 2.36: the arena list is read directly');
     assert.ok(r.stats!.ageMs >= 0 && r.stats!.ageMs < 5000, `age ${r.stats!.ageMs}`);
-    assert.ok(g.arenas! >= 1, `arenas ${g.arenas}`);
+    assert.ok(g.arenas! >= 2, `arenas ${g.arenas} (main + the probe thread's)`);
+    assert.ok(g.systemBytes! >= m.heapBytes!, `system ${g.systemBytes} >= resident heap ${m.heapBytes}`);
+    // The program allocated 8 blocks of 1 MiB and 2 of 2 MiB (mmapped directly) and freed every other block:
+    // 5 remain, recognised in the map by their chunk headers.
+    assert.ok(m.directBlocks! >= 5, `direct blocks ${m.directBlocks}`);
+    assert.ok(m.directUsableBytes! >= 5 * 1024 * 1024, `direct usable ${m.directUsableBytes}`);
+    assertWithin(m.liveBytes ?? null, r.liveBytes!, 0.02, "live at the map");
+    assert.ok(m.heapBytes! > 0 && m.anonBytes! >= m.heapBytes!, `heap ${m.heapBytes} anon ${m.anonBytes}`);
+
+    // The cross-check runs a second after start, then every 10 s: wait for one taken after the program was ready.
+    const checked = await waitFor('a mallinfo2 cross-check', () => {
+      const x = readProbe(s.shm);
+      return x?.stats?.glibc?.mallinfoAtNs !== undefined && BigInt(x.stats.glibc.mallinfoAtNs) > readyNs ? x : null;
+    });
+    const c = checked.stats!.glibc!;
     // uordblks + hblkhd counts chunk sizes of blocks in use: a little above the usable sizes, never below.
-    const inUse = g.inUseBytes! + g.mmappedBytes!;
-    assert.ok(inUse >= r.liveBytes! && inUse < r.liveBytes! * 1.2, `in use ${inUse} vs live ${r.liveBytes}`);
-    assert.ok(g.freeBytes! > 0, 'about half the blocks were freed: free chunks expected');
+    const inUse = c.inUseBytes! + c.mmappedBytes!;
+    assert.ok(inUse >= checked.liveBytes! && inUse < checked.liveBytes! * 1.2, `in use ${inUse} vs live ${checked.liveBytes}`);
+    assert.ok(c.freeBytes! > 0, 'about half the blocks were freed: free chunks expected');
+    assert.ok(c.mallinfoCostNs! > 0);
 
     const status = fs.readFileSync(`/proc/${s.child.pid}/status`, 'utf8');
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
     const sample = { t: 0, rssBytes: kb('VmRSS'), anonBytes: kb('RssAnon'), fileBytes: kb('RssFile'), shmemBytes: kb('RssShmem'), threads: 2 };
-    const l = ledger(sample, r);
+    const l = ledger(sample, checked);
     assert.equal(l.basis, 'allocator-stats');
-    assert.equal(l.liveHeapBytes, r.liveBytes);
+    assert.equal(l.liveHeapBytes + m.directUsableBytes!, checked.liveBytes);
     assert.equal(l.fileBytes, sample.fileBytes + sample.shmemBytes);
+    assert.ok(l.threadStacksBytes > 0, 'the main thread\'s stack');
     // The blocks are written by calloc only in part, so live may exceed anon; when it does not, the parts add up.
     if (l.liveHeapBytes <= sample.anonBytes) {
-      assert.equal(l.liveHeapBytes + l.allocatorHeldBytes + l.allocatorOverheadBytes + l.otherAnonBytes, sample.anonBytes);
+      assert.equal(measuredBytes(l) + l.otherAnonBytes, sample.anonBytes);
     }
   } finally {
     killGroup(s.child);

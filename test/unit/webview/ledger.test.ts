@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decimateMinMax, hasLedger, LEDGER_LAYERS, ledgerPoints, ledgerPointsFrom, ledgerTotal, stackLedger, statusFile } from '../../../src/core/analysis/series';
+import { decimateMinMax, hasLedger, LEDGER_LAYERS, ledgerCoverage, ledgerPoints, ledgerPointsFrom, ledgerTotal, stackLedger, statusFile } from '../../../src/core/analysis/series';
 import type { Sample } from '../../../src/core/model';
 
 const MiB = 1024 * 1024;
@@ -8,7 +8,9 @@ const MiB = 1024 * 1024;
 test('layers: live and held as measured, other anon = anon - live - held, file = file + shmem', () => {
   const [p] = ledgerPoints([{ t: 100, rssBytes: 300 * MiB, anonBytes: 280 * MiB, fileBytes: 18 * MiB, shmemBytes: 2 * MiB, liveHeapBytes: 100 * MiB, allocatorHeldBytes: 150 * MiB }]);
   assert.deepEqual(p, {
-    t: 100, rssBytes: 300 * MiB, liveHeapBytes: 100 * MiB, allocatorHeldBytes: 150 * MiB, otherAnonBytes: 30 * MiB, fileBytes: 20 * MiB, statusKnown: true,
+    t: 100, rssBytes: 300 * MiB, liveHeapBytes: 100 * MiB, allocatorHeldBytes: 150 * MiB, threadStacksBytes: 0, allocatorMetadataBytes: 0,
+    directMmapBytes: 0, lazyFreeBytes: 0, probeOverheadBytes: 0, otherAnonBytes: 30 * MiB, unknownBytes: 0, fileBytes: 20 * MiB,
+    statusKnown: true, figures: 'fresh',
   });
   assert.equal(ledgerTotal(p), 300 * MiB);
 });
@@ -65,15 +67,18 @@ test('stacking: cumulative sums bottom up (live, +held, +other, +file), in the u
   ]);
   const rows = stackLedger(points, MiB);
   assert.equal(rows.length, 1 + LEDGER_LAYERS.length);
+  // Layers: live, held, stacks, metadata, direct, lazy free, probe (all 0 here), other, unknown, file.
   assert.deepEqual(rows, [
     [0, 1.5],
     [30, 80],
     [70, 120],
+    [70, 120], [70, 120], [70, 120], [70, 120], [70, 120],
     [90, 120], // other anon clamped to 0 in the second point
+    [90, 120],
     [100, 140],
   ]);
   for (let j = 0; j < points.length; j++) assert.equal(rows.at(-1)![j], ledgerTotal(points[j]) / MiB);
-  assert.deepEqual(stackLedger([]), [[], [], [], [], []]);
+  assert.deepEqual(stackLedger([]), [[], ...LEDGER_LAYERS.map(() => [])]);
 });
 
 test('decimation by the top of the stack keeps its peak, not only the RSS peak', () => {
@@ -113,4 +118,56 @@ test('extending a live series piece by piece gives the same points as splitting 
   assert.deepEqual(pieces, whole);
   // Not trivially equal: the file-backed figure changes along the way.
   assert.ok(new Set(whole.map((p) => p.fileBytes)).size >= 4);
+});
+
+test('every measured part in drawing order; other anon is what they leave of anon', () => {
+  const [p] = ledgerPoints([{
+    t: 0, rssBytes: 200 * MiB, anonBytes: 180 * MiB, fileBytes: 20 * MiB, shmemBytes: 0, liveHeapBytes: 60 * MiB, allocatorHeldBytes: 70 * MiB,
+    threadStacksBytes: 4 * MiB, allocatorMetadataBytes: 2 * MiB, directMmapBytes: 8 * MiB, lazyFreeBytes: 6 * MiB, probeOverheadBytes: 1 * MiB,
+    otherAnonBytes: 29 * MiB, allocatorFiguresAgeMs: 120,
+  }]);
+  assert.deepEqual(LEDGER_LAYERS, ['liveHeapBytes', 'allocatorHeldBytes', 'threadStacksBytes', 'allocatorMetadataBytes', 'directMmapBytes',
+    'lazyFreeBytes', 'probeOverheadBytes', 'otherAnonBytes', 'unknownBytes', 'fileBytes']);
+  assert.equal(p.figures, 'fresh');
+  assert.equal(p.otherAnonBytes, 29 * MiB);
+  assert.equal(ledgerTotal(p), 200 * MiB);
+});
+
+test('figures over 1 s old: live view draws the anon beyond the live heap as unknown; a stored run interpolates', () => {
+  const at = (t: number, age: number, held: number, live = 50): Sample => ({
+    t, rssBytes: 220 * MiB, anonBytes: 200 * MiB, fileBytes: 20 * MiB, shmemBytes: 0, liveHeapBytes: live * MiB, allocatorHeldBytes: held * MiB,
+    threadStacksBytes: 2 * MiB, otherAnonBytes: 0, allocatorFiguresAgeMs: age,
+  });
+  // At t = 1000 and 2000 the probe's figures were 1.5 s and 2.5 s old: the held figure there is the old 40 MiB.
+  const samples = [at(0, 100, 40), at(1000, 1500, 40, 60), at(2000, 2500, 40, 70), at(3000, 100, 100, 80)];
+  const live = ledgerPoints(samples);
+  assert.deepEqual(live.map((p) => p.figures), ['fresh', 'unknown', 'unknown', 'fresh']);
+  assert.deepEqual([live[1].allocatorHeldBytes, live[1].threadStacksBytes, live[1].otherAnonBytes, live[1].unknownBytes], [0, 0, 0, 140 * MiB]);
+  assert.equal(ledgerTotal(live[1]), 220 * MiB);
+  const stored = ledgerPoints(samples, { interpolate: true });
+  assert.deepEqual(stored.map((p) => p.figures), ['fresh', 'interpolated', 'interpolated', 'fresh']);
+  assert.equal(stored[1].allocatorHeldBytes, 60 * MiB);
+  assert.equal(stored[2].allocatorHeldBytes, 80 * MiB);
+  assert.equal(stored[2].threadStacksBytes, 2 * MiB);
+  assert.equal(stored[2].unknownBytes, 0);
+  assert.equal(stored[2].otherAnonBytes, (200 - 70 - 80 - 2) * MiB);
+  // Nothing fresh after a stale stretch: nothing to interpolate to, still unknown.
+  const tail = ledgerPoints([at(0, 100, 40), at(1000, 1500, 40)], { interpolate: true });
+  assert.deepEqual(tail.map((p) => p.figures), ['fresh', 'unknown']);
+});
+
+test('coverage: how much of anon the measured parts explain, flagged beyond 2 % of RSS', () => {
+  const s = (other: number): Sample => ({
+    t: 0, rssBytes: 100 * MiB, anonBytes: 90 * MiB, fileBytes: 10 * MiB, shmemBytes: 0, liveHeapBytes: 40 * MiB,
+    allocatorHeldBytes: (50 - other) * MiB, otherAnonBytes: other * MiB, allocatorFiguresAgeMs: 50,
+  });
+  const ok = ledgerCoverage([s(1), s(1), s(1)])!;
+  assert.equal(ok.withinTolerance, true);
+  assert.equal(ok.unexplainedBytes, 1 * MiB);
+  assert.equal(ok.freshFraction, 1);
+  const short = ledgerCoverage([s(10), s(10), s(1)])!;
+  assert.equal(short.withinTolerance, false);
+  assert.equal(short.unexplainedFractionOfRss, 0.1);
+  assert.ok(Math.abs(short.explainedFraction - 80 / 90) < 1e-9);
+  assert.equal(ledgerCoverage([{ t: 0, rssBytes: 1, liveHeapBytes: 1 }]), null, 'a run from before the split parts');
 });
