@@ -8,14 +8,14 @@ export interface GateResult { checked: boolean; crossed: string[] }
 
 export function applyGate(run: StoredRun, baseline: StoredRun | null, failOn: string | undefined): GateResult {
   if (!failOn) {
-    if (baseline) throw new AlloclabError('--baseline needs --fail-on (or failOn in the scenario) to say what counts as a regression', 2);
+    if (baseline) throw new AlloclabError('--baseline needs --fail-on (or failOn in the scenario) to say what counts as a regression', 'input');
     return { checked: false, crossed: [] };
   }
   let thresholds;
   try {
     thresholds = parseFailOn(failOn);
   } catch (e) {
-    throw new AlloclabError(`--fail-on: ${(e as Error).message}`, 2);
+    throw new AlloclabError(`--fail-on: ${(e as Error).message}`, 'input');
   }
   const crossed: string[] = [];
   for (const { record: e } of run.environments) {

@@ -105,13 +105,13 @@ function duration(text: string): number {
   try {
     return parseDuration(text);
   } catch (e) {
-    throw new AlloclabError(`--duration: ${(e as Error).message}`, 2);
+    throw new AlloclabError(`--duration: ${(e as Error).message}`, 'input');
   }
 }
 
 function pickBackend(opts: ProfileCliOptions): AttributionBackend {
   const lg = Number(opts.lgProfInterval);
-  if (!Number.isInteger(lg) || lg < 10 || lg > 40) throw new AlloclabError('--lg-prof-interval must be an integer between 10 and 40', 2);
+  if (!Number.isInteger(lg) || lg < 10 || lg > 40) throw new AlloclabError('--lg-prof-interval must be an integer between 10 and 40', 'input');
   if (opts.backend) return getBackend(opts.backend, { jemalloc: { lgProfInterval: lg } });
   const all = listBackends().map((b) => (b.id === 'jemalloc-prof' ? getBackend(b.id, { jemalloc: { lgProfInterval: lg } }) : b));
   const ok = all.find((b) => b.available().ok);
@@ -144,7 +144,7 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
     process.off('SIGINT', onSignal);
   }
   if (failure) throw failure;
-  if (!result) throw new AlloclabError(`No profile was recorded (see ${runDir}).`, 1);
+  if (!result) throw new AlloclabError(`No profile was recorded (see ${runDir}).`, 'failure');
   return result;
 }
 
@@ -161,7 +161,7 @@ function findProfile(p: string): string {
 }
 
 function printHotspots(profile: AllocationProfile, where: string, o: { by?: Ranking; top: number; json: boolean; workspaceRoots?: string[] }): void {
-  if (!Number.isInteger(o.top) || o.top < 1) throw new AlloclabError('--top must be a positive integer', 2);
+  if (!Number.isInteger(o.top) || o.top < 1) throw new AlloclabError('--top must be a positive integer', 'input');
   const by: Ranking = o.by ?? (profile.capabilities.growth ? 'growth' : supportedRankings(profile)[0] ?? 'growth');
   const rows = rankHotspots(profile, by, { top: o.top, windows: profile.windows });
   const roots = o.workspaceRoots ?? [process.cwd()];
@@ -181,7 +181,7 @@ function printHotspots(profile: AllocationProfile, where: string, o: { by?: Rank
 }
 
 function printDiff(base: AllocationProfile, profile: AllocationProfile, o: { by: Ranking; top: number; json: boolean }): void {
-  if (!Number.isInteger(o.top) || o.top < 1) throw new AlloclabError('--top must be a positive integer', 2);
+  if (!Number.isInteger(o.top) || o.top < 1) throw new AlloclabError('--top must be a positive integer', 'input');
   const rows = diffProfiles(base, profile, o.by, { windows: profile.windows }).slice(0, o.top);
   if (o.json) {
     const diff = rows.map((d) => ({ function: d.function, file: d.file, line: d.line, before: d.before?.value ?? null, after: d.after?.value ?? null, delta: d.delta }));

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { discoverAllocators, type CustomAllocatorSpec, type DiscoveryOptions } from '../core/allocators';
 import { verdict } from '../core/analysis/verdict';
-import { AlloclabError } from '../core/errors';
+import { AlloclabError, type ErrorKind } from '../core/errors';
 import { killAllTargets } from '../core/launch';
 import type { EnvironmentRecord, RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver, type RunRequest } from '../core/runs/runner';
@@ -26,7 +26,7 @@ function collect(value: string, previous: string[]): string[] {
 function parseCustom(specs: string[]): CustomAllocatorSpec[] {
   return specs.map((s) => {
     const i = s.indexOf('=');
-    if (i <= 0 || i === s.length - 1) throw new AlloclabError(`--allocator expects NAME=LIBRARY_PATH, got "${s}"`, 2);
+    if (i <= 0 || i === s.length - 1) throw new AlloclabError(`--allocator expects NAME=LIBRARY_PATH, got "${s}"`, 'input');
     return { id: s.slice(0, i), library: path.resolve(s.slice(i + 1)) };
   });
 }
@@ -44,7 +44,7 @@ function durationOption(text: string | undefined): number | undefined {
   try {
     return parseDuration(text);
   } catch (e) {
-    throw new AlloclabError(`--duration: ${(e as Error).message}`, 2);
+    throw new AlloclabError(`--duration: ${(e as Error).message}`, 'input');
   }
 }
 
@@ -204,7 +204,7 @@ export function buildProgram(): Command {
       const envs = envList(opts.env) ?? ['glibc', 'jemalloc'];
       const loaded = compareScenario(binary, args, durationOption(opts.duration) ?? 30_000, envs, process.cwd());
       const interval = Number(opts.interval);
-      if (!Number.isFinite(interval) || interval < 5) throw new AlloclabError('--interval must be a number of milliseconds, at least 5', 2);
+      if (!Number.isFinite(interval) || interval < 5) throw new AlloclabError('--interval must be a number of milliseconds, at least 5', 'input');
       loaded.scenario.sampling.intervalMs = interval;
       const progress = progressObserver(!!opts.json);
       const { runDir, record } = await runWithSignals({
@@ -239,6 +239,11 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The exit code of an error kind: 2 for the user's input, 1 for the machine or the run. */
+export function exitCodeOf(kind: ErrorKind): 1 | 2 {
+  return kind === 'input' ? 2 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   process.on('exit', () => killAllTargets());
   const program = buildProgram();
@@ -249,7 +254,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof AlloclabError) {
       process.stderr.write(`alloclab: ${e.message}\n`);
-      return e.exitCode;
+      return exitCodeOf(e.kind);
     }
     process.stderr.write(`alloclab: internal error: ${(e as Error).stack ?? e}\n`);
     return 1;

@@ -18,7 +18,7 @@ export function watchCommand(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (pidText: string, opts: { duration?: string; interval: string; runsDir: string; out?: string; json?: boolean }) => {
       const pid = Number(pidText);
-      if (!Number.isInteger(pid) || pid <= 0) throw new AlloclabError(`"${pidText}" is not a process id`, 2);
+      if (!Number.isInteger(pid) || pid <= 0) throw new AlloclabError(`"${pidText}" is not a process id`, 'input');
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.on('SIGINT', onSignal);

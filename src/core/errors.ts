@@ -1,8 +1,14 @@
 // Errors a user can hit. Each message says what went wrong and what to do next.
 
-/** Base of every error meant for the user (CLI exit code 2 for input errors, 1 for run failures). */
+/**
+ * What kind of problem an error is: the user's input (a scenario, an argument, a path), the machine (a missing
+ * tool, library or permission), or the run itself failing. Only the CLI turns a kind into an exit code.
+ */
+export type ErrorKind = 'input' | 'environment' | 'failure';
+
+/** Base of every error meant for the user; its kind says whose move it is. */
 export class AlloclabError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+  constructor(message: string, readonly kind: ErrorKind = 'failure') {
     super(message);
     this.name = new.target.name;
   }
@@ -16,13 +22,13 @@ export class ScenarioError extends AlloclabError {
     readonly column: number,
     readonly detail: string,
   ) {
-    super(`${file}:${line}:${column}: ${detail}`, 2);
+    super(`${file}:${line}:${column}: ${detail}`, 'input');
   }
 }
 
 export class AllocatorNotFoundError extends AlloclabError {
   constructor(readonly id: string, known: string[]) {
-    super(`Unknown allocator environment "${id}". Known: ${known.join(', ')}. Run \`alloclab allocators\` to see which are available.`, 2);
+    super(`Unknown allocator environment "${id}". Known: ${known.join(', ')}. Run \`alloclab allocators\` to see which are available.`, 'input');
   }
 }
 
@@ -30,6 +36,6 @@ export class TargetError extends AlloclabError {}
 
 export class CancelledError extends AlloclabError {
   constructor() {
-    super('Cancelled.', 1);
+    super('Cancelled.', 'failure');
   }
 }

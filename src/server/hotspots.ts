@@ -78,7 +78,7 @@ export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities
 /** The profiles of a path: a run folder holds one per environment folder; anything else is one profile. */
 export async function loadProfiles(p: string): Promise<{ source: string; label: string; profiles: LoadedProfile[] }> {
   const abs = path.resolve(p);
-  if (!existsSync(abs)) throw new AlloclabError(`${abs} does not exist. Open a run folder, profile.json, a heaptrack .zst/.gz, a massif.out.* file or a folder of jemalloc .heap dumps.`, 2);
+  if (!existsSync(abs)) throw new AlloclabError(`${abs} does not exist. Open a run folder, profile.json, a heaptrack .zst/.gz, a massif.out.* file or a folder of jemalloc .heap dumps.`, 'input');
   if (statSync(abs).isDirectory() && !existsSync(path.join(abs, PROFILE_JSON))) {
     const envDirs = readdirSync(abs).sort().map((n) => path.join(abs, n)).filter((d) => statSync(d).isDirectory() && existsSync(path.join(d, PROFILE_JSON)));
     if (envDirs.length) {
@@ -305,7 +305,7 @@ export function describeBackends(): BackendInfo[] {
 export function backendForRun(id: string, lgProfInterval?: number): AttributionBackend {
   const b = getBackend(id, { jemalloc: lgProfInterval != null ? { lgProfInterval } : undefined });
   const av = b.available();
-  if (!av.ok) throw new AlloclabError(`Attribution backend "${id}" is not available: ${av.reason}.${av.debianPackage ? ` Install it with \`apt-get install ${av.debianPackage}\`.` : ''}`, 2);
+  if (!av.ok) throw new AlloclabError(`Attribution backend "${id}" is not available: ${av.reason}.${av.debianPackage ? ` Install it with \`apt-get install ${av.debianPackage}\`.` : ''}`, 'input');
   return b;
 }
 

@@ -35,7 +35,7 @@ export class RunHost {
   /** Starts a run in the background; everything after this arrives through the sink. */
   start(params: StartRunParams): string {
     const { runId } = params;
-    if (this.active.has(runId)) throw new AlloclabError(`A run with id ${runId} is already in flight.`, 2);
+    if (this.active.has(runId)) throw new AlloclabError(`A run with id ${runId} is already in flight.`, 'input');
     const abort = new AbortController();
     // The run starts on the next turn so the answer to startRun leaves before its first notification.
     const done = new Promise<void>((resolve) => setImmediate(resolve))
@@ -94,7 +94,7 @@ export class RunHost {
       this.sink.runFinished({
         runId, runDir, record, cancelled,
         error: cancelled ? null : {
-          message: err.message, name: err.name, userError: err instanceof AlloclabError && err.exitCode === 2,
+          message: err.message, name: err.name, userError: err instanceof AlloclabError && err.kind === 'input',
           location: err instanceof ScenarioError ? { file: err.file, line: err.line, column: err.column } : undefined,
         },
       });
@@ -144,10 +144,10 @@ async function profileRun(
   if (t.scenarioPath) loaded = loadScenarioFile(t.scenarioPath);
   else if (t.command) {
     const can = backend.canApplyTo(t.command);
-    if (!can.ok) throw new AlloclabError(`Cannot profile with ${backend.id}: ${can.reason}.`, 2);
+    if (!can.ok) throw new AlloclabError(`Cannot profile with ${backend.id}: ${can.reason}.`, 'input');
     loaded = compareScenario(t.command, t.args ?? [], t.durationMs ?? 10_000, [env], t.cwd ?? path.dirname(t.command));
     loaded.scenario.name = `profile-${path.basename(t.command).replace(/[^\w.-]/g, '_')}`;
-  } else throw new AlloclabError('A profile run needs a scenario file or a binary.', 2);
+  } else throw new AlloclabError('A profile run needs a scenario file or a binary.', 'input');
   const result = await executeRun({
     kind: 'profile', loaded, environments: [env], runsDir: params.runsDir, allocators, signal,
     durationOverrideMs: t.scenarioPath ? params.durationOverrideMs : undefined,

@@ -71,22 +71,22 @@ function customProfiles(specs: CustomAllocatorSpec[]): AllocatorProfile[] {
   const seen = new Set(BUILTIN_PROFILES.map((b) => b.id));
   return specs.map((spec) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.id)) {
-      throw new AlloclabError(`Custom allocator id "${spec.id}" is not usable as a name: use letters, digits, dot, dash, underscore.`, 2);
+      throw new AlloclabError(`Custom allocator id "${spec.id}" is not usable as a name: use letters, digits, dot, dash, underscore.`, 'input');
     }
     if (seen.has(spec.id)) {
-      throw new AlloclabError(`Custom allocator id "${spec.id}" is already taken${BUILTIN_PROFILES.some((b) => b.id === spec.id) ? ' by a built-in profile' : ''}; choose another id.`, 2);
+      throw new AlloclabError(`Custom allocator id "${spec.id}" is already taken${BUILTIN_PROFILES.some((b) => b.id === spec.id) ? ' by a built-in profile' : ''}; choose another id.`, 'input');
     }
     seen.add(spec.id);
     const env = { ...(spec.env ?? {}) };
     let library = spec.library;
     // LD_PRELOAD in env would be overwritten by composition; treat it as the library to preload.
     if (env.LD_PRELOAD !== undefined) {
-      if (library) throw new AlloclabError(`Custom allocator "${spec.id}" gives both library and env.LD_PRELOAD; keep only library.`, 2);
+      if (library) throw new AlloclabError(`Custom allocator "${spec.id}" gives both library and env.LD_PRELOAD; keep only library.`, 'input');
       library = env.LD_PRELOAD;
       delete env.LD_PRELOAD;
     }
     if (!library && Object.keys(env).length === 0) {
-      throw new AlloclabError(`Custom allocator "${spec.id}" needs a library to preload or env variables to set.`, 2);
+      throw new AlloclabError(`Custom allocator "${spec.id}" needs a library to preload or env variables to set.`, 'input');
     }
     const preload = library ? path.resolve(library) : null;
     const problem = preload ? usableLibrary(preload) : null;

@@ -14,7 +14,7 @@ export function inspectBinary(file: string): BinaryInfo {
   try {
     st = statSync(file);
   } catch {
-    throw new TargetError(`Cannot inspect ${file}: it does not exist. Check the target's command path.`, 2);
+    throw new TargetError(`Cannot inspect ${file}: it does not exist. Check the target's command path.`, 'input');
   }
   let setuidOwner: number | null = null;
   // ld.so's secure mode starts when the effective ids differ from the real ones after exec.
@@ -24,7 +24,7 @@ export function inspectBinary(file: string): BinaryInfo {
   try {
     elf = readElf(file, ALLOCATOR_SYMBOLS);
   } catch (e) {
-    throw new TargetError(`Cannot read ${file}: ${(e as Error).message}.`, 2);
+    throw new TargetError(`Cannot read ${file}: ${(e as Error).message}.`, 'input');
   }
   if (!elf) {
     // A script: the interpreter named on its #! line is the program ld.so loads.

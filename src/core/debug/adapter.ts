@@ -19,7 +19,7 @@ export interface DebugAdapterFound {
 /** Thrown when no lldb adapter is installed; says which Debian package to install. */
 export class DebugAdapterNotFoundError extends AlloclabError {
   constructor(searched: string[]) {
-    super(`No lldb debug adapter found (looked for ${LLDB_DAP_CANDIDATES.slice(0, 2).join(', ')}, lldb-vscode-16, ... on PATH and in ${searched.join(', ')}). Install one with \`apt-get install lldb-16\` (it provides /usr/bin/lldb-vscode-16), or set allocatorLab.debug.adapterPath.`, 2);
+    super(`No lldb debug adapter found (looked for ${LLDB_DAP_CANDIDATES.slice(0, 2).join(', ')}, lldb-vscode-16, ... on PATH and in ${searched.join(', ')}). Install one with \`apt-get install lldb-16\` (it provides /usr/bin/lldb-vscode-16), or set allocatorLab.debug.adapterPath.`, 'input');
   }
 }
 
@@ -29,7 +29,7 @@ export function findDebugAdapter(opts: { explicitPath?: string; pathEnv?: string
   const flavour = (p: string): DebugAdapterFound['flavour'] => (path.basename(p).startsWith('lldb-dap') ? 'lldb-dap' : 'lldb-vscode');
   if (opts.explicitPath) {
     if (!isExecutableFile(opts.explicitPath)) {
-      throw new AlloclabError(`allocatorLab.debug.adapterPath is "${opts.explicitPath}", which is not an executable file. Fix the setting or clear it to search PATH.`, 2);
+      throw new AlloclabError(`allocatorLab.debug.adapterPath is "${opts.explicitPath}", which is not an executable file. Fix the setting or clear it to search PATH.`, 'input');
     }
     return { path: opts.explicitPath, flavour: flavour(opts.explicitPath) };
   }

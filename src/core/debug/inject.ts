@@ -35,7 +35,7 @@ export type LaunchConfig = Record<string, unknown> & { type: string; request?: s
 /** Thrown when a configuration cannot carry an environment (unknown type, attach request, malformed env). */
 export class DebugInjectionError extends AlloclabError {
   constructor(message: string) {
-    super(message, 2);
+    super(message, 'input');
   }
 }
 

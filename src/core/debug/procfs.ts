@@ -77,14 +77,14 @@ export interface MemorySnapshot {
 /** /proc/PID of a process that exists but may not be read (another user's, or ptrace-protected). */
 export class ProcfsAccessError extends AlloclabError {
   constructor(readonly pid: number, readonly file: string) {
-    super(`Permission denied reading ${file}: process ${pid} belongs to another user (or is protected by ptrace rules). Run VS Code as that user, or as root, to snapshot it.`, 1);
+    super(`Permission denied reading ${file}: process ${pid} belongs to another user (or is protected by ptrace rules). Run VS Code as that user, or as root, to snapshot it.`, 'environment');
   }
 }
 
 /** The process is gone (exited while paused, or killed). */
 export class ProcessGoneError extends AlloclabError {
   constructor(readonly pid: number) {
-    super(`Process ${pid} has exited; there is nothing to snapshot. Start the debug session again.`, 1);
+    super(`Process ${pid} has exited; there is nothing to snapshot. Start the debug session again.`, 'failure');
   }
 }
 

@@ -57,11 +57,11 @@ function explain(file: string, problem: Exclude<Problem, null>, cwd: string): st
 
 /** Checks the command before spawning: not found, a directory, not executable -> TargetError with what to do. Searches PATH for bare names; relative paths against cwd. */
 export function resolveExecutable(command: string, cwd: string, envPath?: string): string {
-  if (!command.trim()) throw new TargetError('The target command is empty. Set target.command to the program to run.', 2);
+  if (!command.trim()) throw new TargetError('The target command is empty. Set target.command to the program to run.', 'input');
   if (command.includes('/')) {
     const file = path.resolve(cwd, command);
     const problem = problemOf(file);
-    if (problem) throw new TargetError(explain(file, problem, cwd), 2);
+    if (problem) throw new TargetError(explain(file, problem, cwd), 'input');
     return file;
   }
   const dirs = pathDirs(envPath ?? process.env.PATH);
@@ -72,9 +72,9 @@ export function resolveExecutable(command: string, cwd: string, envPath?: string
     if (!problem) return file;
     if (problem !== 'missing' && !firstProblem) firstProblem = { file, problem };
   }
-  if (firstProblem) throw new TargetError(explain(firstProblem.file, firstProblem.problem, cwd), 2);
+  if (firstProblem) throw new TargetError(explain(firstProblem.file, firstProblem.problem, cwd), 'input');
   throw new TargetError(
     `The target program "${command}" was not found on PATH (${dirs.map((d) => d || '.').join(':') || 'empty'}). Give its absolute path, or a path relative to ${cwd} such as ./${command}.`,
-    2,
+    'input',
   );
 }

@@ -83,7 +83,7 @@ export function probeLibraryPath(): string {
 /** The probe library is missing: the native part of the project was not built. */
 export class ProbeNotBuiltError extends AlloclabError {
   constructor(readonly library: string) {
-    super(`The memory probe ${library} is missing. Build it with \`make -C native\` (needs gcc), or run without the probe.`, 1);
+    super(`The memory probe ${library} is missing. Build it with \`make -C native\` (needs gcc), or run without the probe.`, 'environment');
   }
 }
 

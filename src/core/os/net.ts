@@ -115,9 +115,9 @@ export function splitOrigin(url: string): { origin: string; rest: string } {
   const end = m ? m[0].length : -1;
   const cleanEnd = m !== null && (end === url.length || '/?#'.includes(url[end]));
   if (firstTemplate <= end || (!cleanEnd && Number.isFinite(firstTemplate))) {
-    throw new AlloclabError(`"${url}": a request template ({{...}}) may appear only in the path, query or fragment, never in the scheme, host or port; write the address literally, e.g. http://127.0.0.1:\${port}/items/{{counter}}`, 2);
+    throw new AlloclabError(`"${url}": a request template ({{...}}) may appear only in the path, query or fragment, never in the scheme, host or port; write the address literally, e.g. http://127.0.0.1:\${port}/items/{{counter}}`, 'input');
   }
-  if (!cleanEnd) throw new AlloclabError(`"${url}" is not a valid URL; write e.g. http://127.0.0.1:\${port}/path`, 2);
+  if (!cleanEnd) throw new AlloclabError(`"${url}" is not a valid URL; write e.g. http://127.0.0.1:\${port}/path`, 'input');
   return { origin: url.slice(0, end), rest: url.slice(end) };
 }
 
@@ -128,13 +128,13 @@ export function assertLoopback(url: string, allowRemote: boolean): URL {
   try {
     parsed = new URL(origin);
   } catch {
-    throw new AlloclabError(`"${url}" is not a valid URL; write e.g. http://127.0.0.1:\${port}/path`, 2);
+    throw new AlloclabError(`"${url}" is not a valid URL; write e.g. http://127.0.0.1:\${port}/path`, 'input');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new AlloclabError(`"${url}": only http:// and https:// URLs can be loaded`, 2);
+    throw new AlloclabError(`"${url}": only http:// and https:// URLs can be loaded`, 'input');
   }
   if (allowRemote || isLoopbackHost(parsed.hostname)) return parsed;
-  throw new AlloclabError(`Refusing to send load to ${parsed.host}: ${LOOPBACK_HELP}`, 2);
+  throw new AlloclabError(`Refusing to send load to ${parsed.host}: ${LOOPBACK_HELP}`, 'input');
 }
 
 /** A URL whose host was resolved once: connect to `address`, never to what the name resolves to later. */
@@ -162,12 +162,12 @@ export async function pinUrl(url: string, allowRemote: boolean): Promise<PinnedU
     try {
       candidates = await lookup(isLocalhostName(host) ? 'localhost' : host, { all: true });
     } catch (e) {
-      throw new AlloclabError(`Cannot resolve ${host} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); use an address such as 127.0.0.1.`, 2);
+      throw new AlloclabError(`Cannot resolve ${host} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); use an address such as 127.0.0.1.`, 'input');
     }
   }
   if (!allowRemote) {
     const outside = candidates.find((c) => !isLoopbackAddress(c.address));
-    if (outside || candidates.length === 0) throw new AlloclabError(`Refusing to send load to ${origin.host}: it resolves to ${outside?.address ?? 'nothing'}; ${LOOPBACK_HELP}`, 2);
+    if (outside || candidates.length === 0) throw new AlloclabError(`Refusing to send load to ${origin.host}: it resolves to ${outside?.address ?? 'nothing'}; ${LOOPBACK_HELP}`, 'input');
   }
   const first = candidates[0];
   return { url, origin, address: first.address, family: first.family === 6 ? 6 : 4 };

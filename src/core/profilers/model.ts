@@ -100,26 +100,26 @@ export interface SamplingInfo {
 /** A profile file that cannot be read: truncated, corrupt, or of an unknown kind. */
 export class ProfileFormatError extends AlloclabError {
   constructor(readonly file: string, readonly line: number | null, detail: string) {
-    super(`${file}${line != null ? `:${line}` : ''}: ${detail}`, 2);
+    super(`${file}${line != null ? `:${line}` : ''}: ${detail}`, 'input');
   }
 }
 
 /** The backend's tool is not installed. */
 export class BackendUnavailableError extends AlloclabError {
   constructor(readonly backend: string, reason: string, readonly debianPackage: string | null) {
-    super(`Attribution backend "${backend}" is not available: ${reason}.${debianPackage ? ` Install it with \`apt-get install ${debianPackage}\`.` : ''}`, 1);
+    super(`Attribution backend "${backend}" is not available: ${reason}.${debianPackage ? ` Install it with \`apt-get install ${debianPackage}\`.` : ''}`, 'environment');
   }
 }
 
 /** A ranking the profile's backend cannot compute (never faked). */
 export class UnsupportedRankingError extends AlloclabError {
   constructor(readonly backend: string, readonly ranking: Ranking, supported: Ranking[]) {
-    super(`The ${backend} profile cannot rank by ${ranking}. It supports: ${supported.join(', ') || 'nothing'}. Record with a backend that supports ${ranking} (\`alloclab profile --backend heaptrack\` supports all rankings).`, 2);
+    super(`The ${backend} profile cannot rank by ${ranking}. It supports: ${supported.join(', ') || 'nothing'}. Record with a backend that supports ${ranking} (\`alloclab profile --backend heaptrack\` supports all rankings).`, 'input');
   }
 }
 
 export class UnknownBackendError extends AlloclabError {
   constructor(id: string, known: string[]) {
-    super(`Unknown attribution backend "${id}". Known: ${known.join(', ')}.`, 2);
+    super(`Unknown attribution backend "${id}". Known: ${known.join(', ')}.`, 'input');
   }
 }

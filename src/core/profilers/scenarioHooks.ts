@@ -52,7 +52,7 @@ export function profilingHooks(backend: AttributionBackend, on: {
         on.profile?.(profile, envDir);
       } catch (e) {
         const can = backend.canApplyTo(binary);
-        const err = can.ok ? (e as Error) : new AlloclabError(`${(e as Error).message} (${can.reason})`, 2);
+        const err = can.ok ? (e as Error) : new AlloclabError(`${(e as Error).message} (${can.reason})`, 'input');
         on.error?.(err);
         throw err;
       }

@@ -38,7 +38,7 @@ function bundleFile(name: string): string {
     // The source map is not shipped with the report; a dangling link would only make devtools complain.
     return readFileSync(file, 'utf8').replace(/^\/[/*]# sourceMappingURL=.*$/gm, '');
   } catch {
-    throw new AlloclabError(`The report needs ${file}, which is missing: run \`npm run build\` in ${packageRoot()}.`, 1);
+    throw new AlloclabError(`The report needs ${file}, which is missing: run \`npm run build\` in ${packageRoot()}.`, 'environment');
   }
 }
 
@@ -87,6 +87,6 @@ export function writeHtmlReport(run: StoredRun, outFile: string): void {
     mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
     writeFileSync(outFile, html);
   } catch (e) {
-    throw new AlloclabError(`Cannot write the report ${outFile}: ${(e as Error).message}. Pick another path for --report.`, 1);
+    throw new AlloclabError(`Cannot write the report ${outFile}: ${(e as Error).message}. Pick another path for --report.`, 'environment');
   }
 }

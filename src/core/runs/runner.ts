@@ -14,9 +14,9 @@ import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { verdict } from '../analysis/verdict';
 import { AlloclabError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
-import { findFreePort, launchTarget, resolveExecutable, type ResolvedReady, type TargetProcess } from '../launch';
+import { findFreePort, launchTarget, resolveExecutable, type ExitStatus, type ResolvedReady, type TargetProcess } from '../launch';
 import type { EnvironmentRecord, LoadStats, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
-import { startSampler } from '../sampler';
+import { startSampler, type RssSampler } from '../sampler';
 import { assertLoopback, expandPhases, runLoad, substitute } from '../stress';
 import { phaseLimits, type LoadedScenario, type Phase, type Scenario } from '../stress/scenario';
 import { parseDuration } from '../units';
@@ -115,7 +115,7 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   if (build) {
     observer.progress?.(`building: ${build.command} ${(build.args ?? []).join(' ')}`);
     const r = await execa(build.command, build.args ?? [], { cwd: path.resolve(baseDir, build.cwd ?? '.'), reject: false, all: true, signal: req.signal });
-    if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${String(r.all ?? '').slice(-2000)}`, 1);
+    if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${String(r.all ?? '').slice(-2000)}`, 'failure');
   }
 
   const repeat = Math.max(1, scenario.repeat ?? 1);
@@ -140,9 +140,50 @@ interface EnvContext {
   executable: string; binary: BinaryInfo; cwd: string; phases: Phase[]; allowRemote: boolean;
 }
 
+/**
+ * One environment, as named steps: prepare -> launch -> sample -> await ready -> phases -> stop -> collect.
+ * Whatever happens between launch and stop, stop runs: nothing of this environment stays running.
+ */
 async function runEnvironment(c: EnvContext): Promise<void> {
-  const { req, observer, writer, profile } = c;
-  const scenario = req.loaded.scenario;
+  const env = openEnvironment(c);
+  const prepared = await prepare(c, env);
+  if (!prepared) return env.finish();
+  const target = await launch(c, env, prepared);
+  if (!target) return env.finish();
+  const sampling = sample(c, env, target, prepared.probePath);
+  const watch = watchEnvironment(c, target, sampling.sampler);
+  try {
+    const verification = await awaitReady(c, env, target, watch.signal, prepared.vars);
+    if (verification.applied) await runPhases(c, env, watch.signal, prepared.port);
+    else c.observer.progress?.(`${env.label}: not applied (${verification.notAppliedReason})`);
+  } catch (e) {
+    if (!c.req.signal?.aborted && !watch.died()) env.rec.error = (e as Error).message;
+  } finally {
+    watch.dispose();
+  }
+  await stop(c, env, target, sampling.sampler, watch, prepared.probePath);
+  await collect(c, env, sampling.samples);
+  const samplerError = watch.samplerError();
+  if (samplerError) throw new AlloclabError(env.rec.error!, 'failure');
+}
+
+/** The record of one environment being run, and how its events are written and timed. */
+interface EnvironmentInProgress {
+  index: number;
+  rec: EnvironmentRecord;
+  dir: string;
+  label: string;
+  events: RunEvent[];
+  /** Milliseconds since the target's spawn (since the record opened, before the spawn). */
+  now(): number;
+  /** Time zero becomes the target's spawn. */
+  startClock(startNs: bigint): void;
+  emit(e: RunEvent): void;
+  finish(): void;
+}
+
+function openEnvironment(c: EnvContext): EnvironmentInProgress {
+  const { writer, observer, profile } = c;
   const index = writer.record.environments.length;
   const label = c.repetition > 1 ? `${profile.label} #${c.repetition}` : profile.label;
   const rec = writer.addEnvironment({
@@ -150,143 +191,193 @@ async function runEnvironment(c: EnvContext): Promise<void> {
     durationMs: null, verification: null, exit: null, error: null, metrics: null,
   });
   observer.environmentStarted?.(index, rec);
-  const envDir = path.join(writer.dir, rec.dir);
   let t0 = process.hrtime.bigint();
-  const now = () => Number(process.hrtime.bigint() - t0) / 1e6;
   const events: RunEvent[] = [];
-  const emit = (e: RunEvent) => {
-    events.push(e);
-    writer.appendEvent(rec, e);
-    observer.event?.(index, e);
+  return {
+    index, rec, label, events, dir: path.join(writer.dir, rec.dir),
+    now: () => Number(process.hrtime.bigint() - t0) / 1e6,
+    startClock: (startNs) => {
+      t0 = startNs;
+    },
+    emit: (e) => {
+      events.push(e);
+      writer.appendEvent(rec, e);
+      observer.event?.(index, e);
+    },
+    finish: () => {
+      writer.save();
+      observer.environmentFinished?.(index, rec);
+    },
   };
-  const finish = () => {
-    writer.save();
-    observer.environmentFinished?.(index, rec);
-  };
+}
 
+interface PreparedLaunch {
+  port: number;
+  vars: Record<string, string>;
+  launch: { command: string; args: string[]; env: Record<string, string> };
+  probePath: string | null;
+}
+
+/** Preflight, a free port, the composed environment (allocator, probe, backend): null when the profile cannot apply. */
+async function prepare(c: EnvContext, env: EnvironmentInProgress): Promise<PreparedLaunch | null> {
+  const { req, profile } = c;
+  const scenario = req.loaded.scenario;
   const reason = profile.available ? preflight(profile, c.binary) : profile.unavailableReason ?? 'not available on this system';
   if (reason) {
-    rec.verification = notApplied(reason);
-    emit({ t: 0, type: 'note', level: 'warning', message: `${profile.label} not applied: ${reason}` });
-    observer.progress?.(`${label}: not applied (${reason})`);
-    return finish();
+    env.rec.verification = notApplied(reason);
+    env.emit({ t: 0, type: 'note', level: 'warning', message: `${profile.label} not applied: ${reason}` });
+    c.observer.progress?.(`${env.label}: not applied (${reason})`);
+    return null;
   }
-
   const port = await findFreePort();
   const vars = { port: String(port) };
   const targetEnv = Object.fromEntries(Object.entries(scenario.target.env ?? {}).map(([k, v]) => [k, substitute(v, vars)]));
   const allocatorEnv = composeEnvironment(process.env, targetEnv, profile);
-  const probe = (req.ledger ?? scenario.ledger) ? setUpProbe(c.binary, writer.record.id, rec.dir, allocatorEnv, (message) =>
-    emit({ t: 0, type: 'note', level: 'warning', message })) : null;
+  const probe = (req.ledger ?? scenario.ledger) ? setUpProbe(c.binary, c.writer.record.id, env.rec.dir, allocatorEnv, (message) =>
+    env.emit({ t: 0, type: 'note', level: 'warning', message })) : null;
   const probePath = probe?.path ?? null;
   const composed = probe?.composed ?? allocatorEnv;
-  rec.appliedEnv = composed.applied;
+  env.rec.appliedEnv = composed.applied;
   let launch = { command: c.executable, args: scenario.target.args.map((a) => substitute(a, vars)), env: composed.env };
-  if (req.hooks?.prepareLaunch) launch = req.hooks.prepareLaunch(launch, envDir, profile);
+  if (req.hooks?.prepareLaunch) launch = req.hooks.prepareLaunch(launch, env.dir, profile);
+  return { port, vars, launch, probePath };
+}
 
-  observer.progress?.(`${label}: starting ${path.basename(c.executable)}`);
+/** Spawns the target in its own process group; null (with the error recorded) when it could not start. */
+async function launch(c: EnvContext, env: EnvironmentInProgress, p: PreparedLaunch): Promise<TargetProcess | null> {
+  c.observer.progress?.(`${env.label}: starting ${path.basename(c.executable)}`);
   let target: TargetProcess;
   try {
     target = await launchTarget({
-      command: launch.command, args: launch.args, cwd: c.cwd, env: launch.env,
-      stdoutPath: path.join(envDir, 'stdout.log'), stderrPath: path.join(envDir, 'stderr.log'),
+      command: p.launch.command, args: p.launch.args, cwd: c.cwd, env: p.launch.env,
+      stdoutPath: path.join(env.dir, 'stdout.log'), stderrPath: path.join(env.dir, 'stderr.log'),
     });
   } catch (e) {
-    rec.error = (e as Error).message;
-    return finish();
+    env.rec.error = (e as Error).message;
+    return null;
   }
-  t0 = target.startNs;
-  rec.pid = target.pid;
-  emit({ t: 0, type: 'spawn', pid: target.pid, command: launch.command, args: launch.args });
-  writer.save();
+  env.startClock(target.startNs);
+  env.rec.pid = target.pid;
+  env.emit({ t: 0, type: 'spawn', pid: target.pid, command: p.launch.command, args: p.launch.args });
+  c.writer.save();
+  return target;
+}
 
+/** Starts the sampler worker on the target; samples are kept for the metrics and streamed to the observer. */
+function sample(c: EnvContext, env: EnvironmentInProgress, target: TargetProcess, probePath: string | null): { sampler: RssSampler; samples: Sample[] } {
   const samples: Sample[] = [];
   const sampler = startSampler({
-    pid: target.pid, startNs: target.startNs, intervalMs: scenario.sampling.intervalMs,
-    samplesFile: path.join(envDir, SAMPLES_FILE), probePath,
+    pid: target.pid, startNs: target.startNs, intervalMs: c.req.loaded.scenario.sampling.intervalMs,
+    samplesFile: path.join(env.dir, SAMPLES_FILE), probePath,
   });
   sampler.onBatch((batch) => {
     for (const s of batch) samples.push(s);
-    observer.samples?.(index, batch);
+    c.observer.samples?.(env.index, batch);
   });
+  return { sampler, samples };
+}
 
-  let died: { code: number | null; signal: string | null } | null = null;
-  const exitWatch = target.exited.then((x) => { died = x; return x; });
+/** What ends the environment early: the run's cancel, the target's own exit, or the sampler failing. */
+interface EnvironmentWatch {
+  signal: AbortSignal;
+  died(): ExitStatus | null;
+  samplerError(): string | null;
+  dispose(): void;
+}
+
+function watchEnvironment(c: EnvContext, target: TargetProcess, sampler: RssSampler): EnvironmentWatch {
+  let died: ExitStatus | null = null;
+  let samplerError: string | null = null;
   const envAbort = new AbortController();
   const onAbort = () => envAbort.abort();
-  req.signal?.addEventListener('abort', onAbort, { once: true });
-  void exitWatch.then(() => envAbort.abort());
-  let samplerError: string | null = null;
+  c.req.signal?.addEventListener('abort', onAbort, { once: true });
+  void target.exited.then((x) => {
+    died = x;
+    envAbort.abort();
+  });
   void sampler.done.then((s) => {
     if (s.reason === 'error') {
       samplerError = s.error ?? 'the sampler failed';
       envAbort.abort();
     }
   });
+  return {
+    signal: envAbort.signal,
+    died: () => died,
+    samplerError: () => samplerError,
+    dispose: () => c.req.signal?.removeEventListener('abort', onAbort),
+  };
+}
 
-  try {
-    const ready = resolveReady(scenario, vars);
-    if (ready) {
-      const how = await target.waitReady(ready, envAbort.signal);
-      emit({ t: now(), type: 'ready', how });
-    }
-    if (!c.binary.isStatic) await librariesLoaded(target.pid, envAbort.signal);
-    const verification = verifyEnvironment(target.pid, profile, c.binary);
-    rec.verification = verification;
-    emit({ t: now(), type: 'verified', verification });
-    if (!verification.applied) {
-      observer.progress?.(`${label}: not applied (${verification.notAppliedReason})`);
-    } else {
-      for (const [i, phase] of c.phases.entries()) {
-        if (envAbort.signal.aborted) break;
-        const { durationMs, requests } = phaseLimits(phase);
-        observer.progress?.(`${label}: ${phase.name} (${phase.duration})`);
-        emit({ t: now(), type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
-        let load: LoadStats | undefined;
-        if (phase.load && phase.kind !== 'idle') {
-          load = await runLoad(phase.load, {
-            port, durationMs, signal: envAbort.signal, outDir: envDir, phaseName: phase.name,
-            baseDir: req.loaded.baseDir, allowRemote: c.allowRemote, requests,
-          });
-        } else {
-          await sleep(durationMs, undefined, { signal: envAbort.signal }).catch(() => undefined);
-        }
-        emit({ t: now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}) });
-      }
-    }
-  } catch (e) {
-    if (!req.signal?.aborted && !died) rec.error = (e as Error).message;
-  } finally {
-    req.signal?.removeEventListener('abort', onAbort);
+/** Waits for the scenario's readiness, then for the loader to map the libraries, then verifies the environment. */
+async function awaitReady(c: EnvContext, env: EnvironmentInProgress, target: TargetProcess, signal: AbortSignal, vars: Record<string, string>): Promise<Verification> {
+  const ready = resolveReady(c.req.loaded.scenario, vars);
+  if (ready) {
+    const how = await target.waitReady(ready, signal);
+    env.emit({ t: env.now(), type: 'ready', how });
   }
+  if (!c.binary.isStatic) await librariesLoaded(target.pid, signal);
+  const verification = verifyEnvironment(target.pid, c.profile, c.binary);
+  env.rec.verification = verification;
+  env.emit({ t: env.now(), type: 'verified', verification });
+  return verification;
+}
 
-  // Stop: whatever happened above, nothing of this environment stays running. Sampling ends first, so the
-  // final figures are those of the running target, not of its shutdown (which frees caches, unmaps arenas).
+/** The phases in order: load runs its driver, idle phases just wait; a cancel or the target's exit ends them. */
+async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: AbortSignal, port: number): Promise<void> {
+  for (const [i, phase] of c.phases.entries()) {
+    if (signal.aborted) break;
+    const { durationMs, requests } = phaseLimits(phase);
+    c.observer.progress?.(`${env.label}: ${phase.name} (${phase.duration})`);
+    env.emit({ t: env.now(), type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
+    let load: LoadStats | undefined;
+    if (phase.load && phase.kind !== 'idle') {
+      load = await runLoad(phase.load, {
+        port, durationMs, signal, outDir: env.dir, phaseName: phase.name,
+        baseDir: c.req.loaded.baseDir, allowRemote: c.allowRemote, requests,
+      });
+    } else {
+      await sleep(durationMs, undefined, { signal }).catch(() => undefined);
+    }
+    env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}) });
+  }
+}
+
+/**
+ * Sampling ends first, so the final figures are those of the running target, not of its shutdown (which frees
+ * caches, unmaps arenas); then the group is stopped and the exit recorded (unexpected when it died on its own).
+ */
+async function stop(c: EnvContext, env: EnvironmentInProgress, target: TargetProcess, sampler: RssSampler, watch: EnvironmentWatch, probePath: string | null): Promise<void> {
   await sampler.stop();
-  const wasRunning = !died;
-  const terminate = req.hooks?.terminate;
+  const wasRunning = !watch.died();
+  const terminate = c.req.hooks?.terminate;
   const exit = terminate
     ? await target.stop(PROFILED_STOP_GRACE_MS, () => terminate(target.pid, c.executable))
     : await target.stop(STOP_GRACE_MS);
   if (probePath) removeProbeFiles(probePath);
+  const rec = env.rec;
   rec.exit = { code: exit.code, signal: exit.signal, expected: wasRunning };
-  emit({ t: now(), type: 'exit', code: exit.code, signal: exit.signal, expected: wasRunning });
+  env.emit({ t: env.now(), type: 'exit', code: exit.code, signal: exit.signal, expected: wasRunning });
   if (!wasRunning) {
-    const msg = `The target ${describeExit(exit)} ${(now() / 1000).toFixed(1)} s after start under ${label} (see ${path.join(envDir, 'stderr.log')}).`;
+    const msg = `The target ${describeExit(exit)} ${(env.now() / 1000).toFixed(1)} s after start under ${env.label} (see ${path.join(env.dir, 'stderr.log')}).`;
     rec.error = rec.error ? `${rec.error} ${msg}` : msg;
   }
+  const samplerError = watch.samplerError();
   if (samplerError) rec.error = `Sampling stopped: ${samplerError}. The target was stopped.`;
-  rec.durationMs = now();
-  rec.metrics = samples.length ? computeEnvironmentMetrics(samples, events) : null;
-  if (req.hooks?.afterEnvironment) {
+  rec.durationMs = env.now();
+}
+
+/** The environment's metrics, then what the hooks collect (a profile), then the record is saved. */
+async function collect(c: EnvContext, env: EnvironmentInProgress, samples: Sample[]): Promise<void> {
+  env.rec.metrics = samples.length ? computeEnvironmentMetrics(samples, env.events) : null;
+  if (c.req.hooks?.afterEnvironment) {
     try {
-      await req.hooks.afterEnvironment(rec, envDir, c.executable);
+      await c.req.hooks.afterEnvironment(env.rec, env.dir, c.executable);
     } catch (e) {
-      emit({ t: now(), type: 'note', level: 'error', message: (e as Error).message });
+      env.emit({ t: env.now(), type: 'note', level: 'error', message: (e as Error).message });
     }
   }
-  finish();
-  if (samplerError) throw new AlloclabError(rec.error!, 1);
+  env.finish();
 }
 
 type ComposedEnvironment = ReturnType<typeof composeEnvironment>;

@@ -29,7 +29,7 @@ function storeError(what: string, target: string, e: unknown): AlloclabError {
   const hint = err.code === 'ENOSPC' ? 'the disk is full; free space or pick another folder with --out'
     : err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS' ? 'it is not writable; pick another folder with --out (or the allocatorLab.runsDirectory setting)'
     : err.message;
-  return new AlloclabError(`Cannot ${what} ${target}: ${hint}`, 1);
+  return new AlloclabError(`Cannot ${what} ${target}: ${hint}`, 'environment');
 }
 
 /** Writes a run folder as the run goes. */
@@ -144,10 +144,10 @@ export function openRun(dir: string): StoredRun {
   try {
     record = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
   } catch (e) {
-    throw new AlloclabError(`${dir} is not a readable Allocator Lab run (${(e as Error).message}). Runs live in .alloclab/runs/.`, 2);
+    throw new AlloclabError(`${dir} is not a readable Allocator Lab run (${(e as Error).message}). Runs live in .alloclab/runs/.`, 'input');
   }
   if (typeof record.schemaVersion !== 'number' || record.schemaVersion > RUN_SCHEMA_VERSION) {
-    throw new AlloclabError(`${file} has schema version ${record.schemaVersion}; this Allocator Lab reads up to ${RUN_SCHEMA_VERSION}. Update Allocator Lab.`, 2);
+    throw new AlloclabError(`${file} has schema version ${record.schemaVersion}; this Allocator Lab reads up to ${RUN_SCHEMA_VERSION}. Update Allocator Lab.`, 'input');
   }
   const environments = record.environments.map((env) => {
     const samples = readNdjson<Sample>(path.join(dir, env.dir, SAMPLES_FILE));
@@ -184,6 +184,6 @@ export function listRuns(runsDir: string): RunSummary[] {
 
 /** Deletes a run folder (only one that holds a run.json, so a wrong path cannot remove anything else). */
 export function deleteRun(dir: string): void {
-  if (!fs.existsSync(path.join(dir, RUN_FILE))) throw new AlloclabError(`${dir} is not a run folder (no ${RUN_FILE}).`, 2);
+  if (!fs.existsSync(path.join(dir, RUN_FILE))) throw new AlloclabError(`${dir} is not a run folder (no ${RUN_FILE}).`, 'input');
   fs.rmSync(dir, { recursive: true, force: true });
 }

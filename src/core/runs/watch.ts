@@ -35,7 +35,7 @@ export function processName(pid: number): string {
   try {
     return readProcText(pid, 'comm').trim();
   } catch {
-    throw new AlloclabError(`No process ${pid} (or its /proc entry cannot be read). Pick a running PID, e.g. from \`ps -ef\`.`, 2);
+    throw new AlloclabError(`No process ${pid} (or its /proc entry cannot be read). Pick a running PID, e.g. from \`ps -ef\`.`, 'input');
   }
 }
 

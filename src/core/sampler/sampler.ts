@@ -52,14 +52,14 @@ export interface RssSampler {
 
 function positive(name: string, value: number, min: number): number {
   if (!(value >= min)) {
-    throw new AlloclabError(`Sampler ${name} must be a number of milliseconds >= ${min} (got ${value}); use e.g. 50ms.`, 2);
+    throw new AlloclabError(`Sampler ${name} must be a number of milliseconds >= ${min} (got ${value}); use e.g. 50ms.`, 'input');
   }
   return value;
 }
 
 /** Starts sampling `pid` (and by default its descendants) in a worker thread. */
 export function startSampler(opts: SamplerOptions): RssSampler {
-  if (!Number.isInteger(opts.pid) || opts.pid <= 0) throw new AlloclabError(`Cannot sample pid ${opts.pid}: not a process id.`, 2);
+  if (!Number.isInteger(opts.pid) || opts.pid <= 0) throw new AlloclabError(`Cannot sample pid ${opts.pid}: not a process id.`, 'input');
   const control = new SharedArrayBuffer(4);
   const init: WorkerInit = {
     pid: opts.pid,

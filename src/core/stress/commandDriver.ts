@@ -49,7 +49,7 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
   const env = { ...process.env, ...Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, substitute(v, vars)])) };
   const cwd = path.resolve(ctx.baseDir, spec.cwd ?? '.');
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
-    throw new AlloclabError(`Load driver of phase "${ctx.phaseName}": working directory ${cwd} does not exist; fix "cwd" (relative to the scenario file).`, 2);
+    throw new AlloclabError(`Load driver of phase "${ctx.phaseName}": working directory ${cwd} does not exist; fix "cwd" (relative to the scenario file).`, 'input');
   }
   // A path with a slash is relative to the scenario; a bare name is looked up on PATH by spawn.
   const command = spec.command.includes('/') ? path.resolve(ctx.baseDir, spec.command) : spec.command;
@@ -57,7 +57,7 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
     new AlloclabError(
       `Load driver "${spec.command}" of phase "${ctx.phaseName}" was not found${command.includes('/') ? ` at ${command}` : ' on PATH'}. ` +
         'Install it (e.g. apt-get install wrk siege) or give its absolute path in "command".',
-      2,
+      'input',
     );
   if (command.includes('/') && !existsSync(command)) throw notFound();
 
@@ -76,7 +76,7 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
   type Exit = { code: number | null; signal: NodeJS.Signals | null; at: number };
   let exitInfo: Exit | null = null;
   const exited = new Promise<Exit>((resolve, reject) => {
-    child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound() : new AlloclabError(`Load driver "${spec.command}" could not start: ${e.message}`, 2)));
+    child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound() : new AlloclabError(`Load driver "${spec.command}" could not start: ${e.message}`, 'input')));
     child.once('exit', (code, signal) => resolve((exitInfo = { code, signal, at: Date.now() - started })));
   });
   // Keep a rejection that lands after we stopped waiting from being reported as unhandled.
@@ -94,7 +94,7 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
         throw new AlloclabError(
           `Load driver "${spec.command}" of phase "${ctx.phaseName}" exited ${signal ? `on ${signal}` : `with code ${code}`} after ${at} ms, ` +
             `before the phase was 10 % through. Its output (${logFile}):\n${tail(logFile)}`,
-          1,
+          'failure',
         );
       }
       // It finished on its own (e.g. wrk -d ${duration}s): the phase still lasts its duration, for the sampler.

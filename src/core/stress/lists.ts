@@ -19,7 +19,7 @@ function readListFile(name: string, file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new AlloclabError(`List "${name}": cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix the "file" path (it is relative to the scenario file).`, 2);
+    throw new AlloclabError(`List "${name}": cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix the "file" path (it is relative to the scenario file).`, 'input');
   }
   let values: string[];
   if (file.toLowerCase().endsWith('.json')) {
@@ -27,14 +27,14 @@ function readListFile(name: string, file: string): string[] {
     try {
       data = JSON.parse(text);
     } catch (e) {
-      throw new AlloclabError(`List "${name}": ${file} is not valid JSON (${(e as Error).message}).`, 2);
+      throw new AlloclabError(`List "${name}": ${file} is not valid JSON (${(e as Error).message}).`, 'input');
     }
-    if (!Array.isArray(data)) throw new AlloclabError(`List "${name}": ${file} must hold a JSON array of values.`, 2);
+    if (!Array.isArray(data)) throw new AlloclabError(`List "${name}": ${file} must hold a JSON array of values.`, 'input');
     // Objects become their JSON text, so a list of request bodies can be written as objects.
     values = data.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
   } else {
     values = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
   }
-  if (values.length === 0) throw new AlloclabError(`List "${name}": ${file} holds no values.`, 2);
+  if (values.length === 0) throw new AlloclabError(`List "${name}": ${file} holds no values.`, 'input');
   return values;
 }

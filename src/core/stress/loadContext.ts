@@ -40,7 +40,7 @@ export function loadVariables(ctx: LoadContext): Record<string, string> {
 export async function resolveUrl(template: string, ctx: LoadContext): Promise<PinnedUrl> {
   const url = substitute(template, loadVariables(ctx));
   if (url.includes('${port}')) {
-    throw new AlloclabError(`"${template}" uses \${port} but no port was picked for this run; give target.ready.tcpPort "\${port}" or write the port in the URL.`, 2);
+    throw new AlloclabError(`"${template}" uses \${port} but no port was picked for this run; give target.ready.tcpPort "\${port}" or write the port in the URL.`, 'input');
   }
   return pinUrl(url, ctx.allowRemote);
 }

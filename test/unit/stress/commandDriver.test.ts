@@ -86,7 +86,7 @@ test('a command that does not exist is reported clearly', async (t) => {
   const ctx = testContext({ durationMs: 500 });
   t.after(() => ctx.cleanup());
   await assert.rejects(runLoad(spec({ command: 'alloclab-no-such-driver' }), ctx),
-    (e: Error) => e instanceof AlloclabError && e.exitCode === 2 && /"alloclab-no-such-driver".*not found on PATH.*Install it/.test(e.message));
+    (e: Error) => e instanceof AlloclabError && e.kind === 'input' && /"alloclab-no-such-driver".*not found on PATH.*Install it/.test(e.message));
   await assert.rejects(runLoad(spec({ command: './bin/nope' }), ctx),
     (e: Error) => e instanceof AlloclabError && e.message.includes(`not found at ${path.join(ctx.baseDir, 'bin/nope')}`));
 });

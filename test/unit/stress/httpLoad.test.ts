@@ -234,7 +234,7 @@ test('a missing list file is a clear error before any request', async (t) => {
   t.after(async () => { ctx.cleanup(); await server.close(); });
   await assert.rejects(
     runLoad(spec({ url: `${server.url}/`, body: '{{list ids}}', lists: { ids: { file: 'nope.csv' } } }), ctx),
-    (e: Error) => e instanceof AlloclabError && e.exitCode === 2 && /List "ids".*nope\.csv/.test(e.message),
+    (e: Error) => e instanceof AlloclabError && e.kind === 'input' && /List "ids".*nope\.csv/.test(e.message),
   );
   assert.equal(server.received.length, 0);
 });
@@ -242,7 +242,7 @@ test('a missing list file is a clear error before any request', async (t) => {
 test('remote URLs are refused without opt-in; loopback forms are accepted', async (t) => {
   const ctx = testContext({ durationMs: 500 });
   t.after(() => ctx.cleanup());
-  await assert.rejects(runLoad(spec({ url: 'http://10.255.255.1:8080/' }), ctx), (e: Error) => e instanceof AlloclabError && e.exitCode === 2 && /allowRemoteTargets/.test(e.message));
+  await assert.rejects(runLoad(spec({ url: 'http://10.255.255.1:8080/' }), ctx), (e: Error) => e instanceof AlloclabError && e.kind === 'input' && /allowRemoteTargets/.test(e.message));
   for (const ok of ['http://127.0.0.1/', 'http://127.3.4.5:81/x', 'http://localhost:8080/', 'http://[::1]:9/', 'http://[::ffff:127.0.0.1]/']) {
     assert.doesNotThrow(() => assertLoopback(ok, false), ok);
   }

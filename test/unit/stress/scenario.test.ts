@@ -36,7 +36,7 @@ function errorAt(text: string): ScenarioError {
     parseScenarioText(text, 'demo.alloclab.json');
   } catch (e) {
     assert.ok(e instanceof ScenarioError, `not a ScenarioError: ${e}`);
-    assert.equal(e.exitCode, 2);
+    assert.equal(e.kind, 'input');
     return e;
   }
   assert.fail('the scenario was accepted');

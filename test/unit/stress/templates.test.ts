@@ -49,6 +49,6 @@ test('lists from CSV lines and JSON arrays; missing or empty files are user erro
   writeFileSync(path.join(dir, 'obj.json'), '{"a": 1}');
   assert.deepEqual(resolveLists({ a: { file: 'a.csv' }, b: { file: 'b.json' }, c: ['z'] }, dir), { a: ['x,1', 'y,2'], b: ['p', '3', '{"q":true}'], c: ['z'] });
   for (const [file, re] of [['missing.csv', /cannot read/], ['empty.csv', /no values/], ['obj.json', /JSON array/]] as const) {
-    assert.throws(() => resolveLists({ l: { file } }, dir), (e: Error) => e instanceof AlloclabError && e.exitCode === 2 && re.test(e.message), file);
+    assert.throws(() => resolveLists({ l: { file } }, dir), (e: Error) => e instanceof AlloclabError && e.kind === 'input' && re.test(e.message), file);
   }
 });
