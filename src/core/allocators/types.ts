@@ -1,5 +1,29 @@
 // Public shapes of the allocator registry.
 
+/** How an allocator is recognised in a binary or a process: its library's file name, or its own symbols. */
+export interface AllocatorFamily {
+  name: string;
+  /** Matches the library's file name (without its folder). */
+  library: RegExp;
+  /** Symbols it defines when linked statically. */
+  symbols: readonly string[];
+}
+
+/** A built-in profile before discovery has looked for its library. */
+export interface BuiltinProfile {
+  id: string;
+  label: string;
+  description: string;
+  env: Record<string, string>;
+  /** The soname looked for on the system (preload profiles only). */
+  soname: string | null;
+  debianPackage: string | null;
+  /** The profile tunes glibc's own malloc, so it means nothing when another allocator serves malloc. */
+  tunesGlibcMalloc: boolean;
+  /** The allocator it runs the target on, when not glibc's malloc. */
+  family?: AllocatorFamily;
+}
+
 /** One allocator environment a target can run under. */
 export interface AllocatorProfile {
   id: string;
