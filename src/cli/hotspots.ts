@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { AlloclabError } from '../core/errors';
 import {
-  BackendUnavailableError, describeFrame, profileEnvironment, profilingHooks, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
+  BackendUnavailableError, describeFrame, profilingHooks, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
   RANKINGS, runProfiled, supportedRankings, TARGET_LOG, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { executeRun } from '../core/runs/runner';
@@ -112,8 +112,9 @@ function duration(text: string): number {
 function pickBackend(opts: ProfileCliOptions): AttributionBackend {
   const lg = Number(opts.lgProfInterval);
   if (!Number.isInteger(lg) || lg < 10 || lg > 40) throw new AlloclabError('--lg-prof-interval must be an integer between 10 and 40', 'input');
-  if (opts.backend) return getBackend(opts.backend, { jemalloc: { lgProfInterval: lg } });
-  const all = listBackends().map((b) => (b.id === 'jemalloc-prof' ? getBackend(b.id, { jemalloc: { lgProfInterval: lg } }) : b));
+  const options = { jemalloc: { lgProfInterval: lg } };
+  if (opts.backend) return getBackend(opts.backend, options);
+  const all = listBackends(options);
   const ok = all.find((b) => b.available().ok);
   if (ok) return ok;
   const first = all[0].available();
@@ -133,8 +134,7 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
   try {
     await executeRun({
       kind: 'profile', loaded, runsDir: path.dirname(runDir), outDir: runDir, signal: controller.signal,
-      // jemalloc-prof runs the target on jemalloc; the other backends watch glibc's malloc.
-      environments: [profileEnvironment(backend.id)],
+      environments: [backend.environment],
       hooks: profilingHooks(backend, {
         profile: (profile, envDir) => (result = { profile, profileDir: envDir }),
         error: (e) => (failure = e),

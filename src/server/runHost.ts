@@ -7,7 +7,7 @@ import type { RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver } from '../core/runs/runner';
 import { watchProcess } from '../core/runs/watch';
 import { loadScenarioFile } from '../core/stress/scenario';
-import { profileEnvironment, profilingHooks } from '../core/profilers';
+import { profilingHooks } from '../core/profilers';
 import { backendForRun } from './hotspots';
 import type {
   AllocatorInfo, AllocatorOptions, DebugRunEvent, EnvironmentParams, RunEventParams, RunFinishedParams, RunProgressParams,
@@ -139,7 +139,7 @@ async function profileRun(
 ): Promise<{ runDir: string; record: RunRecord }> {
   const backend = backendForRun(t.backend, t.lgProfInterval);
   let failure = null as Error | null;
-  const env = profileEnvironment(backend.id);
+  const env = backend.environment;
   let loaded;
   if (t.scenarioPath) loaded = loadScenarioFile(t.scenarioPath);
   else if (t.command) {

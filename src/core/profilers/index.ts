@@ -11,4 +11,4 @@ export { readHeaptrackProfile } from './heaptrack';
 export { readMassifProfile } from './massif';
 export { readJeprofProfile, parseHeapDump, unbias } from './jeprof';
 export { describeFrame, isSystemFrame, userFrameIndex } from './frames';
-export { profilingHooks, profileEnvironment, loadWindows } from './scenarioHooks';
+export { profilingHooks, loadWindows } from './scenarioHooks';

@@ -2,18 +2,18 @@
 // jemalloc .heap dumps (a folder or the files).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { readHeaptrackProfile } from './heaptrack';
-import { readJeprofProfile } from './jeprof';
-import { readMassifProfile } from './massif';
+import { listBackends } from './backends';
 import { PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile } from './model';
 
 export const PROFILE_JSON = 'profile.json';
 
-export type ProfileKind = 'profile-json' | 'heaptrack' | 'massif' | 'jeprof';
+/** 'profile-json' (ours), or the format kind of a backend ('heaptrack', 'massif', 'jeprof'). */
+export type ProfileKind = 'profile-json' | string;
 
 /** Guesses the kind of a profile path from its name (and, for folders, their contents). */
 export function detectProfileKind(p: string): { kind: ProfileKind; path: string } | null {
   if (!existsSync(p)) return null;
+  const formats = listBackends().map((b) => b.format);
   if (statSync(p).isDirectory()) {
     const names = readdirSync(p);
     if (names.includes(PROFILE_JSON)) return { kind: 'profile-json', path: path.join(p, PROFILE_JSON) };
@@ -24,19 +24,16 @@ export function detectProfileKind(p: string): { kind: ProfileKind; path: string 
         if (inner) return inner;
       }
     }
-    if (names.some((n) => n.endsWith('.heap'))) return { kind: 'jeprof', path: p };
-    const ht = names.find((n) => /^heaptrack\..*\.(zst|gz)$|\.heaptrack\.(zst|gz)$|^trace\.(zst|gz)$/.test(n));
-    if (ht) return { kind: 'heaptrack', path: path.join(p, ht) };
-    const ms = names.find((n) => n.startsWith('massif.out'));
-    if (ms) return { kind: 'massif', path: path.join(p, ms) };
+    for (const f of formats) {
+      const found = f.inFolder(p, names);
+      if (found) return { kind: f.kind, path: found };
+    }
     return null;
   }
   const base = path.basename(p);
   if (base.endsWith('.json')) return { kind: 'profile-json', path: p };
-  if (base.endsWith('.heap')) return { kind: 'jeprof', path: p };
-  if (/\.(zst|gz)$/.test(base)) return { kind: 'heaptrack', path: p };
-  if (base.startsWith('massif.out')) return { kind: 'massif', path: p };
-  return null;
+  const f = formats.find((x) => x.isFile(base));
+  return f ? { kind: f.kind, path: p } : null;
 }
 
 /** Opens any supported profile; throws ProfileFormatError for unknown, truncated or corrupt input. */
@@ -45,16 +42,9 @@ export async function openProfile(p: string): Promise<AllocationProfile> {
   if (!found) {
     throw new ProfileFormatError(p, null, existsSync(p) ? 'not a profile this tool reads: give a heaptrack .zst/.gz trace, a massif.out.* file, jemalloc .heap dumps (or their folder), or a run folder with profile.json' : 'no such file or folder');
   }
-  switch (found.kind) {
-    case 'heaptrack':
-      return readHeaptrackProfile(found.path);
-    case 'massif':
-      return readMassifProfile(found.path);
-    case 'jeprof':
-      return readJeprofProfile([found.path]);
-    case 'profile-json':
-      return readProfileJson(found.path);
-  }
+  if (found.kind === 'profile-json') return readProfileJson(found.path);
+  const format = listBackends().map((b) => b.format).find((f) => f.kind === found.kind)!;
+  return format.read(found.path);
 }
 
 /** Reads profile.json as written by `alloclab profile`, checking its shape. */

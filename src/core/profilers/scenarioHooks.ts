@@ -10,12 +10,6 @@ import type { AttributionBackend } from './backends';
 import type { AllocationProfile } from './model';
 import { PROFILE_JSON } from './open';
 
-
-/** The environment a backend profiles in: jemalloc-prof runs the target on jemalloc, the others on glibc. */
-export function profileEnvironment(backend: string): string {
-  return backend === 'jemalloc-prof' ? 'jemalloc' : 'glibc';
-}
-
 /** Load phases of an environment, from its events, as windows relative to the target's start. */
 export function loadWindows(envDir: string): { startMs: number; endMs: number }[] | undefined {
   const windows: { startMs: number; endMs: number }[] = [];
