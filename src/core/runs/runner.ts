@@ -17,7 +17,7 @@ import { probeApplies, probeEnvironment } from '../ledger';
 import { findFreePort, launchTarget, resolveExecutable, type ExitStatus, type ResolvedReady, type TargetProcess } from '../launch';
 import type { EnvironmentRecord, LoadStats, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
 import { startSampler, type RssSampler } from '../sampler';
-import { assertLoopback, expandPhases, runLoad, substitute } from '../stress';
+import { expandPhases, preflightLoad, runLoad, substitute } from '../stress';
 import { phaseLimits, type LoadedScenario, type Phase, type Scenario } from '../stress/scenario';
 import { parseDuration } from '../units';
 import { RunWriter, SAMPLES_FILE } from './store';
@@ -100,7 +100,7 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   const phases: Phase[] = expandPhases(scenario.phases).map((p: Phase) =>
     req.durationOverrideMs && p.kind === 'load' ? { ...p, duration: `${req.durationOverrideMs}ms` } : p);
   for (const p of phases) {
-    if (p.load?.driver === 'http') assertLoopback(substitute(p.load.url, { port: '1' }), allowRemote);
+    if (p.load) preflightLoad(p.load, { allowRemote });
   }
   const executable = resolveExecutable(scenario.target.command, cwd, process.env.PATH);
   const binary = inspectBinary(executable);

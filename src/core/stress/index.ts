@@ -2,9 +2,9 @@
 export * from './scenario';
 export * from './thresholds';
 export * from './templates';
-export { runLoad } from './load';
+export { preflightLoad, runLoad } from './load';
 export { emptyStats, loadVariables, substitute, type LoadContext } from './loadContext';
 export { assertLoopback, isLoopbackHost } from '../os/net';
-export { driverLogName, parseDriverOutput } from './commandDriver';
+export { driverFor, driverLogName, LOAD_DRIVERS, parseDriverOutput, type DriverProblem, type LoadDriver } from './drivers';
 export { resolveLists } from './lists';
 export { scenarioJsonSchema, scenarioJsonSchemaText, SCENARIO_SCHEMA_FILE } from './jsonSchema';

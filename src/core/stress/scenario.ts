@@ -7,13 +7,12 @@ import * as jsonc from 'jsonc-parser/lib/esm/main.js';
 import { z } from 'zod';
 import { ScenarioError } from '../errors';
 import { parseDuration } from '../units';
-import { parseTemplate } from './templates';
+import { driverFor, LOAD_SCHEMAS } from './drivers';
+import { duration, listsSchema, type ListSource } from './fields';
 import { parseFailOn } from './thresholds';
 
-const duration = z
-  .string()
-  .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as "500ms", "30s", "2m"')
-  .describe('A duration: a number followed by ms, s, m or h, e.g. "500ms", "30s", "2m".');
+export { listsSchema, type ListSource } from './fields';
+export { commandLoadSchema, httpLoadSchema, type CommandLoadSpec, type HttpLoadSpec } from './drivers';
 
 export const readySchema = z
   .object({
@@ -27,53 +26,7 @@ export const readySchema = z
   .strict()
   .describe('How to know the target is ready. Give one of tcpPort, httpUrl, logLine, delay.');
 
-const listSource = z
-  .union([
-    z.array(z.string()).min(1).describe('The values, inline.'),
-    z
-      .object({ file: z.string().min(1).describe('A .csv (one value per non-empty line) or .json (an array) file, relative to the scenario file.') })
-      .strict(),
-  ])
-  .describe('Values for {{list NAME}}: an array of strings, or { "file": "values.csv" | "values.json" }.');
-
-export const listsSchema = z
-  .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'a list name: letters, digits, dash, underscore'), listSource)
-  .describe('Named value lists used by {{list NAME}} in request templates.');
-
-export const httpLoadSchema = z
-  .object({
-    driver: z.literal('http').describe('The built-in HTTP load driver.'),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET').describe('HTTP method.'),
-    url: z.string().describe('Target URL; ${port} is replaced by the port picked for this run. May hold {{...}} template variables in its path and query.'),
-    headers: z.record(z.string(), z.string()).default({}).describe('Request headers; values may hold {{...}} template variables.'),
-    body: z.string().optional().describe('Body template: {{counter}}, {{randomHex N}}, {{randomInt MIN MAX}}, {{uuid}}, {{choice a b c}}, {{list NAME}}.'),
-    concurrency: z.number().int().min(1).max(4096).optional()
-      .describe('Closed model: requests in flight at once, each sent when the previous one answered (default 16). Do not combine with rate.'),
-    rate: z.number().positive().max(1_000_000).optional()
-      .describe('Open model: requests per second sent on schedule whether or not earlier ones answered; latency is measured from the intended send time.'),
-    maxInFlight: z.number().int().min(1).max(65536).default(1024)
-      .describe('Open model: cap on outstanding requests (and connections); sends beyond it wait, their latency still counts from the intended time.'),
-    keepAlive: z.boolean().default(true).describe('Reuse connections; false opens a new connection for every request.'),
-    timeout: duration.default('10s').describe('Per-request timeout.'),
-    lists: listsSchema.optional(),
-  })
-  .strict()
-  .describe('Built-in HTTP load: closed model (concurrency) or open model (rate).');
-
-export const commandLoadSchema = z
-  .object({
-    driver: z.literal('command').describe('An external load generator (wrk, siege, a script...).'),
-    command: z.string().min(1).describe('The program: absolute, relative to the scenario file, or found on PATH.'),
-    args: z.array(z.string()).default([])
-      .describe('Arguments (no shell): ${url}, ${port}, ${duration} (whole seconds, e.g. wrk -d ${duration}s) and ${durationMs} are replaced.'),
-    url: z.string().optional().describe('The URL the driver loads, available as ${url}; checked to be loopback unless remote targets are allowed.'),
-    cwd: z.string().optional().describe('Working directory, relative to the scenario file. Default: the scenario file\'s folder.'),
-    env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for the driver (same substitutions as args).'),
-  })
-  .strict()
-  .describe('External load driver: started at phase start in its own process group, output saved to driver-<phase>.log, stopped at phase end.');
-
-export const loadSchema = z.discriminatedUnion('driver', [httpLoadSchema, commandLoadSchema]);
+export const loadSchema = z.discriminatedUnion('driver', LOAD_SCHEMAS);
 
 export const phaseSchema = z
   .object({
@@ -136,9 +89,6 @@ type RawPhase = z.infer<typeof phaseSchema>;
 export type Phase = Omit<RawPhase, 'duration'> & { duration: string };
 export type Scenario = Omit<RawScenario, 'phases'> & { phases: Phase[] };
 export type LoadSpec = z.infer<typeof loadSchema>;
-export type HttpLoadSpec = z.infer<typeof httpLoadSchema>;
-export type CommandLoadSpec = z.infer<typeof commandLoadSchema>;
-export type ListSource = z.infer<typeof listSource>;
 export type ReadySpec = z.infer<typeof readySchema>;
 export type TargetSpec = z.infer<typeof targetSchema>;
 export type BuildSpec = z.infer<typeof buildSchema>;
@@ -221,29 +171,20 @@ function checkScenario(s: RawScenario): Problem | null {
     if (phase.kind === 'idle' && phase.load) {
       return { path: at('load'), message: 'an idle phase runs no load; remove "load" or make the phase kind "load"' };
     }
-    if (phase.requests !== undefined && phase.load?.driver !== 'http') {
+    const driver = phase.load ? driverFor(phase.load) : null;
+    if (phase.requests !== undefined && !driver?.countsRequests) {
       return { path: at('requests'), message: 'requests needs a built-in HTTP load ("load": { "driver": "http", ... }) in the same phase' };
     }
-    const load = phase.load;
-    if (load?.driver !== 'http') continue;
-    if (load.rate !== undefined && load.concurrency !== undefined) {
-      return { path: at('load', 'rate'), message: 'give either rate (open model) or concurrency (closed model), not both' };
-    }
-    const lists = new Set([...Object.keys(s.lists ?? {}), ...Object.keys(load.lists ?? {})]);
-    const templated: [(string | number)[], string][] = [[at('load', 'url'), load.url]];
-    for (const [k, v] of Object.entries(load.headers)) templated.push([at('load', 'headers', k), v]);
-    if (load.body !== undefined) templated.push([at('load', 'body'), load.body]);
-    for (const [p, t] of templated) {
-      const parsed = parseTemplate(t, lists);
-      if ('problem' in parsed) return { path: p, message: parsed.problem.message, stringIndex: parsed.problem.index };
-    }
+    if (!phase.load || !driver) continue;
+    const problem = driver.check?.(phase.load, new Set(Object.keys(s.lists ?? {})));
+    if (problem) return { ...problem, path: at('load', ...problem.path) };
   }
   return null;
 }
 
 function checkListFiles(s: RawScenario, baseDir: string): Problem | null {
   const declared: [(string | number)[], Record<string, ListSource> | undefined][] = [[['lists'], s.lists]];
-  for (const [i, p] of s.phases.entries()) if (p.load?.driver === 'http') declared.push([['phases', i, 'load', 'lists'], p.load.lists]);
+  for (const [i, p] of s.phases.entries()) if (p.load) declared.push([['phases', i, 'load', 'lists'], driverFor(p.load).lists?.(p.load)]);
   for (const [at, lists] of declared) {
     for (const [name, source] of Object.entries(lists ?? {})) {
       if (Array.isArray(source)) continue;
@@ -272,7 +213,8 @@ function rawIndex(raw: string, decodedIndex: number): number {
 function resolveScenario(s: RawScenario): Scenario {
   const phases = s.phases.map((p): Phase => {
     const duration = p.duration ?? DEFAULT_MAX_PHASE_DURATION;
-    if (p.load?.driver === 'http' && s.lists) return { ...p, duration, load: { ...p.load, lists: { ...s.lists, ...p.load.lists } } };
+    const withLists = p.load && driverFor(p.load).withLists;
+    if (p.load && withLists && s.lists) return { ...p, duration, load: withLists(p.load, s.lists) as LoadSpec };
     return { ...p, duration };
   });
   return { ...s, phases };

@@ -5,12 +5,38 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AlloclabError } from '../errors';
-import { signalGroup } from '../os/groups';
-import { splitOrigin, type PinnedUrl } from '../os/net';
-import type { LoadStats } from '../model';
-import { emptyStats, loadVariables, resolveUrl, substitute, type LoadContext } from './loadContext';
-import type { CommandLoadSpec } from './scenario';
+import { z } from 'zod';
+import { AlloclabError } from '../../errors';
+import { signalGroup } from '../../os/groups';
+import { splitOrigin, type PinnedUrl } from '../../os/net';
+import type { LoadStats } from '../../model';
+import { emptyStats, loadVariables, resolveUrl, substitute, type LoadContext } from '../loadContext';
+import type { LoadDriver } from './types';
+
+export const commandLoadSchema = z
+  .object({
+    driver: z.literal('command').describe('An external load generator (wrk, siege, a script...).'),
+    command: z.string().min(1).describe('The program: absolute, relative to the scenario file, or found on PATH.'),
+    args: z.array(z.string()).default([])
+      .describe('Arguments (no shell): ${url}, ${port}, ${duration} (whole seconds, e.g. wrk -d ${duration}s) and ${durationMs} are replaced.'),
+    url: z.string().optional().describe('The URL the driver loads, available as ${url}; checked to be loopback unless remote targets are allowed.'),
+    cwd: z.string().optional().describe('Working directory, relative to the scenario file. Default: the scenario file\'s folder.'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for the driver (same substitutions as args).'),
+  })
+  .strict()
+  .describe('External load driver: started at phase start in its own process group, output saved to driver-<phase>.log, stopped at phase end.');
+
+export type CommandLoadSpec = z.infer<typeof commandLoadSchema>;
+
+/** An external program (wrk, siege, a script) as the load of a phase. */
+export const commandDriver: LoadDriver<typeof commandLoadSchema> = {
+  id: 'command',
+  schema: commandLoadSchema,
+  countsRequests: false,
+  // Its URL is checked when the phase starts, once ${port} is known (resolveUrl).
+  preflight: () => undefined,
+  run: (spec, ctx) => runCommandLoad(spec, ctx),
+};
 
 const INT_GRACE_MS = 500;
 const TERM_GRACE_MS = 2000;
