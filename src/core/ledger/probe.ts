@@ -122,7 +122,7 @@ export function probeApplies(binary: BinaryInfo): string | null {
 /** The probe file was written by a probe of another layout version (an old build of native/probe, or a newer one). */
 export class ProbeLayoutError extends AlloclabError {
   constructor(readonly file: string, readonly version: number) {
-    super(`The memory probe's file ${file} has layout version ${version}, but this Allocator Lab reads version ${PROBE_VERSION}. Rebuild the probe with \`make -C native\` so the probe and the engine come from the same checkout.`, 1);
+    super(`The memory probe's file ${file} has layout version ${version}, but this Allocator Lab reads version ${PROBE_VERSION}. Rebuild the probe with \`make -C native\` so the probe and the engine come from the same checkout.`, 'environment');
   }
 }
 
