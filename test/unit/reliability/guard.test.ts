@@ -14,7 +14,7 @@ const PORT = 4321;
 
 /** Rejected with a typed input error (exit 2) before anything connects. */
 async function refused(url: string): Promise<void> {
-  await assert.rejects(pinUrl(url, false), (e: Error) => e instanceof AlloclabError && e.exitCode === 2, url);
+  await assert.rejects(pinUrl(url, false), (e: Error) => e instanceof AlloclabError && e.kind === 'input', url);
 }
 
 test('a template in the scheme, host, port or userinfo is refused; in the path, query and fragment it is fine', async () => {
@@ -30,7 +30,7 @@ test('a template in the scheme, host, port or userinfo is refused; in the path, 
     `http:{{choice //10.0.0.1/}}`,
   ];
   for (const url of inOrigin) {
-    assert.throws(() => assertLoopback(url, false), (e: Error) => e instanceof AlloclabError && e.exitCode === 2 && /template/.test(e.message), url);
+    assert.throws(() => assertLoopback(url, false), (e: Error) => e instanceof AlloclabError && e.kind === 'input' && /template/.test(e.message), url);
     // Even with remote targets allowed: the origin must be known before the first request.
     assert.throws(() => assertLoopback(url, true), /template/, url);
   }
@@ -94,7 +94,7 @@ test('the reported bypass URL, end to end: no request leaves, the error is typed
   t.after(async () => { ctx.cleanup(); await server.close(); });
   const spec = (url: string) => httpLoadSchema.parse({ driver: 'http', url, concurrency: 2 });
   await assert.rejects(runLoad(spec('http://0{{choice @localhost/}}:${port}/'), { ...ctx, port: server.port }),
-    (e: Error) => e instanceof AlloclabError && e.exitCode === 2 && /template/.test(e.message));
+    (e: Error) => e instanceof AlloclabError && e.kind === 'input' && /template/.test(e.message));
   await assert.rejects(runLoad(spec('http://0x0a000001:${port}/'), { ...ctx, port: server.port }), /Refusing to send load/);
   assert.equal(server.connections(), 0);
 
@@ -125,7 +125,7 @@ test('readiness follows the same rule: a remote or templated ready URL is a type
   const t = await launchTarget({ command: 'sleep', args: ['5'], cwd: process.cwd(), env: { PATH: process.env.PATH ?? '' }, stdoutPath: '/dev/null', stderrPath: '/dev/null' });
   try {
     for (const url of ['http://0x0a000001/', 'http://127.0.0.1@10.0.0.1/', 'http://0{{choice @localhost/}}:1/']) {
-      await assert.rejects(t.waitReady({ httpUrl: url, timeoutMs: 2000 }), (e: Error) => e instanceof TargetError && e.exitCode === 2, url);
+      await assert.rejects(t.waitReady({ httpUrl: url, timeoutMs: 2000 }), (e: Error) => e instanceof TargetError && e.kind === 'input', url);
     }
   } finally {
     await t.stop(500);
