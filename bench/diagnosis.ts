@@ -1,0 +1,259 @@
+// Accuracy of the diagnosis: every case of the labelled corpus (native/diagnosis/cases/*.truth.json) run through
+// the built CLI as a user runs it (`bin/alloclab run SCENARIO --json`), under the environments its scenario names,
+// `--reps` times, without and with the ledger, without and with --until-settled. Prints the confusion matrix
+// (truth x finding) and the accuracy of each configuration, and the time to a finding per case. Then, with
+// --debian, the same engine on real programs from Debian under their own benchmark clients (bench/diagnosis/):
+// what it said, and whether that was right by our reading of the program. Thresholds are never tuned to these.
+//
+//   npm run build && make -C native && npm run bench -- diagnosis [--reps 3] [--cases a,b] [--ledger off,on]
+//        [--settled off,on] [--ci] [--debian | --debian-only] [--write]
+//
+// --ci: only the cases whose truth file says "ci": true, once each. --write: section "Diagnosis accuracy" of
+// bench/RESULTS.md.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { packageRoot } from '../src/core/workers';
+
+const root = packageRoot();
+const cli = path.join(root, 'bin', 'alloclab');
+const casesDir = path.join(root, 'native', 'diagnosis', 'cases');
+const debianDir = path.join(root, 'bench', 'diagnosis');
+const FINDINGS = ['leak', 'allocator-retention', 'application-memory', 'non-heap-growth', 'stable', 'inconclusive'];
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const ci = flag('ci');
+const reps = Number(option('reps') ?? (ci ? 1 : 3));
+const onlyCases = option('cases')?.split(',');
+const ledgerModes = (option('ledger') ?? 'off,on').split(',').map((s) => s === 'on');
+const settledModes = (option('settled') ?? 'off,on').split(',').map((s) => s === 'on');
+const debianOnly = flag('debian-only');
+const debian = flag('debian') || debianOnly;
+const write = flag('write');
+
+interface Truth {
+  case: string;
+  program: string;
+  scenario: string;
+  expected: { withoutLedger: string; withLedger: string };
+  why: string;
+  whyTheyDiffer?: string;
+  ci?: boolean;
+}
+
+interface Outcome {
+  finding: string;
+  confidence: string | null;
+  summary: string | null;
+  wallMs: number;
+  exitCode: number | null;
+  environments: { env: string; applied: boolean; notAppliedReason: string | null; phases: { phase: string; endMs: number; startMs: number }[] }[];
+  error: string | null;
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-diagnosis-'));
+
+/** One run of a scenario through the CLI; the finding is `diagnosis.finding` of its --json document. */
+function runScenario(scenario: string, ledger: boolean, settled: boolean, label: string): Outcome {
+  const out = path.join(tmp, label.replace(/[^\w.-]+/g, '_'));
+  const args = [cli, 'run', scenario, '--json', '--out', out];
+  if (ledger) args.push('--ledger');
+  if (settled) args.push('--until-settled');
+  const started = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 64 << 20 });
+  const wallMs = Date.now() - started;
+  rmSync(out, { recursive: true, force: true });
+  let doc: {
+    diagnosis?: { finding?: string; confidence?: string; summary?: string };
+    environments?: { env: string; applied: boolean; notAppliedReason: string | null; phases?: { phase: string; startMs: number; endMs: number }[] }[];
+  } | null = null;
+  try {
+    doc = JSON.parse(r.stdout);
+  } catch {
+    doc = null;
+  }
+  const error = doc ? null : (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' ');
+  return {
+    finding: doc?.diagnosis?.finding ?? (doc ? '(none)' : '(failed)'),
+    confidence: doc?.diagnosis?.confidence ?? null,
+    summary: doc?.diagnosis?.summary ?? null,
+    wallMs,
+    exitCode: r.status,
+    environments: (doc?.environments ?? []).map((e) => ({ env: e.env, applied: e.applied, notAppliedReason: e.notAppliedReason, phases: e.phases ?? [] })),
+    error,
+  };
+}
+
+function loadTruths(): Truth[] {
+  const all = readdirSync(casesDir).filter((f) => f.endsWith('.truth.json')).sort()
+    .map((f) => JSON.parse(readFileSync(path.join(casesDir, f), 'utf8')) as Truth);
+  return all.filter((t) => (!onlyCases || onlyCases.includes(t.case)) && (!ci || t.ci));
+}
+
+const configName = (ledger: boolean, settled: boolean) => `${ledger ? 'ledger' : 'no ledger'}, ${settled ? '--until-settled' : 'fixed durations'}`;
+const seconds = (ms: number) => (ms / 1000).toFixed(0);
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+interface CaseResult { truth: Truth; ledger: boolean; settled: boolean; expected: string; outcomes: Outcome[] }
+
+function corpus(): string[] {
+  const truths = loadTruths();
+  const results: CaseResult[] = [];
+  for (const ledger of ledgerModes) {
+    for (const settled of settledModes) {
+      for (const truth of truths) {
+        const expected = ledger ? truth.expected.withLedger : truth.expected.withoutLedger;
+        const result: CaseResult = { truth, ledger, settled, expected, outcomes: [] };
+        for (let rep = 1; rep <= reps; rep++) {
+          const o = runScenario(path.join(casesDir, truth.scenario), ledger, settled, `${truth.case}-${ledger}-${settled}-${rep}`);
+          result.outcomes.push(o);
+          console.error(`${truth.case} [${configName(ledger, settled)}] #${rep}: ${o.finding}${o.finding === expected ? '' : ` (expected ${expected})`} ` +
+            `in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
+        }
+        results.push(result);
+      }
+    }
+  }
+
+  const lines: string[] = [];
+  lines.push(`Corpus: ${truths.length} cases (native/diagnosis/cases), ${reps} run(s) each per configuration, each case under the environments its scenario names; ` +
+    `${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end. A run is right when \`diagnosis.finding\` equals the truth file's expected finding for that ledger setting.`);
+  lines.push('');
+  lines.push('| configuration | right | accuracy | median time to a finding |');
+  lines.push('|---|---|---|---|');
+  const configs = ledgerModes.flatMap((l) => settledModes.map((s) => [l, s] as const));
+  for (const [ledger, settled] of configs) {
+    const mine = results.filter((r) => r.ledger === ledger && r.settled === settled);
+    const all = mine.flatMap((r) => r.outcomes.map((o) => ({ o, right: o.finding === r.expected })));
+    const right = all.filter((x) => x.right).length;
+    lines.push(`| ${configName(ledger, settled)} | ${right} / ${all.length} | ${all.length ? ((100 * right) / all.length).toFixed(0) : '-'} % | ` +
+      `${all.length ? seconds(medianOf(all.map((x) => x.o.wallMs))) : '-'} s |`);
+  }
+  for (const [ledger, settled] of configs) {
+    const mine = results.filter((r) => r.ledger === ledger && r.settled === settled);
+    const others = new Set(mine.flatMap((r) => r.outcomes.map((o) => o.finding)).filter((f) => !FINDINGS.includes(f)));
+    const columns = [...FINDINGS, ...others];
+    const rows = FINDINGS.filter((f) => mine.some((r) => r.expected === f));
+    lines.push('');
+    lines.push(`Confusion matrix, ${configName(ledger, settled)} (rows: truth, columns: finding):`);
+    lines.push('');
+    lines.push(`| truth \\ finding | ${columns.join(' | ')} |`);
+    lines.push(`|---|${columns.map(() => '---').join('|')}|`);
+    for (const t of rows) {
+      const outs = mine.filter((r) => r.expected === t).flatMap((r) => r.outcomes);
+      lines.push(`| ${t} | ${columns.map((f) => {
+        const n = outs.filter((o) => o.finding === f).length;
+        return f === t ? `**${n}**` : String(n || '.');
+      }).join(' | ')} |`);
+    }
+  }
+  lines.push('');
+  lines.push(`Per case: findings over the runs (right / runs) and the median wall time of a run (all its environments) to its finding.`);
+  lines.push('');
+  lines.push(`| case | environments | truth (no ledger / ledger) | ${configs.map(([l, s]) => configName(l, s)).join(' | ')} |`);
+  lines.push(`|---|---|---|${configs.map(() => '---').join('|')}|`);
+  for (const truth of truths) {
+    const cells = configs.map(([ledger, settled]) => {
+      const r = results.find((x) => x.truth === truth && x.ledger === ledger && x.settled === settled)!;
+      const counts = new Map<string, number>();
+      for (const o of r.outcomes) counts.set(o.finding, (counts.get(o.finding) ?? 0) + 1);
+      const right = r.outcomes.filter((o) => o.finding === r.expected).length;
+      const words = [...counts].map(([f, n]) => (counts.size > 1 ? `${f} x${n}` : f)).join(', ');
+      return `${words} (${right}/${r.outcomes.length}), ${seconds(medianOf(r.outcomes.map((o) => o.wallMs)))} s`;
+    });
+    const envs = results.find((x) => x.truth === truth)?.outcomes[0]?.environments.map((e) => e.env).join(', ') ?? '-';
+    lines.push(`| ${truth.case} | ${envs} | ${truth.expected.withoutLedger} / ${truth.expected.withLedger} | ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+interface DebianCase {
+  name: string;
+  scenario: string;
+  needs: string[];
+  /** What a right finding is for this program under this client, and why (our reading of the program, not tuned). */
+  expected: string;
+  why: string;
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, cmd)));
+}
+
+function debianPrograms(): string[] {
+  const cases = JSON.parse(readFileSync(path.join(debianDir, 'programs.json'), 'utf8')) as DebianCase[];
+  const lines: string[] = [];
+  lines.push('Real programs from Debian that none of us wrote, each under its own benchmark client on loopback (bench/diagnosis/), ' +
+    `${reps} run(s) each, fixed durations then --until-settled, without the ledger. "Right" is our reading of what the program does under that client.`);
+  lines.push('');
+  lines.push('| program (client) | settled | environments applied | finding (confidence) | expected | right | wall s | what the engine said |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const c of cases) {
+    const missing = c.needs.filter((n) => !onPath(n));
+    if (missing.length) {
+      lines.push(`| ${c.name} | - | - | not run: ${missing.join(', ')} missing (apt-get install redis-server redis-tools memcached libmemcached-tools) | ${c.expected} | - | - | - |`);
+      continue;
+    }
+    for (const settled of settledModes) {
+      for (let rep = 1; rep <= reps; rep++) {
+        const o = runScenario(path.join(debianDir, c.scenario), false, settled, `${c.name}-${settled}-${rep}`);
+        console.error(`${c.name} [${settled ? 'settled' : 'fixed'}] #${rep}: ${o.finding} in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
+        const applied = o.environments.map((e) => `${e.env}: ${e.applied ? 'yes' : `no (${e.notAppliedReason ?? '?'})`}`).join('; ');
+        lines.push(`| ${c.name} | ${settled ? 'yes' : 'no'} | ${applied || '-'} | ${o.finding}${o.confidence ? ` (${o.confidence})` : ''} | ${c.expected} | ` +
+          `${o.finding === c.expected ? 'yes' : 'no'} | ${seconds(o.wallMs)} | ${(o.summary ?? o.error ?? '-').replace(/\|/g, '/').replace(/\n/g, ' ')} |`);
+      }
+    }
+  }
+  lines.push('');
+  for (const c of cases) lines.push(`- ${c.name}: expected ${c.expected}. ${c.why}`);
+  return lines;
+}
+
+function writeSection(body: string): void {
+  const file = path.join(root, 'bench', 'RESULTS.md');
+  const heading = '## Diagnosis accuracy';
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const args = process.argv.slice(2).filter((a) => a !== '--write').join(' ');
+  const section = `${heading}\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- diagnosis ${args}\`.\n\n${body}\n`;
+  const start = text.indexOf(`\n${heading}\n`);
+  let out: string;
+  if (start < 0) out = text.replace(/\n*$/, '\n\n') + section;
+  else {
+    const next = text.indexOf('\n## ', start + 1);
+    out = text.slice(0, start + 1) + section + (next < 0 ? '' : '\n' + text.slice(next + 1));
+  }
+  writeFileSync(file, out);
+  console.error(`wrote ${heading} in ${file}`);
+}
+
+function main(): void {
+  if (!existsSync(path.join(root, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  const lines: string[] = [];
+  if (!debianOnly) {
+    const missing = loadTruths().map((t) => path.join(root, 'native', 'build', t.program)).filter((p) => !existsSync(p));
+    if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`make -C native\` first`);
+    lines.push(...corpus());
+  }
+  if (debian) {
+    if (lines.length) lines.push('');
+    lines.push(...debianPrograms());
+  }
+  const body = lines.join('\n');
+  console.log(body);
+  if (write) writeSection(body);
+}
+
+try {
+  main();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

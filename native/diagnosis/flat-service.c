@@ -1,0 +1,35 @@
+// Corpus: a flat service. Every request builds a few buffers of mixed sizes, checksums them and frees them all
+// before answering. Truth: RSS and live heap stay level under every allocator once started.
+//   flat-service PORT
+#include "mini_http.h"
+#include <stdint.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static volatile uint64_t sink;
+
+static uint64_t next_random(void) {
+  rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+  return rng;
+}
+
+static void handle(void *ctx) {
+  (void)ctx;
+  unsigned char *parts[8];
+  size_t sizes[8];
+  uint64_t sum = 0;
+  for (int i = 0; i < 8; i++) {
+    sizes[i] = 64 + next_random() % 16384;
+    parts[i] = malloc(sizes[i]);
+    memset(parts[i], i, sizes[i]);
+  }
+  for (int i = 0; i < 8; i++) {
+    for (size_t j = 0; j < sizes[i]; j += 64) sum += parts[i][j];
+    free(parts[i]);
+  }
+  sink = sum;
+}
+
+int main(int argc, char **argv) {
+  int port = mini_http_port_arg(argc, argv);
+  mini_http_serve(port, handle, NULL);
+}
