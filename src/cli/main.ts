@@ -112,7 +112,7 @@ async function runWithSignals(req: Omit<RunRequest, 'signal'>, observer: RunObse
 
 interface RunCliOptions {
   env?: string; duration?: string; out?: string; runsDir: string; json?: boolean; report?: string;
-  allowRemote?: boolean; baseline?: string; failOn?: string; allocator: string[]; ledger?: boolean;
+  allowRemote?: boolean; baseline?: string; failOn?: string; allocator: string[]; ledger?: boolean; untilSettled?: boolean;
 }
 
 async function finishRun(runDir: string, record: RunRecord, opts: RunCliOptions): Promise<number> {
@@ -170,6 +170,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document')
     .option('--report <file>', 'write a standalone HTML report')
     .option('--ledger', 'preload the probe: split RSS into live heap and memory held by the allocator')
+    .option('--until-settled', 'end each phase once its result is decided; durations become upper bounds')
     .option('--allow-remote', 'allow load to non-loopback targets (the scenario must also set allowRemoteTargets)')
     .option('--baseline <runDir>', 'a previous run to compare against (for --fail-on)')
     .option('--fail-on <thresholds>', 'e.g. "growth>5MiB/min,peak>+20%": exit 3 when crossed')
@@ -180,7 +181,7 @@ export function buildProgram(): Command {
       const { runDir, record } = await runWithSignals({
         kind: 'scenario', loaded, environments: envList(opts.env), durationOverrideMs: durationOption(opts.duration),
         runsDir: opts.runsDir, outDir: opts.out, allocators: allocatorOptions(opts), allowRemote: !!opts.allowRemote,
-        ledger: opts.ledger ? true : undefined,
+        ledger: opts.ledger ? true : undefined, untilSettled: opts.untilSettled ? true : undefined,
       }, progress);
       progress.end();
       process.exitCode = await finishRun(runDir, record, { ...opts, failOn: opts.failOn ?? (loaded.scenario as { failOn?: string }).failOn });
@@ -197,6 +198,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document')
     .option('--report <file>', 'write a standalone HTML report')
     .option('--ledger', 'preload the probe: split RSS into live heap and memory held by the allocator')
+    .option('--until-settled', 'end each phase once its result is decided; durations become upper bounds')
     .addOption(allocatorOption())
     .argument('<binary>', 'the program to run')
     .argument('[args...]', 'its arguments (put -- before the binary)')
@@ -209,7 +211,7 @@ export function buildProgram(): Command {
       const progress = progressObserver(!!opts.json);
       const { runDir, record } = await runWithSignals({
         kind: 'compare', loaded, runsDir: opts.runsDir, outDir: opts.out, allocators: allocatorOptions(opts),
-        ledger: opts.ledger ? true : undefined,
+        ledger: opts.ledger ? true : undefined, untilSettled: opts.untilSettled ? true : undefined,
       }, progress);
       progress.end();
       process.exitCode = await finishRun(runDir, record, opts);

@@ -50,6 +50,8 @@ export interface StartRunParams {
   allocators?: AllocatorOptions;
   /** Sampling interval for watch runs (scenarios carry their own). */
   samplingIntervalMs?: number;
+  /** End each phase once it is settled (durations become upper bounds); default: the scenario's `untilSettled`. */
+  untilSettled?: boolean;
 }
 
 export interface StartRunResult {

@@ -109,6 +109,7 @@ export class RunHost {
         return executeRun({
           kind: 'scenario', loaded: loadScenarioFile(t.scenarioPath), environments: params.environments,
           durationOverrideMs: params.durationOverrideMs, runsDir: params.runsDir, allocators, signal,
+          untilSettled: params.untilSettled,
         }, observer);
       case 'compare': {
         const envs = params.environments?.length ? params.environments : ['glibc', 'jemalloc'];
@@ -116,7 +117,7 @@ export class RunHost {
         if (params.samplingIntervalMs) loaded.scenario.sampling = { intervalMs: params.samplingIntervalMs };
         return executeRun({
           kind: 'compare', loaded, environments: envs,
-          runsDir: params.runsDir, allocators, signal,
+          runsDir: params.runsDir, allocators, signal, untilSettled: params.untilSettled,
         }, observer);
       }
       case 'watch':

@@ -81,6 +81,19 @@ async function pickDuration(title: string, initial: string): Promise<number | un
   return text === undefined ? undefined : parseDuration(text);
 }
 
+/**
+ * Fixed durations or until settled. Asked only of a user (a caller that passes options decides itself): null when
+ * the caller passed options without choosing (the scenario's own setting holds), undefined when the user backed out.
+ */
+async function pickUntilSettled(opts: RunOptions | undefined): Promise<boolean | null | undefined> {
+  if (opts) return opts.untilSettled ?? null;
+  const pick = await vscode.window.showQuickPick([
+    { label: 'Until settled', description: 'end each phase once its result is decided; durations are upper bounds', value: true },
+    { label: 'Fixed durations', description: 'run every phase for its full duration', value: false },
+  ], { title: 'How long should each phase run?' });
+  return pick?.value;
+}
+
 async function pickScenario(): Promise<vscode.Uri | undefined> {
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active?.fsPath.endsWith('.alloclab.json')) return active;
@@ -128,10 +141,12 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       if (!(await mayLaunch())) return undefined;
       const scenario = uri instanceof vscode.Uri ? uri : await pickScenario();
       if (!scenario) return undefined;
+      const untilSettled = await pickUntilSettled(opts);
+      if (untilSettled === undefined) return undefined;
       return run(path.basename(scenario.fsPath, '.alloclab.json'), {
         target: { kind: 'scenario', scenarioPath: scenario.fsPath },
         environments: opts?.environments, durationOverrideMs: opts?.durationMs,
-        runsDir: runsDirectory(), allocators: allocatorOptions(),
+        runsDir: runsDirectory(), allocators: allocatorOptions(), ...(untilSettled === null ? {} : { untilSettled }),
       }, opts);
     }),
 
@@ -169,11 +184,14 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
         if (line === undefined) return undefined;
         args = splitArgs(line);
       }
-      const durationMs = opts?.durationMs ?? (await pickDuration('How long to run it under each allocator?', '10s'));
+      const durationMs = opts?.durationMs ?? (await pickDuration('How long to run it under each allocator (at most, until settled)?', '10s'));
       if (durationMs === undefined) return undefined;
+      const untilSettled = await pickUntilSettled(opts);
+      if (untilSettled === undefined) return undefined;
       return run(`compare ${path.basename(binary.fsPath)}`, {
         target: { kind: 'compare', command: binary.fsPath, args, cwd: workspaceRoot() ?? path.dirname(binary.fsPath), durationMs },
         environments, runsDir: runsDirectory(), allocators: allocatorOptions(), samplingIntervalMs: samplingIntervalMs(),
+        ...(untilSettled === null ? {} : { untilSettled }),
       }, opts);
     }),
 

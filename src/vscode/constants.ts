@@ -48,6 +48,8 @@ export const launchCommands: readonly Commands[] = [Commands.RunScenario, Comman
 export interface RunOptions {
   environments?: string[];
   durationMs?: number;
+  /** End each phase once settled (durations as upper bounds); given, the quick pick is not shown. */
+  untilSettled?: boolean;
   /** Do not open the live panel (headless callers). */
   noPanel?: boolean;
 }

@@ -11,11 +11,12 @@ import {
   type AllocatorProfile, type BinaryInfo, type DiscoveryOptions,
 } from '../allocators';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
+import { PhaseSettler } from '../analysis/settle';
 import { verdict } from '../analysis/verdict';
 import { AlloclabError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
 import { findFreePort, launchTarget, resolveExecutable, type ExitStatus, type ResolvedReady, type TargetProcess } from '../launch';
-import type { EnvironmentRecord, LoadStats, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
+import type { EnvironmentRecord, LoadStats, PhaseEndReason, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
 import { startSampler, type RssSampler } from '../sampler';
 import { expandPhases, preflightLoad, runLoad, substitute } from '../stress';
 import { phaseLimits, type LoadedScenario, type Phase, type Scenario } from '../stress/scenario';
@@ -38,6 +39,8 @@ export interface RunRequest {
   allowRemote?: boolean;
   /** Preload the probe for the RSS ledger (default: the scenario's `ledger`). */
   ledger?: boolean;
+  /** End each phase once it is settled, durations as upper bounds (default: the scenario's `untilSettled`). */
+  untilSettled?: boolean;
   signal?: AbortSignal;
   hooks?: RunHooks;
 }
@@ -63,6 +66,8 @@ export interface RunObserver {
 export interface RunOutcome { runDir: string; record: RunRecord }
 
 const STOP_GRACE_MS = 3000;
+/** How often a phase run until settled looks at its samples (samples arrive in batches about once a second). */
+const SETTLE_CHECK_MS = 1000;
 /** A profiler writes its trace after the target ends: give it longer before SIGKILL. */
 const PROFILED_STOP_GRACE_MS = 15_000;
 
@@ -154,7 +159,7 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   const watch = watchEnvironment(c, target, sampling.sampler);
   try {
     const verification = await awaitReady(c, env, target, watch.signal, prepared.vars);
-    if (verification.applied) await runPhases(c, env, watch.signal, prepared.port);
+    if (verification.applied) await runPhases(c, env, watch.signal, prepared.port, sampling.samples);
     else c.observer.progress?.(`${env.label}: not applied (${verification.notAppliedReason})`);
   } catch (e) {
     if (!c.req.signal?.aborted && !watch.died()) env.rec.error = (e as Error).message;
@@ -323,23 +328,52 @@ async function awaitReady(c: EnvContext, env: EnvironmentInProgress, target: Tar
   return verification;
 }
 
-/** The phases in order: load runs its driver, idle phases just wait; a cancel or the target's exit ends them. */
-async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: AbortSignal, port: number): Promise<void> {
+/**
+ * The phases in order: load runs its driver, idle phases just wait. A phase ends at its duration, or earlier: the
+ * run is cancelled (or the target exits), its external driver exits (fixed work done), its `requests` are served,
+ * or (--until-settled) what it is there to show is settled. phase-end says which.
+ */
+async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: AbortSignal, port: number, samples: readonly Sample[]): Promise<void> {
+  const untilSettled = c.req.untilSettled ?? c.req.loaded.scenario.untilSettled ?? false;
   for (const [i, phase] of c.phases.entries()) {
     if (signal.aborted) break;
     const { durationMs, requests } = phaseLimits(phase);
-    c.observer.progress?.(`${env.label}: ${phase.name} (${phase.duration})`);
-    env.emit({ t: env.now(), type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
+    c.observer.progress?.(`${env.label}: ${phase.name} (${untilSettled ? `until settled, at most ${phase.duration}` : phase.duration})`);
+    const startMs = env.now();
+    env.emit({ t: startMs, type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
+    const phaseEnd = new AbortController();
+    const endPhase = () => phaseEnd.abort();
+    signal.addEventListener('abort', endPhase, { once: true });
+    let settled: string | null = null;
+    let driverExited = false;
+    const settler = untilSettled ? new PhaseSettler(phase.kind, startMs) : null;
+    const watch = settler && setInterval(() => {
+      const check = settler.check(samples, env.now());
+      if (!check.settled) return;
+      settled = check.why;
+      endPhase();
+    }, SETTLE_CHECK_MS);
     let load: LoadStats | undefined;
-    if (phase.load && phase.kind !== 'idle') {
-      load = await runLoad(phase.load, {
-        port, durationMs, signal, outDir: env.dir, phaseName: phase.name,
-        baseDir: c.req.loaded.baseDir, allowRemote: c.allowRemote, requests,
-      });
-    } else {
-      await sleep(durationMs, undefined, { signal }).catch(() => undefined);
+    try {
+      if (phase.load && phase.kind !== 'idle') {
+        load = await runLoad(phase.load, {
+          port, durationMs, signal: phaseEnd.signal, outDir: env.dir, phaseName: phase.name,
+          baseDir: c.req.loaded.baseDir, allowRemote: c.allowRemote, requests, onDriverExit: () => { driverExited = true; },
+        });
+      } else {
+        await sleep(durationMs, undefined, { signal: phaseEnd.signal }).catch(() => undefined);
+      }
+    } finally {
+      if (watch) clearInterval(watch);
+      signal.removeEventListener('abort', endPhase);
     }
-    env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}) });
+    const reason: PhaseEndReason = signal.aborted ? 'cancelled'
+      : settled != null ? 'settled'
+      : driverExited ? 'driver-exit'
+      : requests != null && load && load.requests >= requests ? 'requests'
+      : 'duration';
+    if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} settled after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled})`);
+    env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason });
   }
 }
 

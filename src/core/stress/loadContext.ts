@@ -19,6 +19,8 @@ export interface LoadContext {
   allowRemote: boolean;
   /** The phase's `requests` bound (built-in HTTP driver): end after this many requests, or at durationMs. */
   requests?: number | null;
+  /** Called when an external driver exited on its own (its fixed work done), which ends the phase early. */
+  onDriverExit?: () => void;
 }
 
 /** Replaces ${name} for each name in vars; unknown names stay as written (they may be meant for a shell). */

@@ -79,6 +79,8 @@ export const scenarioSchema = z
     lists: listsSchema.optional(),
     allowRemoteTargets: z.boolean().default(false).describe('Allow load to non-loopback addresses (the CLI also needs --allow-remote).'),
     ledger: z.boolean().default(false).describe('Preload the Allocator Lab probe to split RSS into live heap and free memory held by the allocator (costs a few percent of throughput; not for static binaries).'),
+    untilSettled: z.boolean().default(false)
+      .describe('End each phase once what it is there to show is settled (warm-up: start-up over; load: the trajectory class of RSS and live heap; idle: memory no longer coming back). Durations become upper bounds (CLI: --until-settled).'),
   })
   .strict()
   .describe('An Allocator Lab scenario: the target, allocator environments, and load phases.');

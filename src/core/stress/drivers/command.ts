@@ -1,6 +1,7 @@
 // External load drivers (wrk, siege, any program): started at phase start in their own process group, output
-// saved to `<outDir>/driver-<phase>.log`, stopped at phase end. SIGINT goes first because wrk prints its summary
-// only on SIGINT (siege on SIGINT or SIGTERM); then SIGTERM, then SIGKILL for the whole group.
+// saved to `<outDir>/driver-<phase>.log`, stopped at phase end; a driver that exits on its own ends the phase.
+// SIGINT goes first because wrk prints its summary only on SIGINT (siege on SIGINT or SIGTERM); then SIGTERM, then
+// SIGKILL for the whole group.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
@@ -66,7 +67,7 @@ function withAddress(p: PinnedUrl): string {
   return `${u.href.replace(/\/$/, "")}${rest}`;
 }
 
-/** Runs an external driver for one phase; resolves at phase end (or abort) with what its output tells. */
+/** Runs an external driver for one phase; resolves when it exits, at phase end, or on abort, with what its output tells. */
 export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): Promise<LoadStats> {
   const vars = loadVariables(ctx);
   // The driver resolves names itself: give it the address checked here, not a name that may resolve elsewhere.
@@ -123,8 +124,9 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
           'failure',
         );
       }
-      // It finished on its own (e.g. wrk -d ${duration}s): the phase still lasts its duration, for the sampler.
-      await ended;
+      // It finished on its own (a fixed amount of work, or wrk -d ${duration}s): that ends the phase, so every
+      // environment does the same work rather than idling under "load" for the rest of the duration.
+      ctx.onDriverExit?.();
     }
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);

@@ -1,0 +1,103 @@
+// Settle, then stop (--until-settled): from a phase's live samples, whether what the phase is there to show is
+// settled, so the phase can end before its duration (which becomes an upper bound). Pure; the runner asks once a
+// second. What each phase is there to show:
+// - warm-up: that start-up is over (its RSS no longer rises);
+// - load: the trajectory class of RSS, and of the live heap when the ledger is on;
+// - idle: how much memory comes back (RSS no longer falls).
+// A class counts only once it has held for a third of the phase so far: a decision that flips when the window
+// grows by half again was not one. "Rising" must hold longer, for half the phase and at least 15 s: a cache still
+// filling looks exactly like a leak until it levels off, and calling a leak is the costly mistake. So a cache
+// that fills for less than about 15 s is seen level before a leak is called; one that fills for longer needs a
+// longer phase (its duration is the bound), and a leak costs 15 s more than a flat series to settle.
+import type { PhaseKind, Sample } from '../model';
+import { classifyTrajectory, isDecided, seriesOf, type TrajectoryClass } from './trajectory';
+
+export interface SettleOptions {
+  /** Buckets of the live check (default 500 ms: 10 buckets, the fewest the trajectory decides on, in 5 s). */
+  bucketMs?: number;
+  /** Share of the phase so far that a class must have held (default 1/3). */
+  holdFraction?: number;
+  /** And at least this long (default 2 s). */
+  minHoldMs?: number;
+  /** What "rising" must hold for: a share of the phase (default 1/2) and at least this long (default 15 s). */
+  risingHoldFraction?: number;
+  minRisingHoldMs?: number;
+}
+
+export interface SettleCheck {
+  settled: boolean;
+  /** What was decided, or what is still open, in words (for progress and notes). */
+  why: string;
+}
+
+const DEFAULT_BUCKET_MS = 500;
+const DEFAULT_HOLD_FRACTION = 1 / 3;
+const DEFAULT_MIN_HOLD_MS = 2000;
+const DEFAULT_RISING_HOLD_FRACTION = 1 / 2;
+const DEFAULT_MIN_RISING_HOLD_MS = 15_000;
+const MAX_POINTS = 120;
+
+interface Held { cls: TrajectoryClass; sinceMs: number }
+
+/** The classes of a negated idle series, in the words of the original. */
+const IDLE_WORDS: Partial<Record<TrajectoryClass, string>> = {
+  flat: 'level (nothing coming back)', 'levelling-off': 'given back, then level', falling: 'rising', oscillating: 'oscillating',
+};
+
+/** The classes that answer each phase's question (warm-up: start-up over; idle: no longer giving memory back). */
+function answers(kind: PhaseKind, cls: TrajectoryClass): boolean {
+  if (cls === 'too-short') return false;
+  if (kind === 'warmup') return cls !== 'rising';
+  // Idle series are classified upside down (below): "rising" there is memory still coming back.
+  if (kind === 'idle') return cls !== 'rising';
+  return true;
+}
+
+/** Follows one phase of one environment; `check` is called with every sample so far and the time now (ms, the samples' clock). */
+export class PhaseSettler {
+  private readonly held = new Map<string, Held>();
+  private readonly bucketMs: number;
+  private readonly holdFraction: number;
+  private readonly minHoldMs: number;
+  private readonly risingHoldFraction: number;
+  private readonly minRisingHoldMs: number;
+
+  constructor(readonly kind: PhaseKind, readonly startMs: number, opts: SettleOptions = {}) {
+    this.bucketMs = opts.bucketMs ?? DEFAULT_BUCKET_MS;
+    this.holdFraction = opts.holdFraction ?? DEFAULT_HOLD_FRACTION;
+    this.minHoldMs = opts.minHoldMs ?? DEFAULT_MIN_HOLD_MS;
+    this.risingHoldFraction = opts.risingHoldFraction ?? DEFAULT_RISING_HOLD_FRACTION;
+    this.minRisingHoldMs = opts.minRisingHoldMs ?? DEFAULT_MIN_RISING_HOLD_MS;
+  }
+
+  /** Is what this phase is there to show settled, from the samples so far? */
+  check(samples: readonly Sample[], nowMs: number): SettleCheck {
+    const inside = samples.filter((s) => s.t >= this.startMs && s.t <= nowMs);
+    const series: [string, (s: Sample) => number | undefined][] = [['RSS', (s) => s.rssBytes]];
+    if (this.kind === 'load' && inside.some((s) => s.liveHeapBytes != null)) series.push(['live heap', (s) => s.liveHeapBytes]);
+    const elapsed = nowMs - this.startMs;
+    // Theil-Sen costs n^2 in the buckets: widen them on long phases so a check stays around 120 points.
+    const bucketMs = Math.max(this.bucketMs, Math.ceil(elapsed / MAX_POINTS / this.bucketMs) * this.bucketMs);
+    const open: string[] = [];
+    const decided: string[] = [];
+    for (const [name, value] of series) {
+      // The trajectory finds start-up ramps that rise; memory given back in idle is the same shape upside down
+      // (a drop, then a level), so idle series are negated: their ramp is then found and "levelling-off" means
+      // it has stopped coming back.
+      const points = seriesOf(inside, value);
+      if (this.kind === 'idle') for (const p of points) p.v = -p.v;
+      const t = classifyTrajectory(points, this.startMs, nowMs, { bucketMs });
+      const prev = this.held.get(name);
+      const held: Held = prev && prev.cls === t.class ? prev : { cls: t.class, sinceMs: nowMs };
+      this.held.set(name, held);
+      const needHold = t.class === 'rising'
+        ? Math.max(this.minRisingHoldMs, elapsed * this.risingHoldFraction)
+        : Math.max(this.minHoldMs, elapsed * this.holdFraction);
+      if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
+      else if (!answers(this.kind, t.class)) open.push(`${name} ${this.kind === 'idle' ? 'still coming back' : t.class}`);
+      else if (nowMs - held.sinceMs < needHold) open.push(`${name} ${t.class} for ${((nowMs - held.sinceMs) / 1000).toFixed(0)} s of ${(needHold / 1000).toFixed(0)} s`);
+      else decided.push(`${name} ${this.kind === 'idle' ? IDLE_WORDS[t.class] ?? t.class : t.class}`);
+    }
+    return open.length ? { settled: false, why: open.join(', ') } : { settled: true, why: decided.join(', ') };
+  }
+}

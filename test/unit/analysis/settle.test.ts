@@ -1,0 +1,74 @@
+// Settle, then stop: when a phase's live samples say what it is there to show is decided.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { PhaseKind, Sample } from '../../../src/core/model';
+import { PhaseSettler } from '../../../src/core/analysis/settle';
+
+const MiB = 1024 * 1024;
+
+/** Samples every 50 ms over [0, endMs] of rss(t), with a little deterministic jitter. */
+function series(endMs: number, rss: (t: number) => number, live?: (t: number) => number): Sample[] {
+  const out: Sample[] = [];
+  let seed = 12345;
+  for (let t = 0; t <= endMs; t += 50) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const jitter = ((seed / 2147483648) - 0.5) * 0.2 * MiB;
+    out.push({ t, rssBytes: Math.round(rss(t) + jitter), ...(live ? { liveHeapBytes: Math.round(live(t)) } : {}) });
+  }
+  return out;
+}
+
+/** Checks once a second, as the runner does; the first time the phase is settled (ms), or null. */
+function firstSettled(kind: PhaseKind, samples: Sample[], endMs: number): { at: number; why: string } | null {
+  const settler = new PhaseSettler(kind, 0);
+  for (let now = 1000; now <= endMs; now += 1000) {
+    const check = settler.check(samples.filter((s) => s.t <= now), now);
+    if (check.settled) return { at: now, why: check.why };
+  }
+  return null;
+}
+
+test('a flat load phase settles within seconds, as flat', () => {
+  const s = series(60_000, () => 50 * MiB);
+  const r = firstSettled('load', s, 60_000);
+  assert.ok(r, 'never settled');
+  assert.ok(r.at <= 15_000, `settled only after ${r.at} ms`);
+  assert.match(r.why, /RSS flat/);
+});
+
+test('a leak settles as rising, but only after rising has held for 15 s', () => {
+  const s = series(60_000, (t) => 20 * MiB + (t / 1000) * 2 * MiB);
+  const r = firstSettled('load', s, 60_000);
+  assert.ok(r, 'never settled');
+  assert.match(r.why, /RSS rising/);
+  assert.ok(r.at >= 15_000 && r.at <= 40_000, `settled at ${r.at} ms`);
+});
+
+test('a cache that fills for 10 s is seen levelling off, never settled as rising', () => {
+  const s = series(60_000, (t) => 10 * MiB + Math.min(t, 10_000) / 1000 * 3 * MiB);
+  const r = firstSettled('load', s, 60_000);
+  assert.ok(r, 'never settled');
+  assert.doesNotMatch(r.why, /rising/);
+  assert.match(r.why, /levelling-off|flat/);
+});
+
+test('with the ledger the live heap must settle too', () => {
+  // RSS flat, live heap still undecided (it wanders widely) within the window: not settled while it is open.
+  const s = series(8000, () => 50 * MiB, (t) => 10 * MiB + (t % 2000 < 1000 ? 0 : 8 * MiB));
+  const settler = new PhaseSettler('load', 0);
+  const check = settler.check(s, 8000);
+  assert.equal(check.settled, false);
+  assert.match(check.why, /live heap/);
+});
+
+test('a warm-up that still rises does not settle; start-up over does', () => {
+  assert.equal(firstSettled('warmup', series(30_000, (t) => 10 * MiB + (t / 1000) * 2 * MiB), 30_000), null);
+  const over = firstSettled('warmup', series(30_000, (t) => 10 * MiB + Math.min(t, 2000) / 1000 * 5 * MiB), 30_000);
+  assert.ok(over, 'a warm-up whose ramp ended never settled');
+});
+
+test('an idle phase settles once memory stops coming back, not while it falls', () => {
+  assert.equal(firstSettled('idle', series(20_000, (t) => 200 * MiB - (t / 1000) * 5 * MiB), 20_000), null);
+  const done = firstSettled('idle', series(30_000, (t) => 200 * MiB - Math.min(t, 3000) / 1000 * 30 * MiB), 30_000);
+  assert.ok(done, 'never settled after memory came back');
+});
