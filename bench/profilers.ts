@@ -1,17 +1,24 @@
 // What attribution costs: throughput of the demo service in fixed-work mode (demo-controller --work N) under
 // each backend, as a ratio of plain glibc measured in the same run; and the time to read and rank a heaptrack
-// trace here next to `heaptrack_print` on the same file.
+// trace here next to `heaptrack_print` on the same file. Then the probe's sampled profiler (probe-sampled):
+//   1. its cost on the demo service against the same allocator without the probe, at 64 KiB, 512 KiB and 2 MiB,
+//      with the spread of the repeats (the noise) and its share of the target's CPU samples (perf);
+//   2. its accuracy against heaptrack's exact figures on the same fixed work;
+//   3. the cost of one stack capture, frame pointers against the unwinders, at depths 16 and 64.
 //
-//   node scripts/bench.mjs profilers [--work 300] [--threads 4] [--repeat 2] [--write]   (--write updates bench/RESULTS.md)
+//   node scripts/bench.mjs profilers [--work 300] [--threads 4] [--repeat 2] [--sampled-work 2000] [--sampled-repeat 5] [--write]   (--write updates bench/RESULTS.md)
 //
 // Each mode runs --repeat times and keeps its best throughput: on a shared machine the worst runs measure the
 // neighbours.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getBackend, JEMALLOC_PATHS, rankHotspots, readHeaptrackProfile, runProfiled, type AttributionBackend } from '../src/core/profilers';
 import { packageRoot } from '../src/core/workers';
+import { probeLibraryPath } from '../src/core/ledger/probe';
+import { findSampleFiles, parseSampleFile, readProbeSampledProfile } from '../src/core/profilers/probeSampled';
+import type { AllocationProfile } from '../src/core/profilers';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -29,6 +36,12 @@ if (!existsSync(demo)) {
   process.exit(1);
 }
 const demoArgs = ['--work', String(work), '--threads', String(threads)];
+// The cost of the sampled probe is a few percent: a longer run and more repeats than the 10x tools need.
+const sampledWork = opt('sampled-work', 2000);
+const sampledRepeat = Math.max(1, opt('sampled-repeat', 5));
+const sampledArgs = ['--work', String(sampledWork), '--threads', String(threads)];
+const pct = (x: number | null) => (x == null ? '-' : `${(100 * x).toFixed(1)} %`);
+const mib = (x: number) => (x / 1048576).toFixed(2);
 
 interface Row {
   mode: string;
@@ -109,6 +122,57 @@ async function main() {
       ];
     }
 
+    // probe-sampled: cost, accuracy against heaptrack's exact figures (same fixed work), capture cost.
+    const sampledTables: string[] = [];
+    if (existsSync(probeLibraryPath())) {
+      const allocators = [{ name: 'glibc', lib: null }, ...(je ? [{ name: 'jemalloc', lib: je }] : [])];
+      const cost = measureCost({ demo, demoArgs: sampledArgs, allocators, repeat: sampledRepeat, scratch: tmp, throughput: parseThroughput });
+      sampledTables.push(
+        `### probe-sampled: cost on the demo service`,
+        '',
+        `\`demo-controller ${sampledArgs.join(' ')}\` (fixed work), median of ${sampledRepeat} runs per mode, modes alternated. Ratio = throughput / the same allocator's plain run (no probe at all); noise = (max - min) / median of that mode's runs. CPU shares from one \`perf record -F 2000\` run per mode: "probe" is every sample in liballoclab-probe.so, the unwinder libraries and the malloc_usable_size/nallocx calls the probe adds (its counting included); "sampling" only the sampling code and the unwinders. The shares barely move with the machine's load; the ratios do.`,
+        '',
+        '| mode | configs/s | noise | ratio to same allocator | probe share of CPU samples | sampling share | unwinder (auto) |',
+        '|---|---|---|---|---|---|---|',
+        ...cost.map((r) => `| ${r.mode} | ${r.throughput.toFixed(0)} | ±${(100 * r.spread).toFixed(1)} % | ${r.ratio!.toFixed(3)} | ${pct(r.probeShare)} | ${pct(r.samplingShare)} | ${r.unwinder ?? '-'} |`),
+        ...rows.filter((r) => r.mode === 'heaptrack' || r.mode === 'massif').map((r) => `| ${r.mode} (vs glibc, table above) | ${r.throughput.toFixed(0)} | - | ${r.ratio!.toFixed(3)} | - | - | - |`),
+        '',
+      );
+      const volume = path.join(root, 'native', 'build', 'proftest-volume');
+      const heaptrack = getBackend('heaptrack');
+      if (heaptrack.available().ok && existsSync(volume)) {
+        const exact = (await runProfiled({ backend: heaptrack, command: volume, args: [], durationMs: 600_000, outDir: path.join(tmp, 'accuracy-exact') })).profile;
+        const dir = path.join(tmp, 'accuracy');
+        mkdirSync(dir, { recursive: true });
+        spawnSync(volume, [], { env: { ...process.env, ...sampledEnv(dir, 524288, null) }, stdio: 'ignore', timeout: 600_000 });
+        const sampled = await readProbeSampledProfile(dir);
+        const acc = compareAccuracy(exact, sampled);
+        sampledTables.push(
+          `### probe-sampled: accuracy against heaptrack (exact), 512 KiB`,
+          '',
+          `native/proftest/volume.c (twelve sites, 1.5 GiB allocated in all, the same on every run: a fixed volume; the demo service's volume changes with its timing, and heaptrack's slowdown changes that timing) once under heaptrack (every allocation) and once under glibc + probe-sampled at 512 KiB (${sampled.sampling?.samples ?? '?'} samples); allocated bytes per user line. Top 10 in the same order: **${acc.top10Same ? 'yes' : 'no'}**. Lines above 1 % of the total within 2 sigma of the exact figure: **${acc.above1Within} of ${acc.above1}** (at 2 sigma about 1 in 20 is expected outside).`,
+          '',
+          '| exact rank | sampled rank | user line | exact MiB | sampled MiB | 1-sigma MiB | share | within 2 sigma |',
+          '|---|---|---|---|---|---|---|---|',
+          ...acc.rows.slice(0, 12).map((r) => `| ${r.exactRank} | ${r.sampledRank || '-'} | ${r.site} | ${mib(r.exactBytes)} | ${mib(r.estimate)} | ${mib(r.error)} | ${(100 * r.share).toFixed(1)} % | ${r.share > 0.01 ? (r.within2Sigma ? 'yes' : 'no') : '-'} |`),
+          '',
+        );
+      }
+      const capture = measureCapture(path.join(root, 'native', 'build', 'capturebench'));
+      if (capture.length) {
+        sampledTables.push(
+          '### probe-sampled: one stack capture',
+          '',
+          'native/probetest/capturebench (built with frame pointers) calls the probe\'s capture 20,000 times from a call chain deeper than the depth; best of 3. "frames" is what each method returned.',
+          '',
+          '| method | depth | frames | ns per capture | ratio to frame pointers |',
+          '|---|---|---|---|---|',
+          ...capture.map((c) => `| ${c.method} | ${c.depth} | ${c.frames} | ${c.ns} | ${(c.ns / capture.find((x) => x.method === 'fp' && x.depth === c.depth)!.ns).toFixed(1)} |`),
+          '',
+        );
+      }
+    }
+
     const table = [
       `Demo service \`demo-controller ${demoArgs.join(' ')}\` (fixed work), best of ${repeat}, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end.`,
       '',
@@ -119,6 +183,8 @@ async function main() {
       '| ranking a heaptrack trace | ms | ratio |',
       '|---|---|---|',
       ...rankRows,
+      '',
+      ...sampledTables,
     ].join('\n');
     console.log(table);
     if (write) writeSection(table);
@@ -140,6 +206,175 @@ function writeSection(table: string): void {
     out = text.slice(0, start + 1) + section + (next < 0 ? '' : '\n' + text.slice(next + 1));
   }
   writeFileSync(file, out);
+}
+
+// ---- the probe's sampled profiler ----------------------------------------------------------------------
+
+const INTERVALS = [65536, 524288, 2097152];
+
+interface CostRow {
+  mode: string;
+  /** Median throughput over the repeats. */
+  throughput: number;
+  /** (max - min) / median of the repeats: the noise of this row. */
+  spread: number;
+  ratio: number | null;
+  /** Share of CPU samples in the probe (all of it) and in its sampling part (sampling.c and the unwinders). */
+  probeShare: number | null;
+  samplingShare: number | null;
+  unwinder: string | null;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const SAMPLING_SYMBOLS = /^(sampling_|capture|put_record|ring_|live_|draw_countdown|uniform01|mono_ns|thread_ring|claim_ring|spin_|learn_stack|gcc_step|alloclab_probe_capture)/;
+const UNWINDER_DSO = /^(libunwind\.so\.8|libunwind-x86_64\.so\.8|liblzma\.so\.5)$/;
+
+/** Shares of the probe and of its sampling part in one `perf record` of the command; nulls without perf. */
+function perfShares(argv: string[], env: Record<string, string>, scratch: string): { probe: number; sampling: number } | null {
+  const data = path.join(scratch, `perf.${process.hrtime.bigint()}.data`);
+  const r = spawnSync('perf', ['record', '-q', '-F', '2000', '-o', data, '--', ...argv], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  if (r.status !== 0) return null;
+  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  rmSync(data, { force: true });
+  let probe = 0;
+  let sampling = 0;
+  for (const line of (report.stdout ?? '').split('\n')) {
+    const m = /^\s*([\d.]+)%\s+(\S+)\s+\[\.\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const share = Number(m[1]) / 100;
+    const sym = m[3].trim();
+    const unwinder = UNWINDER_DSO.test(m[2]) || (m[2] === 'libgcc_s.so.1' && /^(_Unwind_|uw_|execute_cfa|search_object|_Unwind_Find_FDE)/.test(sym));
+    if (m[2] === 'liballoclab-probe.so' || unwinder || /^(malloc_usable_size|nallocx)\b/.test(sym)) probe += share;
+    if (unwinder || (m[2] === 'liballoclab-probe.so' && SAMPLING_SYMBOLS.test(sym))) sampling += share;
+  }
+  return { probe, sampling };
+}
+
+/** Environment of a sampled run into dir (the probe first in LD_PRELOAD, then the allocator). */
+function sampledEnv(dir: string, interval: number, allocator: string | null): Record<string, string> {
+  return {
+    LD_PRELOAD: [probeLibraryPath(), allocator].filter(Boolean).join(':'),
+    ALLOCLAB_PROBE_SAMPLE_DIR: dir,
+    ALLOCLAB_PROBE_SAMPLE_INTERVAL: String(interval),
+  };
+}
+
+/** Cost rows: for each allocator, its plain run (the baseline) and the probe at each interval; alternated. */
+function measureCost(o: {
+  demo: string; demoArgs: string[]; allocators: { name: string; lib: string | null }[]; repeat: number; scratch: string;
+  throughput: (out: string) => number;
+}): CostRow[] {
+  const rows: CostRow[] = [];
+  for (const a of o.allocators) {
+    const modes = [{ name: `${a.name} (baseline)`, interval: 0 }, ...INTERVALS.map((iv) => ({ name: `${a.name} + probe-sampled ${iv / 1024} KiB`, interval: iv }))];
+    const runs = new Map<string, number[]>();
+    // Alternate the modes so a change in the machine's load hits them all alike.
+    for (let rep = 0; rep < o.repeat; rep++) {
+      for (const m of modes) {
+        const dir = path.join(o.scratch, `cost-${rows.length}-${m.interval}-${rep}`);
+        mkdirSync(dir, { recursive: true });
+        const env = m.interval ? sampledEnv(dir, m.interval, a.lib) : a.lib ? { LD_PRELOAD: a.lib } : {};
+        const r = spawnSync(o.demo, o.demoArgs, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 600_000 });
+        const list = runs.get(m.name) ?? [];
+        list.push(o.throughput(r.stdout + r.stderr));
+        runs.set(m.name, list);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    const base = median(runs.get(modes[0].name)!);
+    for (const m of modes) {
+      const xs = runs.get(m.name)!;
+      const med = median(xs);
+      let shares: { probe: number; sampling: number } | null = null;
+      let unwinder: string | null = null;
+      if (m.interval) {
+        const dir = path.join(o.scratch, `perf-${m.interval}`);
+        mkdirSync(dir, { recursive: true });
+        shares = perfShares([o.demo, ...o.demoArgs], sampledEnv(dir, m.interval, a.lib), o.scratch);
+        unwinder = unwinderOf(dir);
+        rmSync(dir, { recursive: true, force: true });
+      }
+      rows.push({
+        mode: m.name, throughput: med, spread: (Math.max(...xs) - Math.min(...xs)) / med, ratio: med / base,
+        probeShare: shares?.probe ?? null, samplingShare: shares?.sampling ?? null, unwinder,
+      });
+    }
+  }
+  return rows;
+}
+
+function unwinderOf(dir: string): string | null {
+  try {
+    const [f] = findSampleFiles(dir);
+    return f ? parseSampleFile(f).unwinder : null;
+  } catch {
+    return null;
+  }
+}
+
+interface AccuracyRow {
+  site: string;
+  exactBytes: number;
+  estimate: number;
+  error: number;
+  share: number;
+  within2Sigma: boolean;
+  exactRank: number;
+  sampledRank: number;
+}
+
+/** Allocated bytes per user line (file base name:line), with the combined 1-sigma error of its stacks. */
+function bytesByLine(p: AllocationProfile): Map<string, { bytes: number; error: number }> {
+  const out = new Map<string, { bytes: number; error: number }>();
+  for (const h of rankHotspots(p, 'peak')) {
+    const key = h.file && h.line ? `${path.basename(h.file)}:${h.line} ${h.function ?? ''}` : `${h.function ?? '??'} (${h.module ? path.basename(h.module) : '?'})`;
+    const members = p.sites.filter((s) => h.siteIds.includes(s.id));
+    const cur = out.get(key) ?? { bytes: 0, error: 0 };
+    const err2 = members.reduce((s, m) => s + (m.bytesError ?? 0) ** 2, 0);
+    out.set(key, { bytes: cur.bytes + (h.allocatedBytes ?? 0), error: Math.sqrt(cur.error ** 2 + err2) });
+  }
+  return out;
+}
+
+/** Sampled figures against exact ones, per user line: top 10 by exact bytes, and every line above 1 %. */
+function compareAccuracy(exact: AllocationProfile, sampled: AllocationProfile): { rows: AccuracyRow[]; top10Same: boolean; above1: number; above1Within: number } {
+  const e = bytesByLine(exact);
+  const s = bytesByLine(sampled);
+  const total = [...e.values()].reduce((a, b) => a + b.bytes, 0);
+  const exactOrder = [...e.entries()].sort((a, b) => b[1].bytes - a[1].bytes);
+  const sampledOrder = [...s.entries()].sort((a, b) => b[1].bytes - a[1].bytes).map(([k]) => k);
+  const rows: AccuracyRow[] = exactOrder.map(([site, v], i) => {
+    const est = s.get(site) ?? { bytes: 0, error: 0 };
+    return {
+      site, exactBytes: v.bytes, estimate: est.bytes, error: est.error, share: v.bytes / total,
+      within2Sigma: Math.abs(est.bytes - v.bytes) <= 2 * est.error, exactRank: i + 1, sampledRank: sampledOrder.indexOf(site) + 1,
+    };
+  });
+  const top10 = rows.slice(0, 10);
+  const above = rows.filter((r) => r.share > 0.01);
+  return { rows, top10Same: top10.every((r) => r.sampledRank === r.exactRank), above1: above.length, above1Within: above.filter((r) => r.within2Sigma).length };
+}
+
+/** Runs the capture benchmark program at each depth; rows of (method, depth, frames, ns). */
+function measureCapture(program: string): { method: string; depth: number; frames: number; ns: number }[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-capture-'));
+  const out: { method: string; depth: number; frames: number; ns: number }[] = [];
+  try {
+    for (const depth of [16, 64]) {
+      const r = spawnSync(program, [String(depth), '20000'], { env: { ...process.env, ...sampledEnv(dir, 1 << 30, null) }, encoding: 'utf8', timeout: 120_000 });
+      for (const line of r.stdout.split('\n')) {
+        const m = /^method (\S+) depth (\d+) frames (\d+) ns_per_capture (\d+)/.exec(line);
+        if (m) out.push({ method: m[1], depth: Number(m[2]), frames: Number(m[3]), ns: Number(m[4]) });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 void main().catch((e) => {

@@ -205,11 +205,12 @@ static inline size_t request_usable(void *p, size_t n) {
   return usable(p);
 }
 
-static inline __attribute__((always_inline)) void count_alloc(void *p, size_t n) {
+/* n: the usable size (what the ledger counts); request: what the program asked for (what the profile reports). */
+static inline __attribute__((always_inline)) void count_alloc(void *p, size_t n, size_t request) {
   struct probe_shard *s = my_shard();
   bump(&s->live_bytes, (int64_t)n);
   bump((int64_t *)&s->allocations, 1);
-  sampling_on_alloc(p, n);
+  sampling_on_alloc(p, n, request);
 }
 
 static inline __attribute__((always_inline)) void count_free(size_t n) {
@@ -238,7 +239,7 @@ EXPORT void *malloc(size_t n) {
   if (in_probe) return next_malloc(n);
   ENTER;
   void *p = next_malloc(n);
-  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, n));
+  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, n), n);
   return p;
 }
 
@@ -267,7 +268,7 @@ EXPORT void *calloc(size_t k, size_t n) {
   if (in_probe) return next_calloc(k, n);
   ENTER;
   void *p = next_calloc(k, n);
-  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, k * n));
+  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, k * n), k * n);
   return p;
 }
 
@@ -286,9 +287,9 @@ static void *realloc_counted(void *p, size_t n) {
   if (q) {
     if (p) {
       count_resize(before, usable(q));
-      sampling_on_alloc(q, usable(q));
+      sampling_on_alloc(q, usable(q), n);
     } else {
-      count_alloc(q, usable(q));
+      count_alloc(q, usable(q), n);
     }
   } else if (p && n == 0) {
     count_free(before); /* glibc (and jemalloc's zero_realloc:free) free the block and return NULL */
@@ -311,7 +312,7 @@ static void *memalign_counted(size_t align, size_t n) {
   if (in_probe) return next_memalign(align, n);
   ENTER;
   void *p = next_memalign(align, n);
-  if (p) count_alloc(p, usable(p));
+  if (p) count_alloc(p, usable(p), n);
   return p;
 }
 
@@ -327,7 +328,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   if (in_probe) return next_posix_memalign(out, align, n);
   ENTER;
   int rc = next_posix_memalign(out, align, n);
-  if (rc == 0) count_alloc(*out, usable(*out));
+  if (rc == 0) count_alloc(*out, usable(*out), n);
   return rc;
 }
 
@@ -337,7 +338,7 @@ EXPORT void *aligned_alloc(size_t align, size_t n) {
   if (in_probe) return next_aligned_alloc(align, n);
   ENTER;
   void *p = next_aligned_alloc(align, n);
-  if (p) count_alloc(p, usable(p));
+  if (p) count_alloc(p, usable(p), n);
   return p;
 }
 
@@ -383,7 +384,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     void *p = NULL;                                                       \
     if (!(ALIGN) && cxx_via_malloc) p = next_malloc((SIZE) ? (SIZE) : 1); \
     if (UNLIKELY(!p)) p = next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW); \
-    if (LIKELY(p != NULL)) count_alloc(p, ALIGN ? usable(p) : request_usable(p, SIZE)); \
+    if (LIKELY(p != NULL)) count_alloc(p, ALIGN ? usable(p) : request_usable(p, SIZE), SIZE); \
     return p;                                                             \
   }
 

@@ -30,7 +30,8 @@
  *   header  "ALCSAMPL", u32 version=1, u32 header bytes=64, u64 interval, u32 depth, u32 unwinder setting,
  *           u64 start (CLOCK_MONOTONIC ns), i32 pid
  *   1 STACK    u32 id, u32 depth, u64 return addresses (innermost first, the probe's own frames removed)
- *   2 ALLOC    u64 time, u64 address, u64 bytes, u32 stack id, u32 0
+ *   2 ALLOC    u64 time, u64 address, u64 usable bytes (the sampled quantity), u32 stack id,
+ *              u32 usable minus requested bytes
  *   3 FREE     u64 time, u64 address (a sampled block was freed)
  *   4 MODULE   u64 load bias, u32 segments, u32 build-id bytes, u32 name bytes, u32 0,
  *              segments {u64 vaddr, u64 memsz, u64 file offset}, build-id, name (padded to 8)
@@ -357,7 +358,7 @@ static int live_insert(void *p) {
 }
 
 struct rec_free { uint32_t type, bytes; uint64_t t, addr; };
-struct rec_alloc { uint32_t type, bytes; uint64_t t, addr, size; uint32_t depth, pad; uintptr_t frames[]; };
+struct rec_alloc { uint32_t type, bytes; uint64_t t, addr, size; uint32_t depth, slack; uintptr_t frames[]; };
 
 void sampling_forget(void *p) {
   if (!enabled) return;
@@ -396,7 +397,7 @@ static int64_t draw_countdown(void) {
 
 static int init_done; /* before it, allocations (ld.so, libc start-up) keep taking the slow path */
 
-void sampling_take(void *p, size_t n) {
+void sampling_take(void *p, size_t n, size_t request) {
   if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
     sampling_countdown = __atomic_load_n(&init_done, __ATOMIC_ACQUIRE) ? INT64_MAX : 0;
     return;
@@ -411,7 +412,7 @@ void sampling_take(void *p, size_t n) {
   u.r.addr = (uint64_t)(uintptr_t)p;
   u.r.size = n;
   u.r.depth = depth;
-  u.r.pad = 0;
+  u.r.slack = n > request && n - request < UINT32_MAX ? (uint32_t)(n - request) : 0;
   __atomic_fetch_add(&stat_samples, 1, __ATOMIC_RELAXED);
   if (!put_record(&u.r, u.r.bytes)) {
     __atomic_fetch_add(&stat_dropped, 1, __ATOMIC_RELAXED);
@@ -607,7 +608,7 @@ static int drain_ring(struct ring *r) {
         new_stacks = 1;
       }
       uint32_t id = stack_id(a->frames, a->depth);
-      struct { uint32_t type, bytes; uint64_t t, addr, size; uint32_t stack, zero; } o = {OUT_ALLOC, 40, a->t, a->addr, a->size, id, 0};
+      struct { uint32_t type, bytes; uint64_t t, addr, size; uint32_t stack, slack; } o = {OUT_ALLOC, 40, a->t, a->addr, a->size, id, a->slack};
       out_put(&o, sizeof o);
     } else if (type == REC_FREE) {
       const struct rec_free *f = (const struct rec_free *)at;

@@ -22,14 +22,14 @@ extern uint8_t *sampling_bucket_used;
 extern unsigned sampling_bucket_shift;
 
 void sampling_init(void);
-void sampling_take(void *p, size_t n);
+void sampling_take(void *p, size_t n, size_t request);
 void sampling_forget(void *p);
 
-/* After an allocation of n counted bytes at p. */
-static inline __attribute__((always_inline)) void sampling_on_alloc(void *p, size_t n) {
+/* After an allocation at p of n usable bytes (the sampled quantity) for a request of `request` bytes. */
+static inline __attribute__((always_inline)) void sampling_on_alloc(void *p, size_t n, size_t request) {
   int64_t left = sampling_countdown - (int64_t)n;
   sampling_countdown = left;
-  if (__builtin_expect(left < 0 || n >= sampling_interval, 0)) sampling_take(p, n);
+  if (__builtin_expect(left < 0 || n >= sampling_interval, 0)) sampling_take(p, n, request);
 }
 
 /* Before p is handed back to the allocator (so the address cannot be reused while it is still tracked). */

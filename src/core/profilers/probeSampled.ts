@@ -1,7 +1,8 @@
 // The probe's sampled heap profile (native/probe/sampling.c writes samples.<pid>.bin as the target runs): stacks
 // of a Poisson sample of the allocated bytes and the frees of those blocks, read into the one profile model.
 // Each sample of s bytes at mean interval R was taken with probability p = 1 - exp(-s/R) (blocks of R bytes or
-// more always), so it stands for s/p bytes and 1/p allocations; the variance of a site's sum is the sum of
+// more always), so it stands for s/p bytes and 1/p allocations (s is the usable size the probe samples by; the
+// bytes reported are the requested ones, r/p); the variance of a site's sum is the sum of
 // w^2 (1 - p) over its samples, which gives `bytesError`.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -27,8 +28,10 @@ interface SampleEvent {
   /** ms since the probe started. */
   t: number;
   addr: number;
-  /** bytes; 0 for a free. */
+  /** Usable bytes (the sampled quantity); 0 for a free. */
   size: number;
+  /** The bytes the program asked for. */
+  request: number;
   stack: number;
 }
 
@@ -98,13 +101,14 @@ export function parseSampleFile(file: string): SampleFile {
       }
       case 2: {
         const t = ms(o + 8);
-        out.events.push({ t, addr: Number(b.readBigUInt64LE(o + 16)), size: Number(b.readBigUInt64LE(o + 24)), stack: b.readUInt32LE(o + 32) });
+        const size = Number(b.readBigUInt64LE(o + 24));
+        out.events.push({ t, addr: Number(b.readBigUInt64LE(o + 16)), size, request: size - b.readUInt32LE(o + 36), stack: b.readUInt32LE(o + 32) });
         out.endMs = Math.max(out.endMs, t);
         break;
       }
       case 3: {
         const t = ms(o + 8);
-        out.events.push({ t, addr: Number(b.readBigUInt64LE(o + 16)), size: 0, stack: 0 });
+        out.events.push({ t, addr: Number(b.readBigUInt64LE(o + 16)), size: 0, request: 0, stack: 0 });
         out.endMs = Math.max(out.endMs, t);
         break;
       }
@@ -255,8 +259,9 @@ export async function readProbeSampledProfile(where: string, opts: ProbeReadOpti
   for (const e of events) {
     snapshotUntil(e.t);
     if (e.size > 0) {
+      // Sampled by usable size (what the countdown runs on); reported in requested bytes, as the program sees them.
       const p = e.size >= R ? 1 : -Math.expm1(-e.size / R);
-      const w = e.size / p;
+      const w = e.request / p;
       const a = get(e.stack);
       a.samples++;
       a.allocs += 1 / p;
