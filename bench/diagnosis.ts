@@ -6,12 +6,13 @@
 // what it said, and whether that was right by our reading of the program. Thresholds are never tuned to these.
 //
 //   npm run build && make -C native && npm run bench -- diagnosis [--reps 3] [--cases a,b] [--ledger off,on]
-//        [--settled off,on] [--ci] [--debian | --debian-only] [--write]
+//        [--settled off,on] [--ci] [--debian | --debian-only] [--keep DIR | --from DIR] [--write]
 //
 // --ci: only the cases whose truth file says "ci": true, once each. --write: section "Diagnosis accuracy" of
-// bench/RESULTS.md.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// bench/RESULTS.md. --keep DIR keeps every run folder (and its wall time) under DIR; --from DIR runs nothing and
+// reads the findings of those runs again with `alloclab show --json` (the analysis of today on yesterday's samples).
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { packageRoot } from '../src/core/workers';
@@ -35,6 +36,8 @@ const settledModes = (option('settled') ?? 'off,on').split(',').map((s) => s ===
 const debianOnly = flag('debian-only');
 const debian = flag('debian') || debianOnly;
 const write = flag('write');
+const keepDir = option('keep') ? path.resolve(option('keep')!) : null;
+const fromDir = option('from') ? path.resolve(option('from')!) : null;
 
 interface Truth {
   case: string;
@@ -57,17 +60,29 @@ interface Outcome {
 }
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-diagnosis-'));
+if (keepDir) mkdirSync(keepDir, { recursive: true });
 
 /** One run of a scenario through the CLI; the finding is `diagnosis.finding` of its --json document. */
 function runScenario(scenario: string, ledger: boolean, settled: boolean, label: string): Outcome {
-  const out = path.join(tmp, label.replace(/[^\w.-]+/g, '_'));
-  const args = [cli, 'run', scenario, '--json', '--out', out];
-  if (ledger) args.push('--ledger');
-  if (settled) args.push('--until-settled');
-  const started = Date.now();
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 64 << 20 });
-  const wallMs = Date.now() - started;
-  rmSync(out, { recursive: true, force: true });
+  const name = label.replace(/[^\w.-]+/g, '_');
+  const out = path.join(fromDir ?? keepDir ?? tmp, name);
+  const meta = `${out}.meta.json`;
+  let r: SpawnSyncReturns<string>;
+  let wallMs: number;
+  if (fromDir) {
+    if (!existsSync(meta)) throw new Error(`${meta} is missing: --from reads runs kept by --keep with the same options`);
+    wallMs = (JSON.parse(readFileSync(meta, 'utf8')) as { wallMs: number }).wallMs;
+    r = spawnSync(process.execPath, [cli, 'show', out, '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  } else {
+    const args = [cli, 'run', scenario, '--json', '--out', out];
+    if (ledger) args.push('--ledger');
+    if (settled) args.push('--until-settled');
+    const started = Date.now();
+    r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 64 << 20 });
+    wallMs = Date.now() - started;
+    if (keepDir) writeFileSync(meta, JSON.stringify({ scenario, ledger, settled, wallMs, exitCode: r.status }) + '\n');
+    else rmSync(out, { recursive: true, force: true });
+  }
   let doc: {
     diagnosis?: { finding?: string; confidence?: string; summary?: string };
     environments?: { env: string; applied: boolean; notAppliedReason: string | null; phases?: { phase: string; startMs: number; endMs: number }[] }[];
