@@ -8,7 +8,7 @@ import { isRunSnapshot, isToWebview, type ExportFormat, type FromWebview, type R
 import { RssChart } from './chart';
 import { renderHotspots } from './hotspots';
 import { LedgerCharts } from './ledger';
-import { createMetricsTable, renderMetrics, verdictText } from './table';
+import { createMetricsTable, renderFinding, renderMetrics, verdictText } from './table';
 import { readTheme, watchTheme, type Theme } from './theme';
 
 interface VsCodeApi { postMessage(message: FromWebview): void; setState(state: unknown): void; getState(): unknown }
@@ -41,13 +41,15 @@ const legend = el('div', { id: 'legend', role: 'group', 'aria-label': 'Environme
 const chartBox = el('div', { id: 'chart' });
 const readout = el('div', { id: 'readout' }, 'Hover for values; drag to zoom, double-click to reset.');
 const ledgerBox = el('section', { id: 'ledger', 'aria-label': 'RSS ledger per environment' });
+const finding = el('div', { id: 'finding', role: 'status' });
+finding.hidden = true;
 const verdict = el('p', { id: 'verdict' });
 const notes = el('ul', { id: 'notes' });
 const table = createMetricsTable();
 const exportStatus = el('p', { id: 'export-status' });
 const hotspotsBox = el('section', { id: 'hotspots' });
 hotspotsBox.hidden = true;
-document.body.append(header, meta, legend, chartBox, readout, ledgerBox, verdict, notes, table, hotspotsBox, exportStatus);
+document.body.append(header, meta, finding, legend, chartBox, readout, ledgerBox, verdict, notes, table, hotspotsBox, exportStatus);
 
 const chart = new RssChart(chartBox, readout);
 const ledger = new LedgerCharts(ledgerBox);
@@ -130,6 +132,7 @@ function render(): void {
   ledger.update(run.environments, theme, !!run.live);
   renderLegend(run);
   renderMetrics(table, run.record, run.environments, (i) => chart.color(i), !!run.live);
+  renderFinding(finding, run.record);
   verdict.textContent = verdictText(run.record, !!run.live);
   renderNotes(run);
 }

@@ -1,5 +1,6 @@
 // The metrics table (one row per environment) and the verdict. Built with DOM calls and textContent only: labels,
 // reasons and messages come from files and processes, never from us, so nothing is parsed as HTML.
+import { FINDING_TITLES } from '../src/core/analysis/diagnosisText';
 import { displayMetrics } from '../src/core/analysis/series';
 import type { EnvironmentRecord, ExitInfo, RunEvent, RunRecord, Verification } from '../src/core/model';
 import { formatGrowth, formatMiB } from '../src/core/units';
@@ -123,6 +124,22 @@ export function renderMetrics(table: HTMLTableElement, record: RunRecord, envs: 
     rows.push(tr);
   });
   body.replaceChildren(...rows);
+}
+
+/** The finding as a badge above the chart (hidden until the run has a diagnosis); the headline is its tooltip. */
+export function renderFinding(box: HTMLElement, record: RunRecord): void {
+  const d = record.diagnosis;
+  box.hidden = !d;
+  if (!d) {
+    box.replaceChildren();
+    return;
+  }
+  const badge = el('span', FINDING_TITLES[d.finding] ?? d.finding, `badge finding-${d.finding}`);
+  badge.dataset.finding = d.finding;
+  const confidence = el('span', `${d.confidence} confidence`, `confidence confidence-${d.confidence}`);
+  box.title = d.summary;
+  box.replaceChildren(badge, confidence);
+  if (d.recommendation) box.append(el('span', d.recommendation.setting ? `deploy: ${d.recommendation.setting}` : `deploy: ${d.recommendation.env}`, 'recommendation'));
 }
 
 /** The verdict paragraph: the run's own, or what the reader is waiting for. */

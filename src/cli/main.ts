@@ -3,7 +3,8 @@
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { discoverAllocators, type CustomAllocatorSpec, type DiscoveryOptions } from '../core/allocators';
-import { verdict } from '../core/analysis/verdict';
+import { computeEnvironmentMetrics } from '../core/analysis/metrics';
+import { judgeRun } from '../core/analysis/verdict';
 import { AlloclabError, type ErrorKind } from '../core/errors';
 import { killAllTargets } from '../core/launch';
 import type { EnvironmentRecord, RunRecord } from '../core/model';
@@ -129,6 +130,8 @@ async function finishRun(runDir: string, record: RunRecord, opts: RunCliOptions)
   }
   if (record.cancelled) return 130;
   if (gate.crossed.length) return 3;
+  // A run in which no environment produced measurements failed, whatever else it recorded.
+  if (!Object.keys(record.diagnosis?.environments ?? {}).length) return 1;
   return record.environments.some((e) => e.error) ? 1 : 0;
 }
 
@@ -225,8 +228,9 @@ export function buildProgram(): Command {
     .option('--report <file>', 'write a standalone HTML report')
     .action((dir: string, opts: { json?: boolean; report?: string }) => {
       const run = openRun(path.resolve(dir));
-      // The verdict is a pure function of the stored figures: read old runs with the current analysis.
-      run.record.verdict = verdict(run.environments.map((e) => e.record));
+      // The diagnosis is a pure function of the samples and events: read old runs with the current analysis.
+      for (const e of run.environments) if (e.samples.length) e.record.metrics = computeEnvironmentMetrics(e.samples, e.events);
+      judgeRun(run.record);
       if (opts.report) writeReport(run, path.resolve(opts.report));
       if (opts.json) process.stdout.write(JSON.stringify(runJson(run), null, 2) + '\n');
       else {

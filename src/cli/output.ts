@@ -22,6 +22,11 @@ export function runJson(run: StoredRun) {
       peakRssBytes: e.metrics?.peakRssBytes ?? null,
       finalRssBytes: e.metrics?.finalRssBytes ?? null,
       growthBytesPerMin: e.metrics?.growthBytesPerMin ?? null,
+      growthIntervalBytesPerMin: e.metrics?.growthIntervalBytesPerMin ?? null,
+      lsGrowthBytesPerMin: e.metrics?.lsGrowthBytesPerMin ?? null,
+      trajectory: e.metrics?.trajectory?.class ?? null,
+      steadyRssBytes: e.metrics?.steadyRssBytes ?? null,
+      meanRssBytes: e.metrics?.meanRssBytes ?? null,
       returnedFraction: e.metrics?.returnedFraction ?? null,
       throughputRps: e.metrics?.throughputRps ?? null,
       latencyP99Ms: e.metrics?.latencyP99Ms ?? null,
@@ -37,6 +42,7 @@ export function runJson(run: StoredRun) {
       phases: e.metrics?.phases ?? [],
     })),
     verdict: r.verdict,
+    diagnosis: r.diagnosis ?? null,
   };
 }
 
@@ -48,7 +54,7 @@ function pad(cells: string[][]): string {
 /** The comparison table, one row per environment (and repetition). */
 export function renderTable(run: StoredRun): string {
   const ledger = run.environments.some(({ record: e }) => e.metrics?.liveHeapBytes != null);
-  const rows: string[][] = [['environment', 'applied', 'peak', 'final', 'growth (load)', 'returned', 'req/s', 'p99', 'exit',
+  const rows: string[][] = [['environment', 'applied', 'steady', 'peak', 'final', 'growth (load)', 'trend', 'returned', 'req/s', 'p99', 'exit',
     ...(ledger ? ['live heap', 'held by allocator'] : [])]];
   for (const { record: e } of run.environments) {
     const m = e.metrics;
@@ -57,9 +63,11 @@ export function renderTable(run: StoredRun): string {
     rows.push([
       e.label,
       applied,
+      formatMiB(m?.steadyRssBytes),
       formatMiB(m?.peakRssBytes),
       formatMiB(m?.finalRssBytes),
       formatGrowth(m?.growthBytesPerMin),
+      m?.trajectory?.class ?? '-',
       m?.returnedFraction == null ? '-' : `${Math.round(m.returnedFraction * 100)} %`,
       m?.throughputRps == null ? '-' : m.throughputRps.toFixed(0),
       m?.latencyP99Ms == null ? '-' : `${m.latencyP99Ms.toFixed(1)} ms`,

@@ -59,6 +59,11 @@ export interface LoadStats {
   durationMs: number;
   throughputRps: number;
   latencyMs?: { p50: number; p90: number; p99: number; max: number };
+  /**
+   * False when an external driver's output could not be read: requests, throughput and latency are then unknown
+   * (shown as "-"), not zero. Absent in runs written before the field existed (read as true).
+   */
+  parsed?: boolean;
 }
 
 /**
@@ -108,7 +113,16 @@ export interface PhaseMetrics {
   startRssBytes: number;
   endRssBytes: number;
   peakRssBytes: number;
+  /** Robust (Theil-Sen) growth of RSS over the settled part of the phase, bytes/min. */
   growthBytesPerMin: number | null;
+  /** The least-squares slope over the whole phase, as computed before the robust one (kept for comparison). */
+  lsGrowthBytesPerMin?: number | null;
+  /** RSS trajectory of the phase (class, steady level, slope interval, ramp end). */
+  trajectory?: Trajectory | null;
+  /** Why the phase ended (from its phase-end event), when the run recorded it. */
+  endReason?: PhaseEndReason;
+  /** For idle phases: ms from the phase start until half of what the idle phase gave back was given back. */
+  returnHalfMs?: number | null;
   /** For idle phases: share of the RSS gained since the first load phase that was given back (0..1). */
   returnedFraction?: number | null;
   /** For idle phases: RSS returned after 1 s, 10 s, 60 s of idle (bytes, when the phase lasted that long). */
@@ -120,8 +134,32 @@ export interface EnvironmentMetrics {
   samples: number;
   peakRssBytes: number;
   finalRssBytes: number;
-  /** Least-squares slope of RSS over the load phases (or the whole run when there are none), bytes/min. */
+  /**
+   * Robust slope of RSS over the load phases (or the whole run when there are none), bytes/min: Theil-Sen over
+   * the part after the start-up ramp (analysis/trajectory.ts).
+   */
   growthBytesPerMin: number | null;
+  /** Its 99 % interval, corrected for autocorrelation. */
+  growthIntervalBytesPerMin?: [number, number] | null;
+  /** The least-squares slope over the same windows (the figure growthBytesPerMin was before it became robust). */
+  lsGrowthBytesPerMin?: number | null;
+  /** Median RSS of the settled part of the load: the level to compare across environments (not the peak). */
+  steadyRssBytes?: number | null;
+  /** Time-averaged RSS over the load phases. */
+  meanRssBytes?: number | null;
+  /** RSS trajectory over the load phases. */
+  trajectory?: Trajectory | null;
+  /** Trajectories of the live heap (ledger), of anonymous memory that is neither live heap nor allocator-held
+   *  (ledger: thread stacks, direct mmap), and of file-backed + shared memory (status), over the load phases. */
+  liveHeapTrajectory?: Trajectory | null;
+  otherAnonTrajectory?: Trajectory | null;
+  fileTrajectory?: Trajectory | null;
+  /** Median of the allocator-held bytes (ledger) over the settled part of the load. */
+  steadyAllocatorHeldBytes?: number | null;
+  steadyLiveHeapBytes?: number | null;
+  /** Threads at the start and the end of the load phases (a rise hints at thread-stack growth). */
+  threadsAtLoadStart?: number | null;
+  threadsAtLoadEnd?: number | null;
   /** Share of RSS gained during load that was returned during the following idle phase (0..1). */
   returnedFraction: number | null;
   throughputRps: number | null;
@@ -133,8 +171,9 @@ export interface EnvironmentMetrics {
   liveHeapBytes?: number | null;
   peakLiveHeapBytes?: number | null;
   allocatorHeldBytes?: number | null;
-  /** Growth of the live heap over the load phases, bytes/min: a leak grows here, retention does not. */
+  /** Robust growth of the live heap over the load phases, bytes/min: a leak grows here, retention does not. */
   liveHeapGrowthBytesPerMin?: number | null;
+  lsLiveHeapGrowthBytesPerMin?: number | null;
   /** How much of the anonymous memory the ledger's measured parts explain (absent for runs before the split). */
   ledgerCoverage?: {
     explainedFraction: number;
@@ -184,5 +223,100 @@ export interface RunRecord {
   /** The scenario as resolved (overrides applied). */
   scenario: unknown;
   environments: EnvironmentRecord[];
+  /** The diagnosis in words (rendered from `diagnosis`). */
   verdict: string | null;
+  /** The structured finding (analysis/diagnosis.ts); absent in runs written before it existed. */
+  diagnosis?: Diagnosis | null;
+}
+
+// ---- trajectories and the diagnosis ---------------------------------------------------------------------------
+
+/** The classes a window's trajectory falls into (analysis/trajectory.ts). */
+export type TrajectoryClass = 'rising' | 'levelling-off' | 'flat' | 'falling' | 'oscillating' | 'too-short';
+
+/** One window's trajectory, with the figures it rests on. Rates are bytes per minute, times ms on the samples' clock. */
+export interface Trajectory {
+  class: TrajectoryClass;
+  startMs: number;
+  endMs: number;
+  /** Median of the settled part (after the ramp): the level to compare, not the peak (time average when oscillating). */
+  steadyBytes: number | null;
+  /** Time-weighted mean over the whole window. */
+  meanBytes: number | null;
+  peakBytes: number | null;
+  /** Theil-Sen slope of the settled part. */
+  slopeBytesPerMin: number | null;
+  /** 99 % interval of that slope, corrected for autocorrelation. */
+  slopeIntervalBytesPerMin: [number, number] | null;
+  /** The practical-equivalence band used: slopes within ±band count as flat. */
+  bandBytesPerMin: number | null;
+  /** Where the start-up transient (a ramp, or a drop after a warm-up peak) ended (ms), or null when there was none. */
+  rampEndMs: number | null;
+  /** Rise over the start-up ramp (bytes; negative for a drop after a warm-up peak), when there was one. */
+  rampRiseBytes: number | null;
+  /** Interquartile range of the settled samples around their trend line (bytes). */
+  spreadBytes: number | null;
+  /** Buckets in the settled part, and the effective number once autocorrelation is accounted for. */
+  settledPoints: number;
+  effectivePoints: number | null;
+  bucketMs: number;
+  /** How much longer the window would have to run to decide between classes, or null when it is decided. */
+  needMs: number | null;
+  /** The same in words, e.g. "run 40 s longer", or null. */
+  need: string | null;
+}
+
+/** What the diagnosis finds (analysis/diagnosis.ts). */
+export type Finding = 'leak' | 'allocator-retention' | 'application-memory' | 'non-heap-growth' | 'stable' | 'inconclusive';
+export type Confidence = 'high' | 'medium' | 'low';
+
+/** A habit of one allocator seen in a run (filled by the ledger's analysis/habits.ts), with advice when there is one. */
+export interface AllocatorHabit { allocator: string; habit: string; evidence: string; advice: string | null }
+
+/** One figure the finding rests on. `env` is the environment folder (e.g. 01-glibc), or null for the run. */
+export interface DiagnosisEvidence { env: string | null; metric: string; value: number | null; unit: string; text: string }
+
+/** One environment as the diagnosis saw it. */
+export interface DiagnosisEnvironment {
+  env: string;
+  label: string;
+  trajectory: TrajectoryClass;
+  steadyRssBytes: number | null;
+  meanRssBytes: number | null;
+  peakRssBytes: number | null;
+  growthBytesPerMin: number | null;
+  growthIntervalBytesPerMin: [number, number] | null;
+  liveHeapTrajectory: TrajectoryClass | null;
+  throughputRps: number | null;
+  latencyP99Ms: number | null;
+  requests: number | null;
+  /** Why its load phases ended (phase-end reason), in order; unknown for runs before the field existed. */
+  loadEndReasons: string[];
+}
+
+/** The environment to deploy, with its price against the default. Ratios are this environment over the default. */
+export interface Recommendation {
+  env: string;
+  setting: string;
+  memoryRatio: number;
+  throughputRatio: number | null;
+  p99Ratio: number | null;
+  text: string;
+}
+
+/** The structured finding of a run (stored in run.json and the CLI's --json as `diagnosis`). */
+export interface Diagnosis {
+  finding: Finding;
+  confidence: Confidence;
+  /** The headline in words. */
+  summary: string;
+  /** What would decide an inconclusive case (or raise a low confidence), or null. */
+  next: string | null;
+  evidence: DiagnosisEvidence[];
+  /** Keyed by environment folder (e.g. 01-glibc). */
+  environments: Record<string, DiagnosisEnvironment>;
+  recommendation: Recommendation | null;
+  habits: AllocatorHabit[];
+  /** What lowered the confidence (unequal work, a driver killed before it finished, an unread driver output...). */
+  caveats: string[];
 }

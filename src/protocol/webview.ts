@@ -118,7 +118,8 @@ export function isEnvironmentRecord(x: unknown): x is EnvironmentRecord {
 export function isRunRecord(x: unknown): x is RunRecord {
   return isObj(x) && isNum(x.schemaVersion) && isStr(x.id) && isStr(x.name) && isStr(x.createdAt)
     && typeof x.complete === 'boolean' && Array.isArray(x.environments) && x.environments.every(isEnvironmentRecord)
-    && nullOr(isStr)(x.verdict);
+    && nullOr(isStr)(x.verdict)
+    && (x.diagnosis === undefined || x.diagnosis === null || (isObj(x.diagnosis) && isStr(x.diagnosis.finding) && isStr(x.diagnosis.confidence) && isStr(x.diagnosis.summary)));
 }
 
 function isEnvironmentSnapshot(x: unknown): x is EnvironmentSnapshot {

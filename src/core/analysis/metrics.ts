@@ -1,6 +1,7 @@
 // Metrics of one environment's run, from its samples and events. Pure functions: no I/O.
-import type { EnvironmentMetrics, LoadStats, PhaseKind, PhaseMetrics, RunEvent, Sample } from '../model';
+import type { EnvironmentMetrics, LoadStats, PhaseEndReason, PhaseKind, PhaseMetrics, RunEvent, Sample, Trajectory } from '../model';
 import { figuresFresh, ledgerCoverage, liveBytesOf } from './ledgerSeries';
+import { classifyTrajectory, median, seriesOf, timeAverage } from './trajectory';
 
 /** Least-squares slope of y over x, or null with fewer than 3 points or no spread in x. */
 export function slope(xs: number[], ys: number[]): number | null {
@@ -18,8 +19,14 @@ export function slope(xs: number[], ys: number[]): number | null {
   return den > 0 ? num / den : null;
 }
 
-/** Growth of RSS in bytes per minute over the samples with startMs <= t <= endMs. */
+/** Robust (Theil-Sen, after the start-up ramp) growth of RSS in bytes per minute over startMs <= t <= endMs. */
 export function growthBytesPerMin(samples: Sample[], startMs: number, endMs: number): number | null {
+  const points = seriesOf(samples.filter((s) => s.t >= startMs && s.t <= endMs), (s) => s.rssBytes);
+  return points.length ? classifyTrajectory(points, startMs, endMs).slopeBytesPerMin : null;
+}
+
+/** Least-squares growth of RSS in bytes per minute over the samples with startMs <= t <= endMs. */
+export function lsGrowthBytesPerMin(samples: Sample[], startMs: number, endMs: number): number | null {
   return fitGrowth(samples, [[startMs, endMs]], (s) => s.rssBytes);
 }
 
@@ -33,7 +40,7 @@ function fitGrowth(samples: Sample[], windows: number[][], value: (s: Sample) =>
   return k == null ? null : k * 60_000;
 }
 
-interface PhaseWindow { phase: string; kind: PhaseKind; index: number; startMs: number; endMs: number; load?: LoadStats }
+interface PhaseWindow { phase: string; kind: PhaseKind; index: number; startMs: number; endMs: number; load?: LoadStats; reason?: PhaseEndReason }
 
 /** Phase windows from phase-start/phase-end events; a phase without an end (crash, cancel) ends at the last sample. */
 export function phaseWindows(events: RunEvent[], lastT: number): PhaseWindow[] {
@@ -46,7 +53,12 @@ export function phaseWindows(events: RunEvent[], lastT: number): PhaseWindow[] {
       out.push(w);
     } else if (e.type === 'phase-end') {
       const w = open.get(e.index);
-      if (w) { w.endMs = e.t; w.load = e.load; open.delete(e.index); }
+      if (w) {
+        w.endMs = e.t;
+        w.load = e.load;
+        if (e.reason) w.reason = e.reason;
+        open.delete(e.index);
+      }
     }
   }
   return out;
@@ -72,13 +84,22 @@ export function phaseMetrics(samples: Sample[], w: PhaseWindow, baselineRss: num
   const startRss = rssAt(samples, w.startMs) ?? inside[0]?.rssBytes ?? 0;
   const endRss = inside.at(-1)?.rssBytes ?? startRss;
   const peak = inside.reduce((m, s) => Math.max(m, s.rssBytes), startRss);
+  const trajectory = inside.length ? classifyTrajectory(seriesOf(inside, (s) => s.rssBytes), w.startMs, w.endMs) : null;
   const m: PhaseMetrics = {
     phase: w.phase, kind: w.kind, index: w.index, startMs: w.startMs, endMs: w.endMs,
     startRssBytes: startRss, endRssBytes: endRss, peakRssBytes: peak,
-    growthBytesPerMin: growthBytesPerMin(samples, w.startMs, w.endMs),
+    growthBytesPerMin: trajectory?.slopeBytesPerMin ?? null,
+    lsGrowthBytesPerMin: lsGrowthBytesPerMin(samples, w.startMs, w.endMs),
+    trajectory,
   };
   if (w.load) m.load = w.load;
+  if (w.reason) m.endReason = w.reason;
   if (w.kind === 'idle') {
+    // How fast: the time until half of what the phase gave back (down to its settled level) was given back.
+    const settled = trajectory?.steadyBytes ?? endRss;
+    const returned = startRss - settled;
+    const half = returned > 0 ? inside.find((s) => s.rssBytes <= startRss - returned / 2) : undefined;
+    m.returnHalfMs = half ? half.t - w.startMs : null;
     const gained = baselineRss == null ? null : startRss - baselineRss;
     m.returnedFraction = gained && gained > 0 ? clamp01((startRss - endRss) / gained) : null;
     const after: NonNullable<PhaseMetrics['returnedBytesAfter']> = {};
@@ -98,12 +119,31 @@ function clamp01(x: number): number {
 }
 
 /**
- * Growth of a figure in bytes/min: fitted over all load phases together (the retention signal while work is
- * done), or without phases (compare, watch) over the second half of the run, after start-up.
+ * Least-squares growth of a figure in bytes/min: fitted over all load phases together (the retention signal while
+ * work is done), or without phases (compare, watch) over the second half of the run, after start-up.
  */
 function seriesGrowth(samples: Sample[], loadPhases: PhaseMetrics[], lastT: number, value: (s: Sample) => number): number | null {
   const windows = loadPhases.length ? loadPhases.map((p) => [p.startMs, p.endMs]) : [[lastT / 2, lastT]];
   return fitGrowth(samples, windows, value);
+}
+
+/** The windows the environment's trajectories cover: the load phases, or the whole run when there are none. */
+function loadWindows(loadPhases: PhaseMetrics[], lastT: number): number[][] {
+  return loadPhases.length ? loadPhases.map((p) => [p.startMs, p.endMs]) : [[0, lastT]];
+}
+
+/** Trajectory of a figure over the load windows (samples outside them left out), or null without any point. */
+function windowsTrajectory(samples: Sample[], windows: number[][], value: (s: Sample) => number | null | undefined): Trajectory | null {
+  const points = seriesOf(samples.filter((s) => windows.some(([a, b]) => s.t >= a && s.t <= b)), value);
+  if (!points.length) return null;
+  return classifyTrajectory(points, windows[0][0], windows.at(-1)![1]);
+}
+
+/** Median of a figure over the settled part of a trajectory (after its ramp), or null. */
+function settledMedian(samples: Sample[], tr: Trajectory | null, value: (s: Sample) => number | null | undefined): number | null {
+  if (!tr) return null;
+  const from = tr.rampEndMs ?? tr.startMs;
+  return median(seriesOf(samples.filter((s) => s.t >= from && s.t <= tr.endMs), value).map((p) => p.v));
 }
 
 /** Everything the comparison table shows for one environment. */
@@ -115,30 +155,53 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
   const phases = windows.map((w) => phaseMetrics(samples, w, baseline));
 
   const loadPhases = phases.filter((p) => p.kind === 'load');
-  const growth = seriesGrowth(samples, loadPhases, lastT, (s) => s.rssBytes);
+  const lw = loadWindows(loadPhases, lastT);
+  const trajectory = windowsTrajectory(samples, lw, (s) => s.rssBytes);
   const idle = phases.filter((p) => p.kind === 'idle' && p.returnedFraction != null);
-  const loads = loadPhases.map((p) => p.load).filter((l): l is LoadStats => !!l);
+  // An external driver whose output could not be read did work we cannot count: unknown, not zero.
+  const loads = loadPhases.map((p) => p.load).filter((l): l is LoadStats => !!l && l.parsed !== false);
   const requests = loads.length ? loads.reduce((a, l) => a + l.requests, 0) : null;
   const loadMs = loads.reduce((a, l) => a + l.durationMs, 0);
   const peak = samples.reduce((m, s) => Math.max(m, s.rssBytes), 0);
   const p99s = loads.map((l) => l.latencyMs?.p99).filter((x): x is number => x != null);
+  const inLoad = samples.filter((s) => lw.some(([a, b]) => s.t >= a && s.t <= b));
   const withLedger = samples.filter((s) => s.liveHeapBytes != null);
-  // Held at the end: the last sample whose figures were current (stale ones are not the end's figure).
-  const lastHeld = withLedger.filter((s) => s.allocatorHeldBytes != null && figuresFresh(s)).at(-1)?.allocatorHeldBytes;
-  const coverage = ledgerCoverage(withLedger);
-  const ledgerFigures = withLedger.length ? {
-    liveHeapBytes: liveBytesOf(withLedger.at(-1)!),
-    peakLiveHeapBytes: withLedger.reduce((m, s) => Math.max(m, liveBytesOf(s)), 0),
-    allocatorHeldBytes: lastHeld ?? null,
-    liveHeapGrowthBytesPerMin: seriesGrowth(withLedger, loadPhases, lastT, liveBytesOf),
-    ...(coverage ? { ledgerCoverage: coverage } : {}),
-  } : {};
+  let ledgerFigures: Partial<EnvironmentMetrics> = {};
+  if (withLedger.length) {
+    const live = windowsTrajectory(withLedger, lw, liveBytesOf);
+    // Anonymous memory that is neither live heap nor allocator-held: thread stacks, direct mmap, the probe itself.
+    const otherAnon = windowsTrajectory(withLedger, lw, (s) => s.otherAnonBytes ?? (s.anonBytes == null ? null : s.anonBytes - liveBytesOf(s) - (s.allocatorHeldBytes ?? 0)));
+    // Held at the end: the last sample whose figures were current (stale ones are not the end's figure).
+    const lastHeld = withLedger.filter((s) => s.allocatorHeldBytes != null && figuresFresh(s)).at(-1)?.allocatorHeldBytes;
+    const coverage = ledgerCoverage(withLedger);
+    ledgerFigures = {
+      liveHeapBytes: liveBytesOf(withLedger.at(-1)!),
+      peakLiveHeapBytes: withLedger.reduce((m, s) => Math.max(m, liveBytesOf(s)), 0),
+      allocatorHeldBytes: lastHeld ?? null,
+      liveHeapGrowthBytesPerMin: live?.slopeBytesPerMin ?? null,
+      lsLiveHeapGrowthBytesPerMin: seriesGrowth(withLedger, loadPhases, lastT, liveBytesOf),
+      liveHeapTrajectory: live,
+      otherAnonTrajectory: otherAnon,
+      steadyLiveHeapBytes: settledMedian(withLedger, live, liveBytesOf),
+      steadyAllocatorHeldBytes: settledMedian(withLedger.filter(figuresFresh), trajectory, (s) => s.allocatorHeldBytes),
+      ...(coverage ? { ledgerCoverage: coverage } : {}),
+    };
+  }
+  const threads = inLoad.filter((s) => s.threads != null);
   return {
     ...ledgerFigures,
     samples: samples.length,
     peakRssBytes: peak,
     finalRssBytes: samples.at(-1)?.rssBytes ?? 0,
-    growthBytesPerMin: growth,
+    growthBytesPerMin: trajectory?.slopeBytesPerMin ?? null,
+    growthIntervalBytesPerMin: trajectory?.slopeIntervalBytesPerMin ?? null,
+    lsGrowthBytesPerMin: seriesGrowth(samples, loadPhases, lastT, (s) => s.rssBytes),
+    steadyRssBytes: trajectory?.steadyBytes ?? null,
+    meanRssBytes: timeAverage(seriesOf(inLoad, (s) => s.rssBytes)),
+    trajectory,
+    fileTrajectory: windowsTrajectory(samples, lw, (s) => (s.fileBytes == null && s.shmemBytes == null ? null : (s.fileBytes ?? 0) + (s.shmemBytes ?? 0))),
+    threadsAtLoadStart: threads[0]?.threads ?? null,
+    threadsAtLoadEnd: threads.at(-1)?.threads ?? null,
     returnedFraction: idle.length ? idle.at(-1)!.returnedFraction! : null,
     throughputRps: requests != null && loadMs > 0 ? (requests * 1000) / loadMs : null,
     latencyP99Ms: p99s.length ? Math.max(...p99s) : null,

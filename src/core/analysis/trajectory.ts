@@ -12,43 +12,12 @@
 //   plateau gets the wide interval it deserves instead of a falsely tight one. It is deterministic (no resampling),
 //   so the same samples always give the same class.
 
-/** The classes a window's trajectory falls into. */
-export type TrajectoryClass = 'rising' | 'levelling-off' | 'flat' | 'falling' | 'oscillating' | 'too-short';
+import type { Trajectory, TrajectoryClass } from '../model';
+
+export type { Trajectory, TrajectoryClass };
 
 /** A point of a series: milliseconds and a value (bytes). */
 export interface SeriesPoint { t: number; v: number }
-
-/** One window's trajectory, with the figures it rests on. Rates are bytes per minute, times ms on the input's clock. */
-export interface Trajectory {
-  class: TrajectoryClass;
-  startMs: number;
-  endMs: number;
-  /** Median of the settled part (after the ramp): the level to compare, not the peak (time average when oscillating). */
-  steadyBytes: number | null;
-  /** Time-weighted mean over the whole window. */
-  meanBytes: number | null;
-  peakBytes: number | null;
-  /** Theil-Sen slope of the settled part. */
-  slopeBytesPerMin: number | null;
-  /** 99 % interval of that slope, corrected for autocorrelation. */
-  slopeIntervalBytesPerMin: [number, number] | null;
-  /** The practical-equivalence band used: slopes within ±band count as flat. */
-  bandBytesPerMin: number | null;
-  /** Where the start-up ramp ended (ms), or null when there was no ramp. */
-  rampEndMs: number | null;
-  /** Rise over the ramp (bytes), when there was one. */
-  rampRiseBytes: number | null;
-  /** Interquartile range of the settled samples around their trend line (bytes). */
-  spreadBytes: number | null;
-  /** Buckets in the settled part, and the effective number once autocorrelation is accounted for. */
-  settledPoints: number;
-  effectivePoints: number | null;
-  bucketMs: number;
-  /** How much longer the window would have to run to decide between classes, or null when it is decided. */
-  needMs: number | null;
-  /** The same in words, e.g. "run 40 s longer", or null. */
-  need: string | null;
-}
 
 export interface TrajectoryOptions {
   /** Width of the buckets whose medians make the tested series (default: 1 s, widened so there are at most maxPoints). */
@@ -317,19 +286,27 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
     return base;
   }
 
-  // The ramp: accepted only when the early segment rises materially, clearly faster than the rest, and by more
-  // than the noise around the settled part; otherwise the whole window counts as settled.
+  // The start-up transient (a ramp up as caches fill, or a drop after a warm-up peak): accepted only when the early
+  // segment moves materially, clearly faster than the rest, and by more than the noise around the settled part;
+  // otherwise the whole window counts as settled.
   let settledFrom = 0;
   let rampRise: number | null = null;
   const brk = rampBreak(buckets, MIN_SETTLED);
-  if (brk && brk.early > 0) {
+  if (brk && brk.early !== 0) {
     const tail = buckets.slice(brk.index);
     const tailTrend = robustTrend(tail);
     const level = median(tail.map((p) => p.v))!;
     const band = bandFor(level, opts);
     const rise = brk.early * (buckets[brk.index].t - buckets[0].t);
-    const noise = tailTrend ? robustSigma(tail.map((p) => p.v - (tailTrend.intercept + (tailTrend.slopePerMin / 60_000) * p.t))) : 0;
-    if (tailTrend && brk.early * 60_000 > band && tailTrend.interval[1] < brk.early * 60_000 && rise > Math.max(3 * noise, 0.01 * level)) {
+    // The noise is the standard deviation of the tail around its trend, not a median-based figure: a swinging
+    // tail is bimodal, and a median absolute deviation of a two-level series can be 0.
+    const noise = tailTrend ? standardDeviation(tail.map((p) => p.v - (tailTrend.intercept + (tailTrend.slopePerMin / 60_000) * p.t))) : 0;
+    const early = brk.early * 60_000;
+    // A drop is a start-up transient only when what follows is level (a warm-up peak, then the steady state): a
+    // drop followed by a climb is the series wandering, and trimming it would make a trend out of the climb.
+    const steep = early > 0 ? early > band && tailTrend!.interval[1] < early
+      : -early > band && tailTrend!.interval[0] > early && tailTrend!.interval[0] <= 0 && tailTrend!.interval[1] >= 0;
+    if (tailTrend && steep && Math.abs(rise) > Math.max(3 * noise, 0.01 * level)) {
       settledFrom = brk.index;
       rampRise = rise;
     }
@@ -361,7 +338,7 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   } else if (hi < 0 && s < -band) {
     out.class = 'falling';
   } else if (lo >= -band && hi <= band) {
-    out.class = settledFrom ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
+    out.class = rampRise != null && rampRise > 0 ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
   } else if (oscillating && lo <= 0 && hi >= 0 && Math.abs(s) <= band) {
     // Swings hide a slow trend: no trend is detectable and the estimate is inside the band, but the interval is
     // wider than the band. A class of its own; `need` says how long it would take to bound the trend.
@@ -390,11 +367,10 @@ function bandFor(level: number, opts: TrajectoryOptions): number {
   return Math.max(opts.bandFloorBytesPerMin ?? DEFAULT_BAND_FLOOR, (opts.bandFractionPerMin ?? DEFAULT_BAND_FRACTION) * Math.abs(level));
 }
 
-/** Robust standard deviation: 1.4826 times the median absolute deviation. */
-function robustSigma(xs: readonly number[]): number {
-  const m = median(xs);
-  if (m == null) return 0;
-  return 1.4826 * median(xs.map((x) => Math.abs(x - m)))!;
+function standardDeviation(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - mean) * (x - mean), 0) / (xs.length - 1));
 }
 
 /** A decided class: one a longer run would not be asked for. */

@@ -12,7 +12,7 @@ import {
 } from '../allocators';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { PhaseSettler } from '../analysis/settle';
-import { verdict } from '../analysis/verdict';
+import { judgeRun } from '../analysis/verdict';
 import { AlloclabError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
 import { findFreePort, launchTarget, resolveExecutable, type ExitStatus, type ResolvedReady, type TargetProcess } from '../launch';
@@ -133,7 +133,7 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
     }
   } finally {
     writer.record.cancelled = !!req.signal?.aborted;
-    writer.record.verdict = verdict(writer.record.environments);
+    judgeRun(writer.record);
     writer.record.complete = true;
     writer.save();
   }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
+import { judgeRun } from '../analysis/verdict';
 import { AlloclabError } from '../errors';
 import { RUN_SCHEMA_VERSION, type EnvironmentRecord, type RunEvent, type RunKind, type RunRecord, type Sample } from '../model';
 
@@ -152,9 +153,12 @@ export function openRun(dir: string): StoredRun {
   const environments = record.environments.map((env) => {
     const samples = readNdjson<Sample>(path.join(dir, env.dir, SAMPLES_FILE));
     const events = readNdjson<RunEvent>(path.join(dir, env.dir, EVENTS_FILE));
-    if (!env.metrics && samples.length) env.metrics = computeEnvironmentMetrics(samples, events);
+    // Metrics from before the trajectories existed are recomputed too, so the diagnosis below has what it needs.
+    if ((!env.metrics || env.metrics.trajectory === undefined) && samples.length) env.metrics = computeEnvironmentMetrics(samples, events);
     return { record: env, samples, events };
   });
+  // A finished run from before the diagnosis existed is judged with the current analysis (fields are added, never lost).
+  if (record.complete && record.diagnosis === undefined) judgeRun(record);
   return { dir, record, environments };
 }
 

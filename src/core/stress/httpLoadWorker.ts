@@ -201,6 +201,7 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
   // Abandon what is still in flight; destroy() fails those requests, which `stopped` keeps out of the counts.
   await Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined)));
   const stats: LoadStats = {
+    parsed: true,
     requests,
     errors,
     durationMs,

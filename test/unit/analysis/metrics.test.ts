@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeEnvironmentMetrics, growthBytesPerMin, slope } from '../../../src/core/analysis/metrics';
-import { isGrowing, verdict } from '../../../src/core/analysis/verdict';
-import type { EnvironmentRecord, RunEvent, Sample } from '../../../src/core/model';
+import type { RunEvent, Sample } from '../../../src/core/model';
 
 const MiB = 1024 * 1024;
 
@@ -56,67 +55,11 @@ test('environment metrics: peak, growth during load only, returned in idle, thro
   assert.equal(m.phases[1].returnedBytesAfter!['10s'], undefined, 'idle lasted 5 s: no 10 s figure');
 });
 
-test('without phases, growth is fitted over the second half of the run', () => {
+test('without phases, growth is the robust slope over the whole run, the least-squares one over its second half', () => {
   const s = series(50 * MiB, 30 * MiB, 0, 20_000, 20_000);
   const m = computeEnvironmentMetrics(s, []);
   assert.ok(Math.abs(m.growthBytesPerMin! - 30 * MiB) < 0.05 * 30 * MiB);
+  assert.ok(Math.abs(m.lsGrowthBytesPerMin! - 30 * MiB) < 0.05 * 30 * MiB);
+  assert.equal(m.trajectory?.class, 'rising');
   assert.equal(m.throughputRps, null);
-});
-
-function env(id: string, label: string, s: Sample[], ev: RunEvent[], extra: Partial<EnvironmentRecord> = {}): EnvironmentRecord {
-  return {
-    env: id, label, dir: id, repetition: 1, appliedEnv: {}, pid: 1, startedAt: '', durationMs: 17_000,
-    verification: { applied: true, mappedAllocator: null, mappedLibraries: [] },
-    exit: { code: 0, signal: null, expected: true }, error: null, metrics: computeEnvironmentMetrics(s, ev), ...extra,
-  };
-}
-
-test('verdict names retention when glibc grows and jemalloc is flat, and GLIBCXX_FORCE_NEW made no difference', () => {
-  const ev = phases(2000, 12_000, 17_000);
-  const glibc = env('glibc', 'glibc', series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), ev);
-  const force = env('glibcxx-force-new', 'GLIBCXX_FORCE_NEW', series(100 * MiB, 290 * MiB, 2000, 12_000, 17_000), ev);
-  const je = env('jemalloc', 'jemalloc', series(60 * MiB, 0, 2000, 12_000, 17_000), ev);
-  assert.ok(isGrowing(glibc.metrics!));
-  assert.ok(!isGrowing(je.metrics!));
-  const v = verdict([glibc, force, je]);
-  assert.match(v, /keeps growing under glibc/);
-  assert.match(v, /flat under jemalloc at 60\.0 MiB/);
-  assert.match(v, /allocator retention, not a leak/);
-  assert.match(v, /GLIBCXX_FORCE_NEW made no difference/);
-});
-
-test('verdict calls growth under every environment a leak, and reports not applied and crashes', () => {
-  const ev = phases(2000, 12_000, 17_000);
-  const a = env('glibc', 'glibc', series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), ev);
-  const b = env('jemalloc', 'jemalloc', series(90 * MiB, 280 * MiB, 2000, 12_000, 17_000), ev);
-  const c = env('mimalloc', 'mimalloc', [], [], { metrics: null, verification: { applied: false, notAppliedReason: 'static binary', mappedAllocator: null, mappedLibraries: [] } });
-  const d = env('tcmalloc', 'tcmalloc', series(90 * MiB, 0, 2000, 12_000, 17_000), ev, { exit: { code: null, signal: 'SIGSEGV', expected: false }, error: 'crashed' });
-  const v = verdict([a, b, c, d]);
-  assert.match(v, /real leak/);
-  assert.doesNotMatch(v, /retention/);
-  assert.match(v, /mimalloc was not applied \(static binary\)/);
-  assert.match(v, /killed by SIGSEGV under tcmalloc/);
-});
-
-test('with the ledger, RSS growth without live-heap growth is retention; live heap growing with RSS is a leak', () => {
-  const ev = phases(2000, 12_000, 17_000);
-  const withLive = (s: Sample[], liveRate: number) => s.map((x) => ({ ...x, liveHeapBytes: 40 * MiB + Math.round((liveRate * Math.max(0, Math.min(x.t, 12_000) - 2000)) / 60_000), allocatorHeldBytes: x.rssBytes - 40 * MiB }));
-  const glibc = env('glibc', 'glibc', withLive(series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), 10 * MiB), ev);
-  const je = env('jemalloc', 'jemalloc', withLive(series(80 * MiB, 200 * MiB, 2000, 12_000, 17_000), 5 * MiB), ev);
-  const v = verdict([glibc, je]);
-  assert.doesNotMatch(v, /real leak/);
-  assert.match(v, /live heap does not keep up/);
-  assert.match(v, /Under glibc RSS grows \+300\.0 MiB\/min but the live heap only \+10\.0 MiB\/min/);
-  const leaky = env('glibc', 'glibc', withLive(series(100 * MiB, 300 * MiB, 2000, 12_000, 17_000), 280 * MiB), ev);
-  assert.match(verdict([leaky]), /live heap grows with RSS/);
-});
-
-test('growth far slower under another allocator is called retention, with the common remainder the program\'s own', () => {
-  const ev = phases(2000, 12_000, 17_000);
-  const glibc = env('glibc', 'glibc', series(100 * MiB, 190 * MiB, 2000, 12_000, 17_000), ev);
-  const je = env('jemalloc', 'jemalloc', series(200 * MiB, 12 * MiB, 2000, 12_000, 17_000), ev);
-  const v = verdict([glibc, je]);
-  assert.match(v, /under jemalloc it grows 16x slower/);
-  assert.match(v, /most of the growth under glibc is allocator retention/);
-  assert.doesNotMatch(v, /real leak/);
 });

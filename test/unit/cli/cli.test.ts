@@ -28,11 +28,23 @@ test('compare --json reports jemalloc applied, with the documented fields', () =
   assert.equal(doc.environments[1].applied, true);
   assert.match(doc.environments[1].mappedAllocator, /libjemalloc/);
   assert.equal(typeof doc.verdict, 'string');
+  for (const key of ['steadyRssBytes', 'meanRssBytes', 'trajectory', 'growthIntervalBytesPerMin', 'lsGrowthBytesPerMin']) {
+    assert.ok(key in doc.environments[0], `missing ${key}`);
+  }
+  // The diagnosis, top level: a 1 s run of sleep is too short to decide anything, and says how much longer.
+  assert.equal(doc.diagnosis.finding, 'inconclusive');
+  assert.ok(['high', 'medium', 'low'].includes(doc.diagnosis.confidence));
+  assert.ok(doc.verdict.startsWith(doc.diagnosis.summary));
+  assert.match(doc.diagnosis.next, /longer/);
+  assert.deepEqual(Object.keys(doc.diagnosis.environments), ['01-glibc', '02-jemalloc']);
+  assert.ok(Array.isArray(doc.diagnosis.evidence) && Array.isArray(doc.diagnosis.habits));
+  assert.ok('recommendation' in doc.diagnosis);
 });
 
-test('a bogus allocator library is reported not applied, with the reason, in the table', () => {
+test('a bogus allocator library is reported not applied, with the reason, in the table; nothing measured exits 1', () => {
   const r = run(['compare', '--allocator', 'bogus=/nonexistent/libbogus.so', '--env', 'bogus', '--duration', '1s', '--', '/bin/sleep', '5']);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /Inconclusive \(low confidence\): no environment produced measurements/);
   assert.match(r.stdout, /bogus\s+NO/);
   assert.match(r.stdout, /not applied: .*libbogus\.so/);
 });

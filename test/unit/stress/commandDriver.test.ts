@@ -122,7 +122,7 @@ test('wrk as the driver: its summary becomes the phase statistics', async (t) =>
   assert.ok(s.throughputRps > 0 && s.latencyMs && s.latencyMs.p50 <= s.latencyMs.p99, JSON.stringify(s));
 });
 
-test('siege and wrk summaries are parsed; unknown output gives zero requests', () => {
+test('siege and wrk summaries are parsed; unknown output is marked unparsed', () => {
   const siege = `{\t"transactions":\t\t\t        2416,\n\t"availability":\t\t\t      100.00,\n\t"elapsed_time":\t\t\t        1.99,\n\t"transaction_rate":\t\t     1214.07,\n\t"failed_transactions":\t\t           3,\n}`;
   const s = parseDriverOutput(siege, 2000);
   assert.equal(s.requests, 2416);
@@ -133,5 +133,7 @@ test('siege and wrk summaries are parsed; unknown output gives zero requests', (
   assert.equal(w.requests, 9000);
   assert.deepEqual(w.errors, { status: 5, connect: 1, timeout: 4, other: 5 });
   assert.deepEqual(w.latencyMs, { p50: 0.2, p90: 0.4, p99: 1.2, max: 2.5 });
-  assert.equal(parseDriverOutput('hello', 10).requests, 0);
+  assert.equal(s.parsed, true);
+  assert.equal(w.parsed, true);
+  assert.equal(parseDriverOutput('hello', 10).parsed, false);
 });

@@ -153,11 +153,12 @@ async function stopGroup(pid: number | undefined, hasExited: () => boolean, exit
   signalGroup(pid, 'SIGKILL');
 }
 
-/** Reads the summary of wrk or siege out of their output; other drivers report zero requests. */
+/** Reads the summary of wrk or siege out of their output; for other drivers `parsed` is false (figures unknown). */
 export function parseDriverOutput(text: string, durationMs: number): LoadStats {
-  const stats = emptyStats(durationMs);
+  const stats: LoadStats = { ...emptyStats(durationMs), parsed: false };
   const wrk = /(\d+) requests in ([\d.]+)(us|ms|s|m|h)/.exec(text);
   if (wrk) {
+    stats.parsed = true;
     stats.requests = Number(wrk[1]);
     const rps = /Requests\/sec:\s*([\d.]+)/.exec(text);
     stats.throughputRps = rps ? Number(rps[1]) : 0;
@@ -181,6 +182,7 @@ export function parseDriverOutput(text: string, durationMs: number): LoadStats {
   // siege 4 prints a JSON-like summary; older versions "Transactions: N hits".
   const siege = /(?:^|[\s{])"?transactions"?:\s*(\d+)/im.exec(text);
   if (siege) {
+    stats.parsed = true;
     stats.requests = Number(siege[1]);
     const rate = /"?transaction[ _]rate"?:\s*([\d.]+)/i.exec(text);
     stats.throughputRps = rate ? Number(rate[1]) : 0;

@@ -1,0 +1,384 @@
+// The diagnosis of a run: from each environment's trajectory (analysis/trajectory.ts) to one finding with a
+// confidence, the figures it rests on, and what to deploy. Pure functions: no I/O; the words are rendered once, by
+// analysis/diagnosisText.ts, from what this returns.
+//
+// How it reasons. Without the ledger, the allocators are the experiment: the same program doing the same work
+// under several allocators. Memory that keeps growing under one and levels off under another is the allocator's
+// (retention); memory that keeps growing under every one is the program's (a leak); a bounded level that changes
+// little from one allocator to the next is the program's own bounded memory (a cache). With the ledger, the live
+// heap says directly what the program keeps, and RSS above it is what the allocator holds.
+import type {
+  AllocatorHabit, Confidence, Diagnosis, DiagnosisEnvironment, DiagnosisEvidence, EnvironmentMetrics, EnvironmentRecord,
+  Finding, Recommendation, Trajectory,
+} from '../model';
+import { formatMiB } from '../units';
+import { diagnosisHeadline } from './diagnosisText';
+
+const MiB = 1024 * 1024;
+
+// Two steady levels differ materially when the lower is at least 20 % below the higher (the higher >= 1.25 x the
+// lower) and by at least 8 MiB. Why: repeated runs of one allocator on one program differ in steady level by up to
+// about 10 % (arena placement, thread timing), so a difference must be twice that to be the allocator's; the floor
+// is about the fixed footprint allocators differ by before any work (metadata, per-thread caches, start-up
+// mappings: a few MiB), which is not retention. The same threshold decides "the allocator changes little".
+export const MATERIAL_LEVEL_FRACTION = 0.2;
+export const MATERIAL_LEVEL_FLOOR = 8 * MiB;
+// A start-up ramp counts as the program filling its own memory (a cache) when it rises by at least 20 % of the
+// steady level and by the same floor: less is within what any service maps while it warms up.
+const MATERIAL_RAMP_FRACTION = 0.2;
+// With the ledger, the allocator holds "far more than the program uses" when the free-but-resident bytes are at
+// least a quarter of the steady RSS (and the floor): the same 20 %-and-margin reasoning, measured inside one run.
+const MATERIAL_HELD_FRACTION = 0.25;
+// The recommendation: the lowest steady memory among environments within 10 % of the best throughput and of the
+// best p99 (the brief's tolerance: what a user would accept as "as fast").
+const PERFORMANCE_TOLERANCE = 0.1;
+// A growth of something other than the heap explains RSS growth when it is at least half of it.
+const EXPLAINS_FRACTION = 0.5;
+
+/** One environment as the diagnosis weighs it (the median repetition). */
+interface Weighed {
+  rec: EnvironmentRecord;
+  m: EnvironmentMetrics;
+  tr: Trajectory;
+  steady: number;
+}
+
+const BOUNDED = new Set(['flat', 'levelling-off', 'oscillating', 'falling']);
+
+function isBounded(tr: Trajectory | null | undefined): boolean {
+  return !!tr && BOUNDED.has(tr.class);
+}
+
+function isRising(tr: Trajectory | null | undefined): boolean {
+  return tr?.class === 'rising';
+}
+
+/** Environments that were measured cleanly (applied, not crashed), one per environment id: the median repetition by steady level. */
+function weigh(envs: readonly EnvironmentRecord[]): Weighed[] {
+  const groups = new Map<string, Weighed[]>();
+  for (const rec of envs) {
+    const m = rec.metrics;
+    // A run that crashed or failed has truncated figures: it is reported, not compared.
+    if (!m || m.samples === 0 || !m.trajectory || rec.verification?.applied === false || rec.error || (rec.exit && !rec.exit.expected)) continue;
+    const steady = m.trajectory.steadyBytes ?? m.steadyRssBytes;
+    if (steady == null) continue;
+    const list = groups.get(rec.env) ?? [];
+    list.push({ rec, m, tr: m.trajectory, steady });
+    groups.set(rec.env, list);
+  }
+  return [...groups.values()].map((list) => {
+    list.sort((a, b) => a.steady - b.steady);
+    return list[(list.length - 1) >> 1];
+  });
+}
+
+/** The default environment the others are priced against: glibc when it ran, else the first measured. */
+function defaultOf(list: readonly Weighed[]): Weighed {
+  return list.find((x) => x.rec.env === 'glibc') ?? list[0];
+}
+
+function materiallyAbove(high: number, low: number): boolean {
+  return high - low >= MATERIAL_LEVEL_FLOOR && low <= (1 - MATERIAL_LEVEL_FRACTION) * high;
+}
+
+const LOWER: Record<Confidence, Confidence> = { high: 'medium', medium: 'low', low: 'low' };
+
+/** The setting that reproduces an environment in deployment: its variables without the probe's. */
+export function deploymentSetting(appliedEnv: Record<string, string>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(appliedEnv)) {
+    if (k.startsWith('ALLOCLAB_')) continue;
+    const value = k === 'LD_PRELOAD' ? v.split(/[:\s]+/).filter((p) => p && !/alloclab-probe/.test(p)).join(':') : v;
+    if (value) parts.push(`${k}=${value}`);
+  }
+  return parts.join(' ');
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a != null && b != null && b > 0 ? a / b : null;
+}
+
+/**
+ * The environment to deploy: the lowest steady memory among those within 10 % of the best throughput and p99,
+ * when it needs materially less than the default; null when none helps.
+ */
+export function recommend(list: readonly Weighed[]): Recommendation | null {
+  if (list.length < 2) return null;
+  const base = defaultOf(list);
+  const decided = list.filter((x) => x.tr.class !== 'too-short');
+  const rps = decided.map((x) => x.m.throughputRps).filter((x): x is number => x != null && x > 0);
+  const p99 = decided.map((x) => x.m.latencyP99Ms).filter((x): x is number => x != null && x > 0);
+  const bestRps = rps.length ? Math.max(...rps) : null;
+  const bestP99 = p99.length ? Math.min(...p99) : null;
+  const fastEnough = decided.filter((x) =>
+    (bestRps == null || (x.m.throughputRps != null && x.m.throughputRps >= (1 - PERFORMANCE_TOLERANCE) * bestRps))
+    && (bestP99 == null || (x.m.latencyP99Ms != null && x.m.latencyP99Ms <= (1 + PERFORMANCE_TOLERANCE) * bestP99)));
+  // A rising environment has no steady level to deploy on: its median is only where it was mid-run.
+  const candidates = fastEnough.filter((x) => !isRising(x.tr)).sort((a, b) => a.steady - b.steady);
+  const pick = candidates[0];
+  // A default that keeps growing has no level: it is priced at where the load left it, and any bounded environment
+  // helps, since the default's memory has no bound at all.
+  const baseGrows = isRising(base.tr);
+  const lastLoad = base.m.phases.filter((p) => p.kind === 'load').at(-1);
+  const baseLevel = baseGrows ? Math.max(base.steady, lastLoad?.endRssBytes ?? 0) : base.steady;
+  if (!pick || pick === base || (!baseGrows && !materiallyAbove(baseLevel, pick.steady))) return null;
+  const setting = deploymentSetting(pick.rec.appliedEnv);
+  const rec: Recommendation = {
+    env: pick.rec.env,
+    setting,
+    memoryRatio: pick.steady / baseLevel,
+    throughputRatio: ratio(pick.m.throughputRps, base.m.throughputRps),
+    p99Ratio: ratio(pick.m.latencyP99Ms, base.m.latencyP99Ms),
+    text: '',
+  };
+  const against = baseGrows ? `${formatMiB(baseLevel)} at the end of the load under ${base.rec.label}, still growing` : `${formatMiB(baseLevel)} under ${base.rec.label}`;
+  const price = [`steady memory ${formatMiB(pick.steady)} against ${against} (${rec.memoryRatio.toFixed(2)}x)`];
+  if (rec.throughputRatio != null) price.push(`throughput ${rec.throughputRatio.toFixed(2)}x`);
+  if (rec.p99Ratio != null) price.push(`p99 ${rec.p99Ratio.toFixed(2)}x`);
+  rec.text = `Deploy with ${setting || `${pick.rec.label} (no variable to set)`}: ${price.join(', ')}.`;
+  return rec;
+}
+
+/** What the run's environments say about work done: caveats that lower the confidence of a comparison. */
+function workCaveats(list: readonly Weighed[], scenario: unknown): string[] {
+  const out: string[] = [];
+  const reasons = new Map<string, Set<string>>();
+  for (const x of list) {
+    for (const p of x.m.phases) {
+      if (p.kind !== 'load') continue;
+      if (p.endReason) {
+        const set = reasons.get(p.phase) ?? new Set<string>();
+        set.add(`${p.endReason}:${x.rec.env}`);
+        reasons.set(p.phase, set);
+      }
+      if (p.load && p.load.parsed === false) out.push(`The load driver's output could not be read under ${x.rec.label} (phase ${p.phase}): its work done is unknown.`);
+      const bound = requestsBound(scenario, p.phase);
+      if (bound != null && p.load && p.load.parsed !== false && p.load.requests < bound) {
+        out.push(`Under ${x.rec.label} the phase ${p.phase} ended after ${p.load.requests} of its ${bound} requests: the environments did not do the same work.`);
+      }
+    }
+  }
+  for (const [phase, set] of reasons) {
+    const byReason = new Map<string, string[]>();
+    for (const item of set) {
+      const [reason, env] = item.split(/:(.*)/s);
+      byReason.set(reason, [...(byReason.get(reason) ?? []), env]);
+    }
+    const exited = byReason.get('driver-exit');
+    const cut = [...(byReason.get('duration') ?? []), ...(byReason.get('cancelled') ?? [])];
+    if (exited?.length && cut.length) {
+      const label = (env: string) => list.find((x) => x.rec.env === env)?.rec.label ?? env;
+      out.push(`In phase ${phase} the load driver finished its work under ${exited.map(label).join(', ')} but was stopped at the phase's end under ${cut.map(label).join(', ')}: the environments did different work.`);
+    }
+  }
+  return [...new Set(out)];
+}
+
+function requestsBound(scenario: unknown, phase: string): number | null {
+  const phases = (scenario as { phases?: { name?: string; requests?: number }[] } | null)?.phases;
+  if (!Array.isArray(phases)) return null;
+  const name = phase.replace(/#\d+$/, '');
+  const p = phases.find((x) => x?.name === phase) ?? phases.find((x) => x?.name === name);
+  return typeof p?.requests === 'number' ? p.requests : null;
+}
+
+function environmentView(x: Weighed): DiagnosisEnvironment {
+  return {
+    env: x.rec.env,
+    label: x.rec.label,
+    trajectory: x.tr.class,
+    steadyRssBytes: x.steady,
+    meanRssBytes: x.m.meanRssBytes ?? null,
+    peakRssBytes: x.m.peakRssBytes,
+    growthBytesPerMin: x.tr.slopeBytesPerMin,
+    growthIntervalBytesPerMin: x.tr.slopeIntervalBytesPerMin,
+    liveHeapTrajectory: x.m.liveHeapTrajectory?.class ?? null,
+    throughputRps: x.m.throughputRps,
+    latencyP99Ms: x.m.latencyP99Ms,
+    requests: x.m.requests,
+    loadEndReasons: x.m.phases.filter((p) => p.kind === 'load' && p.endReason).map((p) => p.endReason!),
+  };
+}
+
+function trajectoryEvidence(x: Weighed): DiagnosisEvidence[] {
+  const env = x.rec.dir;
+  const out: DiagnosisEvidence[] = [
+    { env, metric: 'trajectory', value: null, unit: x.tr.class, text: `${x.rec.label}: RSS ${x.tr.class}` },
+    { env, metric: 'steadyRssBytes', value: x.steady, unit: 'bytes', text: `${x.rec.label}: steady RSS ${formatMiB(x.steady)}` },
+  ];
+  if (x.tr.slopeBytesPerMin != null && x.tr.slopeIntervalBytesPerMin) {
+    const [lo, hi] = x.tr.slopeIntervalBytesPerMin;
+    out.push({ env, metric: 'growthBytesPerMin', value: x.tr.slopeBytesPerMin, unit: 'bytes/min',
+      text: `${x.rec.label}: growth ${mibPerMin(x.tr.slopeBytesPerMin)} (99 % interval ${mibPerMin(lo)} to ${mibPerMin(hi)})` });
+  }
+  out.push({ env, metric: 'peakRssBytes', value: x.m.peakRssBytes, unit: 'bytes', text: `${x.rec.label}: peak RSS ${formatMiB(x.m.peakRssBytes)}` });
+  if (x.tr.rampEndMs != null) {
+    out.push({ env, metric: 'rampEndMs', value: x.tr.rampEndMs, unit: 'ms', text: `${x.rec.label}: start-up ramp ended ${((x.tr.rampEndMs - x.tr.startMs) / 1000).toFixed(0)} s into the load` });
+  }
+  if (x.m.requests != null) out.push({ env, metric: 'requests', value: x.m.requests, unit: 'requests', text: `${x.rec.label}: ${x.m.requests} requests served` });
+  const live = x.m.liveHeapTrajectory;
+  if (live) {
+    out.push({ env, metric: 'liveHeapTrajectory', value: null, unit: live.class, text: `${x.rec.label}: live heap ${live.class}` });
+    if (x.m.steadyLiveHeapBytes != null) out.push({ env, metric: 'steadyLiveHeapBytes', value: x.m.steadyLiveHeapBytes, unit: 'bytes', text: `${x.rec.label}: steady live heap ${formatMiB(x.m.steadyLiveHeapBytes)}` });
+    if (x.m.steadyAllocatorHeldBytes != null) out.push({ env, metric: 'steadyAllocatorHeldBytes', value: x.m.steadyAllocatorHeldBytes, unit: 'bytes', text: `${x.rec.label}: held free by the allocator ${formatMiB(x.m.steadyAllocatorHeldBytes)}` });
+  }
+  return out;
+}
+
+function mibPerMin(b: number): string {
+  const v = b / MiB;
+  return `${v >= 0 ? '+' : ''}${v.toFixed(1)} MiB/min`;
+}
+
+/** Does growth outside the heap (file-backed, or anonymous but not heap per the ledger) explain this RSS growth? */
+function nonHeapGrowth(x: Weighed): { what: 'file-backed' | 'anonymous, outside the heap' | 'thread stacks'; slope: number | null } | null {
+  const rss = x.tr.slopeBytesPerMin ?? 0;
+  if (rss <= 0) return null;
+  if (x.m.liveHeapTrajectory && isRising(x.m.liveHeapTrajectory)) return null;
+  const file = x.m.fileTrajectory;
+  if (isRising(file) && (file!.slopeBytesPerMin ?? 0) >= EXPLAINS_FRACTION * rss) return { what: 'file-backed', slope: file!.slopeBytesPerMin };
+  const other = x.m.otherAnonTrajectory;
+  if (isRising(other) && (other!.slopeBytesPerMin ?? 0) >= EXPLAINS_FRACTION * rss) return { what: 'anonymous, outside the heap', slope: other!.slopeBytesPerMin };
+  // Without the ledger, a thread count that keeps climbing with RSS is the one visible sign of stack growth.
+  const a = x.m.threadsAtLoadStart, b = x.m.threadsAtLoadEnd;
+  if (!x.m.liveHeapTrajectory && a != null && b != null && b >= a + 4 && b >= 1.5 * a) return { what: 'thread stacks', slope: null };
+  return null;
+}
+
+interface Reading {
+  finding: Finding;
+  confidence: Confidence;
+  /** Environment ids the finding rests on. */
+  basis: string[];
+  evidence: DiagnosisEvidence[];
+  next: string | null;
+  detail: Record<string, string | number | null>;
+}
+
+/** The finding from the weighed environments (before the caveats lower its confidence). */
+function read(list: readonly Weighed[]): Reading {
+  const ids = list.map((x) => x.rec.env);
+  const rising = list.filter((x) => isRising(x.tr));
+  const bounded = list.filter((x) => isBounded(x.tr));
+  const undecided = list.filter((x) => x.tr.class === 'too-short');
+  const withLedger = list.filter((x) => x.m.liveHeapTrajectory);
+  const single = list.length === 1;
+  const ev: DiagnosisEvidence[] = [];
+  const longest = () => {
+    const ms = Math.max(...undecided.map((x) => x.tr.needMs ?? 0));
+    return ms > 0 ? `Run the load ${Math.ceil(ms / 1000)} s longer (or with --until-settled): ${undecided.map((x) => x.rec.label).join(', ')} did not settle.` : null;
+  };
+
+  if (rising.length && rising.length === list.length) {
+    // Growing under every allocator: the program's memory, unless the ledger or the breakdown says otherwise.
+    const nonHeap = rising.map(nonHeapGrowth);
+    if (nonHeap.every((n) => n)) {
+      for (const [i, x] of rising.entries()) {
+        ev.push({ env: x.rec.dir, metric: 'nonHeapGrowth', value: nonHeap[i]!.slope, unit: nonHeap[i]!.slope == null ? 'threads' : 'bytes/min',
+          text: nonHeap[i]!.slope == null ? `${x.rec.label}: threads ${x.m.threadsAtLoadStart} -> ${x.m.threadsAtLoadEnd}` : `${x.rec.label}: ${nonHeap[i]!.what} memory grows ${mibPerMin(nonHeap[i]!.slope!)}` });
+      }
+      const stacksOnly = nonHeap.every((n) => n!.what === 'thread stacks');
+      return { finding: 'non-heap-growth', confidence: stacksOnly ? 'low' : withLedger.length || !single ? 'medium' : 'low', basis: ids, evidence: ev,
+        next: withLedger.length ? null : 'Run with --ledger to see the live heap beside RSS.', detail: { what: nonHeap[0]!.what } };
+    }
+    if (withLedger.length) {
+      const liveRising = withLedger.filter((x) => isRising(x.m.liveHeapTrajectory));
+      if (liveRising.length === withLedger.length) {
+        return { finding: 'leak', confidence: withLedger.length >= 2 ? 'high' : 'medium', basis: ids, evidence: ev, next: null, detail: {} };
+      }
+      const liveBounded = withLedger.filter((x) => isBounded(x.m.liveHeapTrajectory));
+      if (liveBounded.length === withLedger.length) {
+        // RSS grows, the live heap does not: every allocator keeps what the program frees.
+        return { finding: 'allocator-retention', confidence: withLedger.length >= 2 ? 'high' : 'medium', basis: ids, evidence: ev,
+          next: null, detail: { everywhere: 1 } };
+      }
+      return { finding: 'inconclusive', confidence: 'low', basis: ids, evidence: ev,
+        next: 'Run the load longer: the live heap neither clearly grows nor levels off under every allocator.', detail: {} };
+    }
+    return { finding: 'leak', confidence: single ? 'low' : 'medium', basis: ids, evidence: ev,
+      next: single ? 'Run under a second allocator (e.g. --env glibc,jemalloc) and with --ledger: growth under every allocator, with the live heap growing, is a leak.'
+        : 'Run with --ledger to confirm that the live heap grows with RSS.', detail: {} };
+  }
+
+  if (rising.length && bounded.length) {
+    // Grows under some allocators and stays bounded under others for the same work: the growth is the allocator's.
+    const liveRising = rising.filter((x) => isRising(x.m.liveHeapTrajectory));
+    if (liveRising.length) {
+      return { finding: 'inconclusive', confidence: 'low', basis: ids, evidence: ev,
+        next: `Run the load longer: the live heap grows under ${liveRising.map((x) => x.rec.label).join(', ')} while RSS is bounded under ${bounded.map((x) => x.rec.label).join(', ')}.`, detail: {} };
+    }
+    return { finding: 'allocator-retention', confidence: undecided.length ? 'medium' : 'high', basis: [...rising, ...bounded].map((x) => x.rec.env), evidence: ev,
+      next: undecided.length ? longest() : null, detail: {} };
+  }
+
+  if (undecided.length) {
+    return { finding: 'inconclusive', confidence: 'low', basis: undecided.map((x) => x.rec.env), evidence: ev, next: longest(), detail: {} };
+  }
+
+  // Bounded everywhere: compare the steady levels, and (ledger) what the allocator holds beside the live heap.
+  const best = [...list].sort((a, b) => a.steady - b.steady)[0];
+  const above = list.filter((x) => materiallyAbove(x.steady, best.steady));
+  const holding = withLedger.filter((x) => {
+    const held = x.m.steadyAllocatorHeldBytes;
+    return held != null && held >= MATERIAL_HELD_FRACTION * x.steady && held >= MATERIAL_LEVEL_FLOOR;
+  });
+  if (above.length || holding.length) {
+    for (const x of holding) {
+      ev.push({ env: x.rec.dir, metric: 'heldFraction', value: x.m.steadyAllocatorHeldBytes! / x.steady, unit: 'ratio',
+        text: `${x.rec.label}: the allocator holds ${formatMiB(x.m.steadyAllocatorHeldBytes)} free of ${formatMiB(x.steady)} resident` });
+    }
+    for (const x of above) {
+      ev.push({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
+        text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` });
+    }
+    const confidence: Confidence = above.length && holding.length ? 'high' : above.length ? (withLedger.length ? 'medium' : 'high') : 'medium';
+    return { finding: 'allocator-retention', confidence, basis: [...new Set([...above, ...holding, best].map((x) => x.rec.env))], evidence: ev, next: null,
+      detail: { best: best.rec.env } };
+  }
+  const filled = list.filter((x) => x.tr.rampRiseBytes != null && x.tr.rampRiseBytes >= MATERIAL_RAMP_FRACTION * x.steady && x.tr.rampRiseBytes >= MATERIAL_LEVEL_FLOOR);
+  if (filled.length) {
+    // The program fills memory and then keeps it, at about the same level whatever the allocator: its own.
+    const liveAgrees = withLedger.every((x) => isBounded(x.m.liveHeapTrajectory));
+    const confidence: Confidence = single ? 'low' : withLedger.length && liveAgrees ? 'high' : 'medium';
+    return { finding: 'application-memory', confidence, basis: ids, evidence: ev,
+      next: single ? 'Run under a second allocator (e.g. --env glibc,jemalloc) to see whether the level depends on the allocator.' : null, detail: {} };
+  }
+  const oscillating = list.filter((x) => x.tr.class === 'oscillating');
+  return { finding: 'stable', confidence: single || oscillating.length ? 'medium' : 'high', basis: ids, evidence: ev,
+    next: null, detail: {} };
+}
+
+/**
+ * The diagnosis of a run from its environment records (their metrics carry the trajectories) and, for the bounds
+ * of its phases, the resolved scenario.
+ */
+export function diagnose(envs: readonly EnvironmentRecord[], scenario: unknown = null): Diagnosis {
+  const list = weigh(envs);
+  // Allocator habits seen in the run (the ledger's analysis/habits.ts adds its call here).
+  const habits: AllocatorHabit[] = [];
+  const environments: Record<string, DiagnosisEnvironment> = {};
+  for (const x of list) environments[x.rec.dir] = environmentView(x);
+  if (!list.length) {
+    const d: Diagnosis = {
+      finding: 'inconclusive', confidence: 'low', summary: '', next: 'Fix what stopped every environment (see the notes) and run again.',
+      evidence: [], environments, recommendation: null, habits, caveats: [],
+    };
+    d.summary = diagnosisHeadline(d);
+    return d;
+  }
+  const r = read(list);
+  const caveats = workCaveats(list, scenario);
+  if (list.length === 1 && r.finding !== 'inconclusive') caveats.push(`Only ${list[0].rec.label} was measured: no other allocator to compare with.`);
+  let confidence = r.confidence;
+  // Each kind of doubt lowers the confidence one step (not once per sentence: two sentences on one doubt are one doubt).
+  const kinds = new Set(caveats.map((c) => (c.startsWith('Only') ? 'single' : 'work')));
+  if (kinds.has('work')) confidence = LOWER[confidence];
+  const basis = new Set(r.basis);
+  const evidence = [...list.filter((x) => basis.has(x.rec.env)).flatMap(trajectoryEvidence), ...r.evidence];
+  const d: Diagnosis = {
+    finding: r.finding, confidence, summary: '', next: r.next, evidence, environments,
+    recommendation: r.finding === 'inconclusive' ? null : recommend(list), habits, caveats,
+  };
+  d.summary = diagnosisHeadline(d);
+  return d;
+}
