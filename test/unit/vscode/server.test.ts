@@ -133,6 +133,18 @@ test('a compare run executes every environment and verifies the preload', async 
   for (const s of spawns) assert.equal(alive((s as { pid: number }).pid), false, 'target stopped after its environment');
 });
 
+test('untilSettled reaches the runner: a flat compare ends its phases settled, long before their bound', async () => {
+  const runId = await startRun(server, {
+    target: { kind: 'compare', command: '/bin/sleep', args: ['120'], cwd: runsDir, durationMs: 80_000 },
+    environments: ['glibc'], runsDir, untilSettled: true,
+  });
+  const done = await server.finished.get(runId)!;
+  assert.equal(done.error, null, done.error?.message);
+  const ends = (server.events.get(runId) ?? []).filter((e): e is Extract<RunEvent, { type: 'phase-end' }> => e.type === 'phase-end');
+  assert.deepEqual(ends.map((e) => e.reason), ['settled', 'settled']);
+  assert.ok(ends[1].t < 60_000, `the phases ran ${ends[1].t} ms of their 80 s`);
+});
+
 test('cancelRun stops a long run and reports it cancelled', async () => {
   const runId = await startRun(server, {
     target: { kind: 'compare', command: '/bin/sleep', args: ['60'], cwd: runsDir, durationMs: 60_000 },
