@@ -261,13 +261,19 @@ export class RssChart {
     this.envs.forEach((e, i) => {
       if (!this.isVisible(i)) return;
       for (const ev of e.events) {
-        if (ev.type !== 'debug-stop') continue;
+        if (ev.type !== 'debug-stop' && ev.type !== 'trim') continue;
         const x = Math.round(u.valToPos(ev.t / 1000, 'x', true));
         ctx.strokeStyle = this.color(i);
+        // A trim: solid, from RSS before down to RSS after, with what came back written beside it.
+        ctx.setLineDash(ev.type === 'trim' ? [] : [4 * uPlot.pxRatio, 3 * uPlot.pxRatio]);
         ctx.beginPath();
         ctx.moveTo(x, top);
         ctx.lineTo(x, top + height);
         ctx.stroke();
+        if (ev.type === 'trim') {
+          ctx.fillStyle = this.color(i);
+          ctx.fillText(`trim: ${(Math.max(0, ev.returnedBytes) / MiB).toFixed(1)} MiB back`, x + 4 * uPlot.pxRatio, top + 18 * uPlot.pxRatio);
+        }
       }
     });
     ctx.restore();
@@ -301,6 +307,9 @@ export class RssChart {
       const stop = e.events.find((ev): ev is Extract<RunEvent, { type: 'debug-stop' }> =>
         ev.type === 'debug-stop' && Math.abs(u.valToPos(ev.t / 1000, 'x') - left) < 4);
       if (stop) parts.push(`stopped (${stop.reason}${stop.description ? `: ${stop.description}` : ''})`);
+      const trim = e.events.find((ev): ev is Extract<RunEvent, { type: 'trim' }> =>
+        ev.type === 'trim' && Math.abs(u.valToPos(ev.t / 1000, 'x') - left) < 4);
+      if (trim) parts.push(`trim: RSS ${(trim.rssBeforeBytes / MiB).toFixed(1)} -> ${(trim.rssAfterBytes / MiB).toFixed(1)} MiB`);
     });
     this.readout.textContent = `t = ${t.toFixed(1)} s  ·  ${parts.join('  ·  ')}`;
   }

@@ -95,6 +95,12 @@ interface LedgerPlot {
   plotBox: HTMLElement;
   readout: HTMLElement;
   coverage: HTMLElement;
+  /** The trim experiment: a button while the environment's target runs, and what the last request gave. */
+  trim: HTMLElement;
+  trimButton: HTMLButtonElement;
+  trimStatus: HTMLElement;
+  /** Index of the environment in the run. */
+  index: number;
   plot: uPlot;
   /** The points drawn (decimated), for the hover read-out. */
   drawn: LedgerPoint[];
@@ -112,7 +118,8 @@ export class LedgerCharts {
   private yMax = 1;
   private readonly resize: ResizeObserver;
 
-  constructor(private readonly container: HTMLElement) {
+  /** `onTrim`: asks the host to trim environment `index` (absent in the standalone report: there is no target). */
+  constructor(private readonly container: HTMLElement, private readonly onTrim?: (index: number) => void) {
     container.hidden = true;
     this.resize = new ResizeObserver(() => {
       for (const p of this.plots) p.plot.setSize({ width: this.width(p.plotBox), height: HEIGHT });
@@ -127,9 +134,10 @@ export class LedgerCharts {
     const points = split.map((c) => c.points);
     this.xMax = Math.max(1e-3, ...points.map((p) => (p.at(-1)?.t ?? 0) / 1000));
     this.yMax = Math.max(1, ...split.map((c) => c.maxTotal)) / MiB * 1.05;
-    if (key !== this.layoutKey || theme !== this.theme) this.build(shown.map(({ e }) => e), theme, key);
+    if (key !== this.layoutKey || theme !== this.theme) this.build(shown, theme, key);
     this.plots.forEach((p, k) => {
       p.all = points[k];
+      this.showTrim(p, shown[k].e, live);
       this.showCoverage(p, shown[k].e.samples);
       const data = this.data(p, points[k]);
       p.plot.setData(data as uPlot.AlignedData);
@@ -181,7 +189,26 @@ export class LedgerCharts {
     return stackLedger(p.drawn, MiB);
   }
 
-  private build(envs: EnvironmentSnapshot[], theme: Theme, layoutKey: string): void {
+  /** Shows the answer to a trim request of environment `index`. */
+  trimmed(index: number, message: string): void {
+    const p = this.plots.find((x) => x.index === index);
+    if (!p) return;
+    p.trimStatus.textContent = message;
+    p.trimButton.disabled = false;
+  }
+
+  private showTrim(p: LedgerPlot, e: EnvironmentSnapshot, live: boolean): void {
+    const running = live && e.record.pid != null && e.record.exit === null && e.record.verification?.applied !== false;
+    p.trim.hidden = !this.onTrim || !running;
+    if (p.trim.hidden) return;
+    let allocator: string | null = null;
+    for (let i = e.samples.length - 1; i >= 0 && allocator === null; i--) allocator = e.samples[i].allocatorStats?.allocator ?? null;
+    p.trimButton.textContent = allocator === 'glibc' || allocator === null ? 'Trim: malloc_trim(0)' : `Release free memory (${allocator})`;
+    p.trimButton.title = 'Ask the running target, through the probe, to give its free memory back, and mark how much RSS came back on the timeline: memory that comes back was retained, not leaked.';
+  }
+
+  private build(shown: { e: EnvironmentSnapshot; i: number }[], theme: Theme, layoutKey: string): void {
+    const envs = shown.map(({ e }) => e);
     for (const p of this.plots) {
       this.resize.unobserve(p.plotBox);
       p.plot.destroy();
@@ -212,13 +239,24 @@ export class LedgerCharts {
       const plotBox = el('div', 'ledger-plot');
       const readout = el('div', 'ledger-readout');
       const coverage = el('div', 'ledger-coverage');
-      box.append(el('div', 'ledger-title', e.record.repetition > 1 ? `${e.record.label} #${e.record.repetition}` : e.record.label), plotBox, readout, coverage);
+      const trim = el('div', 'ledger-trim');
+      const trimButton = el('button', 'ledger-trim-button');
+      const trimStatus = el('span', 'ledger-trim-status');
+      trim.append(trimButton, trimStatus);
+      trim.hidden = true;
+      box.append(el('div', 'ledger-title', e.record.repetition > 1 ? `${e.record.label} #${e.record.repetition}` : e.record.label), plotBox, readout, coverage, trim);
       grid.append(box);
-      return { box, plotBox, readout, coverage };
+      return { box, plotBox, readout, coverage, trim, trimButton, trimStatus };
     });
     // Sizes are known once the grid is in the document.
-    this.plots = boxes.map(({ box, plotBox, readout, coverage }) => {
-      const p = { box, plotBox, readout, coverage, drawn: [], all: [] } as Omit<LedgerPlot, 'plot'> as LedgerPlot;
+    this.plots = boxes.map(({ box, plotBox, readout, coverage, trim, trimButton, trimStatus }, k) => {
+      const index = shown[k].i;
+      trimButton.addEventListener('click', () => {
+        trimButton.disabled = true;
+        trimStatus.textContent = 'asking the target…';
+        this.onTrim?.(index);
+      });
+      const p = { box, plotBox, readout, coverage, trim, trimButton, trimStatus, index, drawn: [], all: [] } as Omit<LedgerPlot, 'plot'> as LedgerPlot;
       p.plot = new uPlot(this.options(theme, p), [[], ...LAYERS.map(() => [])], plotBox);
       this.resize.observe(plotBox);
       return p;

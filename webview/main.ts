@@ -52,7 +52,7 @@ hotspotsBox.hidden = true;
 document.body.append(header, meta, finding, legend, chartBox, readout, ledgerBox, verdict, notes, table, hotspotsBox, exportStatus);
 
 const chart = new RssChart(chartBox, readout);
-const ledger = new LedgerCharts(ledgerBox);
+const ledger = new LedgerCharts(ledgerBox, vscode ? (index) => vscode.postMessage({ type: 'trim', index }) : undefined);
 
 /** What VS Code keeps for a webview across hide/show and reloads: the run folder (the serializer's key) and the legend. */
 interface PanelState { runDir?: string; hidden?: number[] }
@@ -183,6 +183,9 @@ function apply(msg: ToWebview): void {
       break;
     case 'exported':
       exportStatus.textContent = msg.file ? `Saved ${msg.file}` : '';
+      return;
+    case 'trimmed':
+      ledger.trimmed(msg.index, msg.message);
       return;
     case 'hotspots':
       renderHotspots(hotspotsBox, msg.tables, (file, line) => vscode?.postMessage({ type: 'openSource', file, line }));

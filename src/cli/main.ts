@@ -15,6 +15,7 @@ import { formatGrowth, formatMiB, parseDuration } from '../core/units';
 import { renderTable, runJson } from './output';
 import { applyGate } from './gate';
 import { writeHtmlReport as writeReport } from '../core/report/html';
+import { trimCommand } from './trim';
 import { watchCommand } from './watch';
 import { registerProfileCommands } from './hotspots';
 
@@ -241,6 +242,7 @@ export function buildProgram(): Command {
     });
 
   watchCommand(program);
+  trimCommand(program);
   registerProfileCommands(program);
   return program;
 }

@@ -52,7 +52,9 @@ export type ToWebview =
   /** The hotspot table of a run that has a profile (sent after the snapshot; empty list: no profile). */
   | { type: 'hotspots'; tables: PanelHotspots[] }
   /** Result of an export the webview asked for. */
-  | { type: 'exported'; format: ExportFormat; file: string | null };
+  | { type: 'exported'; format: ExportFormat; file: string | null }
+  /** Answer to a trim request: what came back, or why nothing could be asked. */
+  | { type: 'trimmed'; index: number; returnedBytes: number | null; message: string };
 
 /** Webview -> host. */
 export type FromWebview =
@@ -60,6 +62,8 @@ export type FromWebview =
   /** `data` is text for csv/json and a `data:image/png;base64,` URL for png. */
   | { type: 'export'; format: ExportFormat; data: string; suggestedName: string }
   | { type: 'openSource'; file: string; line: number }
+  /** Ask the running target of environment `index`, through its probe, to give free memory back (malloc_trim). */
+  | { type: 'trim'; index: number }
   | { type: 'log'; level: 'info' | 'warning' | 'error'; message: string };
 
 // ---- guards ---------------------------------------------------------------------------------------------------
@@ -157,6 +161,7 @@ export function isToWebview(x: unknown): x is ToWebview {
     case 'theme': return true;
     case 'hotspots': return Array.isArray(x.tables) && x.tables.every(isPanelHotspots);
     case 'exported': return FORMATS.includes(x.format as string) && (x.file === null || isStr(x.file));
+    case 'trimmed': return isIndex(x.index) && (x.returnedBytes === null || isNum(x.returnedBytes)) && isStr(x.message);
     default: return false;
   }
 }
@@ -172,6 +177,7 @@ export function isFromWebview(x: unknown): x is FromWebview {
         && /^[\w.-]{1,200}$/.test(x.suggestedName)
         && (x.format !== 'png' || x.data.startsWith('data:image/png;base64,'));
     case 'openSource': return isStr(x.file) && x.file.length > 0 && Number.isInteger(x.line) && (x.line as number) >= 1;
+    case 'trim': return isIndex(x.index);
     case 'log': return NOTE_LEVELS.includes(x.level as string) && isStr(x.message);
     default: return false;
   }

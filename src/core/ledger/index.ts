@@ -3,3 +3,5 @@ export { readProbe, probeLibraryPath, probeEnvironment, probeApplies, childProbe
 export type { ProbeReading, ProbeStats, ProbeAllocator, ProbeMap } from './probe';
 export { ledger, measuredBytes, FRESH_FIGURES_MS, LEDGER_PARTS, STACK_ESTIMATE_BYTES } from './ledger';
 export type { Ledger } from './ledger';
+export { NoProbeError, probeFileOf, requestTrim, trimCallName, trimEvent, trimProcess, trimRunFolder } from './trim';
+export type { TrimResult } from './trim';

@@ -113,6 +113,19 @@ export class RunWriter {
   }
 }
 
+/**
+ * Appends an event to an environment of a run folder that another process may be writing (`alloclab trim
+ * RUN_DIR`): one append of one line, which does not interleave with the writer's own appends.
+ */
+export function appendEventToRun(dir: string, env: EnvironmentRecord, event: RunEvent): void {
+  const file = path.join(dir, env.dir, EVENTS_FILE);
+  try {
+    fs.appendFileSync(file, JSON.stringify(event) + '\n');
+  } catch (e) {
+    throw storeError('write events to', file, e);
+  }
+}
+
 /** Reads an ndjson file, skipping a torn last line (the writer died mid-line); a missing file reads as empty. */
 export function readNdjson<T>(file: string): T[] {
   let text: string;

@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunEvent, RunRecord, Sample } from '../../core/model';
+import { trimCallName, trimEvent, trimRunFolder } from '../../core/ledger';
 import { openRun } from '../../core/runs/store';
+import { formatMiB } from '../../core/units';
 import { isFromWebview, RUN_PANEL_VIEW_TYPE, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../../protocol/webview';
 import type { RunViewer } from '../panelBridge';
 import { makeNonce, panelHtml } from './panelHtml';
@@ -193,6 +195,9 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       case 'openSource':
         void this.openSource(open, m.file, m.line);
         break;
+      case 'trim':
+        void this.trim(open, m.index);
+        break;
       case 'log':
         if (m.level === 'info') this.log.info(`run panel: ${m.message}`);
         else this.log.warn(`run panel: ${m.message}`);
@@ -225,6 +230,28 @@ export class RunPanels implements RunViewer, vscode.Disposable {
       open.post({ type: 'exported', format, file: target.fsPath });
     } catch (e) {
       void vscode.window.showErrorMessage(`Cannot write ${target.fsPath}: ${(e as Error).message}. Pick another location.`);
+    }
+  }
+
+  /**
+   * The live "what would come back" experiment: the running target of the run is asked, through its probe, to
+   * give free memory back; the trim event goes to the run folder (as `alloclab trim RUN_DIR` does) and to the panel.
+   */
+  private async trim(open: RunPanel, index: number): Promise<void> {
+    try {
+      const { result, env } = await trimRunFolder(open.dir);
+      const at = this.router.snapshot(open.dir)?.record.environments.findIndex((e) => e.dir === env.dir) ?? -1;
+      const t = Number(result.doneNs - result.probeStartNs) / 1e6;
+      if (at >= 0) this.router.event(open.dir, at, trimEvent(result, t));
+      const message = `${env.label}: RSS ${formatMiB(result.rssBeforeBytes)} -> ${formatMiB(result.rssAfterBytes)}, ` +
+        `${formatMiB(Math.max(0, result.returnedBytes))} returned by ${trimCallName(result.allocator)}` +
+        (result.returnedBytes > 0 ? ': retained by the allocator, not leaked.' : ': nothing came back.');
+      open.post({ type: 'trimmed', index: at >= 0 ? at : index, returnedBytes: result.returnedBytes, message });
+      void vscode.window.showInformationMessage(message);
+    } catch (e) {
+      const message = (e as Error).message;
+      open.post({ type: 'trimmed', index, returnedBytes: null, message });
+      void vscode.window.showErrorMessage(message);
     }
   }
 
