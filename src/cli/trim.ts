@@ -25,7 +25,7 @@ export function trimCommand(program: Command): void {
       let where: string;
       if (/^\d+$/.test(target)) {
         const pid = Number(target);
-        if (!Number.isSafeInteger(pid) || pid <= 0) throw new AlloclabError(`"${target}" is not a process id`, 2);
+        if (!Number.isSafeInteger(pid) || pid <= 0) throw new AlloclabError(`"${target}" is not a process id`, 'input');
         result = await trimProcess(pid);
         where = `process ${pid}`;
       } else {

@@ -31,7 +31,7 @@ export class NoProbeError extends AlloclabError {
       `Process ${pid} has no Allocator Lab probe (${why}), so it cannot be asked to trim. Start it with one: ` +
       '`alloclab run SCENARIO --ledger` (or `alloclab compare --ledger -- BINARY ARGS`), or by hand with ' +
       `ALLOCLAB_PROBE_SHM=/dev/shm/NAME.probe LD_PRELOAD=${probeLibraryPath()} BINARY ARGS.`,
-      1,
+      'environment',
     );
   }
 }
@@ -39,7 +39,7 @@ export class NoProbeError extends AlloclabError {
 /** The probe's file of a running process, found from its environment (/proc/PID/environ). */
 export function probeFileOf(pid: number): string {
   const env = readEnviron(pid);
-  if (!env) throw new AlloclabError(`Process ${pid} is not running, or its environment cannot be read (another user's process?).`, 1);
+  if (!env) throw new AlloclabError(`Process ${pid} is not running, or its environment cannot be read (another user's process?).`, 'failure');
   const shm = env.get('ALLOCLAB_PROBE_SHM');
   if (!shm) throw new NoProbeError(pid, 'ALLOCLAB_PROBE_SHM is not in its environment');
   if (!(env.get('LD_PRELOAD') ?? '').includes('liballoclab-probe')) throw new NoProbeError(pid, 'the probe is not in its LD_PRELOAD');
@@ -57,9 +57,9 @@ export function probeFileOf(pid: number): string {
  */
 export async function requestTrim(file: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<TrimResult> {
   const reading = readProbe(file);
-  if (!reading) throw new AlloclabError(`The probe file ${file} is missing or incomplete: is the target still running?`, 1);
+  if (!reading) throw new AlloclabError(`The probe file ${file} is missing or incomplete: is the target still running?`, 'failure');
   if (!reading.statsThread) {
-    throw new AlloclabError(`The probe in process ${reading.pid} runs without its thread (ALLOCLAB_PROBE_NO_STATS is set), which is what answers requests; start the target without that variable.`, 1);
+    throw new AlloclabError(`The probe in process ${reading.pid} runs without its thread (ALLOCLAB_PROBE_NO_STATS is set), which is what answers requests; start the target without that variable.`, 'environment');
   }
   const fd = openSync(file, 'r+');
   try {
@@ -77,14 +77,14 @@ export async function requestTrim(file: string, opts: { timeoutMs?: number; sign
       readSync(fd, answer, 0, answer.length, CONTROL.requestSeq);
       if (answer.readBigUInt64LE(CONTROL.doneSeq - CONTROL.requestSeq) === seq) break;
       if (Date.now() > deadline) {
-        throw new AlloclabError(`The probe in process ${reading.pid} did not answer within ${(opts.timeoutMs ?? 5000) / 1000} s (is the process stopped, e.g. in a debugger?).`, 1);
+        throw new AlloclabError(`The probe in process ${reading.pid} did not answer within ${(opts.timeoutMs ?? 5000) / 1000} s (is the process stopped, e.g. in a debugger?).`, 'failure');
       }
       await sleep(10, undefined, { signal: opts.signal });
     }
     const at = (o: number) => answer.readBigUInt64LE(o - CONTROL.requestSeq);
     const result = answer.readBigInt64LE(CONTROL.result - CONTROL.requestSeq);
     if (result < 0n) {
-      throw new AlloclabError(`The allocator serving process ${reading.pid} (${reading.allocator}${reading.allocatorPath ? `, ${reading.allocatorPath}` : ''}) has no call the probe knows to give memory back.`, 1);
+      throw new AlloclabError(`The allocator serving process ${reading.pid} (${reading.allocator}${reading.allocatorPath ? `, ${reading.allocatorPath}` : ''}) has no call the probe knows to give memory back.`, 'environment');
     }
     const before = Number(at(CONTROL.rssBefore));
     const after = Number(at(CONTROL.rssAfter));
@@ -133,11 +133,11 @@ export async function trimRunFolder(dir: string, opts: { timeoutMs?: number; sig
     const anyProbe = run.environments.some((e) => e.record.appliedEnv.ALLOCLAB_PROBE_SHM);
     throw new AlloclabError(anyProbe
       ? `No environment of ${dir} is running (the run finished or was interrupted): trim works on a running target.`
-      : `The run ${dir} runs without the probe, so its target cannot be asked to trim: run it with --ledger (or "ledger": true in the scenario).`, 1);
+      : `The run ${dir} runs without the probe, so its target cannot be asked to trim: run it with --ledger (or "ledger": true in the scenario).`, 'input');
   }
   const live = readEnviron(env.pid!);
   if (!live || live.get('ALLOCLAB_PROBE_SHM') !== env.appliedEnv.ALLOCLAB_PROBE_SHM) {
-    throw new AlloclabError(`The target of ${env.label} in ${dir} (pid ${env.pid}) is no longer running: the run was interrupted.`, 1);
+    throw new AlloclabError(`The target of ${env.label} in ${dir} (pid ${env.pid}) is no longer running: the run was interrupted.`, 'failure');
   }
   const result = await requestTrim(probeFileOf(env.pid!), opts);
   appendEventToRun(dir, env, trimEvent(result, Number(result.doneNs - result.probeStartNs) / 1e6));
