@@ -1,5 +1,5 @@
 // `alloclab profile` (record an allocation profile) and `alloclab hotspots` (rank its sites by source line).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { AlloclabError } from '../core/errors';
@@ -7,6 +7,8 @@ import {
   BackendUnavailableError, describeFrame, profilingHooks, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
   RANKINGS, runProfiled, supportedRankings, TARGET_LOG, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
+import { composeEnvironment, resolveEnvironments } from '../core/allocators';
+import { writePprof } from '../core/profilers/pprof';
 import { executeRun } from '../core/runs/runner';
 import { loadScenarioFile } from '../core/stress/scenario';
 import { formatGrowth, formatMiB, parseDuration } from '../core/units';
@@ -27,6 +29,9 @@ export interface HotspotJson {
   allocations: number | null;
   allocatedBytes: number | null;
   leakedBytes: number | null;
+  /** Sampled profiles: 1-sigma error of allocatedBytes, and whether the site is too small to rank at the interval. */
+  bytesError?: number;
+  belowResolution?: boolean;
   stack: string[];
 }
 
@@ -38,6 +43,8 @@ export function registerProfileCommands(program: Command): void {
     .argument('<target...>', 'a scenario file, or (after --) the binary and its arguments')
     .addOption(new Option('--backend <id>', 'attribution backend').choices(listBackends().map((b) => b.id)))
     .option('--duration <d>', 'how long to run a binary (it is stopped after that), e.g. 10s', '10s')
+    .option('--env <id>', 'allocator environment to run the target under (an id of `alloclab allocators`; probe-sampled only: the other backends fix their own)')
+    .option('--interval <bytes>', 'probe-sampled: mean bytes between samples (default 524288)')
     .option('--lg-prof-interval <n>', 'jemalloc-prof: a heap dump every 2^N bytes allocated', '24')
     .option('--out <dir>', 'exact run folder')
     .option('--runs-dir <dir>', 'parent folder of run folders', DEFAULT_RUNS_DIR)
@@ -45,13 +52,16 @@ export function registerProfileCommands(program: Command): void {
     .option('--top <n>', 'rows printed', '10')
     .option('--json', 'print one JSON document')
     .action(async (target: string[], opts: ProfileCliOptions) => {
-      const backend = pickBackend(opts);
       const isScenario = target.length === 1 && /\.json$/.test(target[0]) && existsSync(target[0]);
+      const loaded = isScenario ? loadScenarioFile(target[0]) : null;
+      const backend = pickBackend(opts, loaded ? loaded.scenario.target.command : target[0], loaded?.scenario.profile);
+      const envId = opts.env ?? null;
+      if (envId) checkEnvironment(backend, envId);
       const runDir = path.resolve(opts.out ?? path.join(opts.runsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-profile-${backend.id}`));
       let profile: AllocationProfile;
       let profileDir: string;
       if (isScenario) {
-        ({ profile, profileDir } = await profileScenario(target[0], backend, runDir, !!opts.json));
+        ({ profile, profileDir } = await profileScenario(loaded!, backend, envId ?? backend.environment, runDir, !!opts.json));
       } else {
         const [command, ...args] = target;
         const durationMs = duration(opts.duration);
@@ -62,7 +72,7 @@ export function registerProfileCommands(program: Command): void {
           if (!opts.json) process.stderr.write(`Profiling ${command} with ${backend.id} for up to ${opts.duration} (${backend.cost})\n`);
           const r = await runProfiled({
             backend, command: path.isAbsolute(command) || !command.includes('/') ? command : path.resolve(command), args, durationMs,
-            outDir: runDir, signal: controller.signal,
+            outDir: runDir, signal: controller.signal, env: envId ? allocatorEnv(envId) : {},
           });
           profile = r.profile;
           profileDir = runDir;
@@ -84,10 +94,19 @@ export function registerProfileCommands(program: Command): void {
     .option('--top <n>', 'rows', '20')
     .option('--workspace <dir...>', 'workspace roots to map source files into (default: the current folder)')
     .option('--baseline <path>', 'an earlier profile: list the sites by how much they changed since it')
+    .option('--env <id>', 'in a run folder with several environments, the profile of this one (e.g. glibc)')
+    .addOption(new Option('--format <format>', 'output: a table (default), or pprof (profile.proto, gzipped; needs -o)').choices(['table', 'pprof']))
+    .option('-o, --output <file>', 'with --format pprof: the file to write (e.g. heap.pb.gz)')
     .option('--json', 'print one JSON document')
-    .action(async (p: string, opts: { by?: Ranking; top: string; json?: boolean; workspace?: string[]; baseline?: string }) => {
-      const where = findProfile(path.resolve(p));
+    .action(async (p: string, opts: { by?: Ranking; top: string; json?: boolean; workspace?: string[]; baseline?: string; env?: string; format?: string; output?: string }) => {
+      const where = findProfile(path.resolve(p), opts.env);
       const profile = await openProfile(where);
+      if (opts.format === 'pprof') {
+        if (!opts.output) throw new AlloclabError('--format pprof writes a binary file: give it with -o FILE (e.g. -o heap.pb.gz)', 'input');
+        writeFileSync(opts.output, writePprof(profile));
+        process.stderr.write(`Wrote ${opts.output} (profile.proto, ${profile.sites.length} stacks from ${profile.backend}); read it with \`go tool pprof -top ${opts.output}\`.\n`);
+        return;
+      }
       if (opts.baseline) {
         const base = await openProfile(findProfile(path.resolve(opts.baseline)));
         printDiff(base, profile, { by: opts.by ?? 'peak', top: Number(opts.top), json: !!opts.json });
@@ -99,6 +118,7 @@ export function registerProfileCommands(program: Command): void {
 
 interface ProfileCliOptions {
   backend?: string; duration: string; lgProfInterval: string; out?: string; runsDir: string; by?: Ranking; top: string; json?: boolean;
+  env?: string; interval?: string;
 }
 
 function duration(text: string): number {
@@ -109,23 +129,43 @@ function duration(text: string): number {
   }
 }
 
-function pickBackend(opts: ProfileCliOptions): AttributionBackend {
+/**
+ * The backend: --backend, else the scenario's "profile" field, else the first one (cheapest) that is installed
+ * and reaches the binary: probe-sampled whenever the probe applies.
+ */
+function pickBackend(opts: ProfileCliOptions, binary: string, fromScenario?: { backend?: string; intervalBytes?: number }): AttributionBackend {
   const lg = Number(opts.lgProfInterval);
   if (!Number.isInteger(lg) || lg < 10 || lg > 40) throw new AlloclabError('--lg-prof-interval must be an integer between 10 and 40', 'input');
-  const options = { jemalloc: { lgProfInterval: lg } };
-  if (opts.backend) return getBackend(opts.backend, options);
+  const interval = opts.interval != null ? Number(opts.interval) : fromScenario?.intervalBytes;
+  if (interval != null && (!Number.isInteger(interval) || interval < 1)) throw new AlloclabError('--interval must be a positive whole number of bytes (e.g. 524288)', 'input');
+  const options = { jemalloc: { lgProfInterval: lg }, probe: { intervalBytes: interval } };
+  const id = opts.backend ?? fromScenario?.backend;
+  if (id) return getBackend(id, options);
   const all = listBackends(options);
-  const ok = all.find((b) => b.available().ok);
+  const fits = (b: AttributionBackend) => b.available().ok && (b.anyEnvironment || !opts.env || opts.env === b.environment);
+  const ok = all.find((b) => fits(b) && b.canApplyTo(binary).ok) ?? all.find(fits);
   if (ok) return ok;
   const first = all[0].available();
   throw new BackendUnavailableError(all[0].id, first.reason ?? 'unavailable', first.debianPackage);
 }
 
+/** An --env the backend cannot honour is an input error (jemalloc-prof needs jemalloc; massif replaces malloc). */
+function checkEnvironment(backend: AttributionBackend, envId: string): void {
+  if (backend.anyEnvironment || envId === backend.environment) return;
+  throw new AlloclabError(`--env ${envId} clashes with the ${backend.id} backend: it runs the target under ${backend.environment} (${backend.label}). Profile under ${envId} with --backend probe-sampled, or drop --env.`, 'input');
+}
+
+/** The variables that put the target under an allocator environment (LD_PRELOAD and the profile's own). */
+function allocatorEnv(envId: string): Record<string, string> {
+  const [profile] = resolveEnvironments([envId]);
+  if (!profile.available) throw new AlloclabError(`--env ${envId}: ${profile.unavailableReason ?? 'not available on this system'}`, 'environment');
+  return composeEnvironment({}, {}, profile).applied;
+}
+
 /** A scenario run with the backend wrapping the target; the profile lands in the environment's folder. */
-async function profileScenario(file: string, backend: AttributionBackend, runDir: string, quiet: boolean): Promise<{ profile: AllocationProfile; profileDir: string }> {
+async function profileScenario(loaded: ReturnType<typeof loadScenarioFile>, backend: AttributionBackend, environment: string, runDir: string, quiet: boolean): Promise<{ profile: AllocationProfile; profileDir: string }> {
   const avail = backend.available();
   if (!avail.ok) throw new BackendUnavailableError(backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
-  const loaded = loadScenarioFile(file);
   let result: { profile: AllocationProfile; profileDir: string } | null = null;
   let failure: Error | null = null;
   const controller = new AbortController();
@@ -134,7 +174,7 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
   try {
     await executeRun({
       kind: 'profile', loaded, runsDir: path.dirname(runDir), outDir: runDir, signal: controller.signal,
-      environments: [backend.environment],
+      environments: [environment],
       hooks: profilingHooks(backend, {
         profile: (profile, envDir) => (result = { profile, profileDir: envDir }),
         error: (e) => (failure = e),
@@ -149,15 +189,17 @@ async function profileScenario(file: string, backend: AttributionBackend, runDir
 }
 
 
-/** A run folder may hold profile.json itself or in its environment folders. */
-function findProfile(p: string): string {
+/** A run folder may hold profile.json itself or in its environment folders (01-glibc, ...); envId picks one. */
+function findProfile(p: string, envId?: string): string {
   if (!existsSync(p) || !statSync(p).isDirectory()) return p;
-  if (existsSync(path.join(p, PROFILE_JSON))) return p;
-  for (const name of readdirSync(p).sort()) {
-    const sub = path.join(p, name);
-    if (statSync(sub).isDirectory() && existsSync(path.join(sub, PROFILE_JSON))) return sub;
+  if (!envId && existsSync(path.join(p, PROFILE_JSON))) return p;
+  const envDirs = readdirSync(p).sort().filter((name) => statSync(path.join(p, name)).isDirectory() && existsSync(path.join(p, name, PROFILE_JSON)));
+  if (envId) {
+    const dir = envDirs.find((name) => name.replace(/^\d+-/, '').replace(/-r\d+$/, '') === envId);
+    if (!dir) throw new AlloclabError(`--env ${envId}: ${p} has no profile of that environment (it has: ${envDirs.map((n) => n.replace(/^\d+-/, '')).join(', ') || 'none'})`, 'input');
+    return path.join(p, dir);
   }
-  return p;
+  return envDirs.length ? path.join(p, envDirs[0]) : p;
 }
 
 function printHotspots(profile: AllocationProfile, where: string, o: { by?: Ranking; top: number; json: boolean; workspaceRoots?: string[] }): void {
@@ -170,8 +212,11 @@ function printHotspots(profile: AllocationProfile, where: string, o: { by?: Rank
     process.stdout.write(JSON.stringify({ profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, warnings: notes(profile, rows, by), hotspots }, null, 2) + '\n');
     return;
   }
-  const value = (h: Hotspot) => ({ growth: formatGrowth(h.growthBytesPerMin), peak: formatMiB(h.peakBytes), calls: String(h.allocations ?? '-'), leaked: formatMiB(h.leakedBytes) })[by];
-  process.stdout.write(`Hotspots by ${by} (${profile.backend}${profile.sampled ? ', sampled estimates' : ''}) in ${path.relative(process.cwd(), where) || '.'}\n`);
+  const exact = (h: Hotspot) => ({ growth: formatGrowth(h.growthBytesPerMin), peak: formatMiB(h.peakBytes), calls: String(h.allocations ?? '-'), leaked: formatMiB(h.leakedBytes) })[by];
+  // A sampled site too small to rank at the interval is an estimate with a large error: marked, never a bare zero.
+  const value = (h: Hotspot) => (h.belowResolution ? `~${exact(h)} (below resolution)` : exact(h));
+  const how = profile.sampling ? `, sampled every ${Math.round(profile.sampling.intervalBytes / 1024)} KiB on average, stacks by ${profile.sampling.unwinder}` : profile.sampled ? ', sampled estimates' : '';
+  process.stdout.write(`Hotspots by ${by} (${profile.backend}${how}) in ${path.relative(process.cwd(), where) || '.'}\n`);
   // The ranked figure first; peak beside it as the sense of scale (unless peak is what is ranked).
   const lines = rows.map((h) => [String(h.rank), value(h), ...(by === 'peak' ? [] : [formatMiB(h.peakBytes)]), where2(h)]);
   const head = ['#', by, ...(by === 'peak' ? [] : ['peak']), 'site'];
@@ -221,6 +266,7 @@ function toJson(h: Hotspot, roots: string[]): HotspotJson {
     allocations: h.allocations,
     allocatedBytes: h.allocatedBytes,
     leakedBytes: h.leakedBytes,
+    ...(h.bytesError != null ? { bytesError: h.bytesError, belowResolution: !!h.belowResolution } : {}),
     stack: h.frames.map(describeFrame),
   };
 }

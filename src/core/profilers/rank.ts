@@ -33,6 +33,10 @@ export interface Hotspot {
   allocations: number | null;
   allocatedBytes: number | null;
   leakedBytes: number | null;
+  /** Sampled profiles: 1-sigma error of allocatedBytes (members' errors combined). */
+  bytesError?: number;
+  /** Sampled profiles: too few samples at this interval to rank it; its figures are estimates, never zero. */
+  belowResolution?: boolean;
 }
 
 /** Least-squares slope of y over t (ms), in units per minute; null with fewer than two distinct times. */
@@ -103,6 +107,10 @@ export function rankHotspots(profile: AllocationProfile, by: Ranking = 'growth',
       allocatedBytes: sumOrNull((s) => s.allocatedBytes),
       leakedBytes: sumOrNull((s) => s.leakedBytes),
     };
+    if (members.some((m) => m.bytesError != null)) {
+      row.bytesError = Math.round(Math.sqrt(members.reduce((a, m) => a + (m.bytesError ?? 0) ** 2, 0)));
+      row.belowResolution = row.bytesError > 0.5 * (row.allocatedBytes ?? 0);
+    }
     row.value = { growth: row.growthBytesPerMin, peak: row.peakBytes, calls: row.allocations, leaked: row.leakedBytes }[by] ?? 0;
     rows.push(row);
   }

@@ -82,7 +82,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
   try {
     const r = await child;
     const durationMs = Date.now() - startedAtMs;
-    const profile = await o.backend.collect(rawDir, { startedAtMs });
+    const profile = await o.backend.collect(rawDir, { startedAtMs, pid: pgid });
     const profilePath = path.join(o.outDir, PROFILE_JSON);
     writeFileSync(profilePath, JSON.stringify(profile));
     return { profile, pid: pgid, profilePath, exitCode: r.exitCode ?? null, signal: r.signal ?? null, stopped, durationMs };

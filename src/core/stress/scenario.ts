@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as jsonc from 'jsonc-parser/lib/esm/main.js';
 import { z } from 'zod';
 import { ScenarioError } from '../errors';
+import { listBackends } from '../profilers/backends';
 import { parseDuration } from '../units';
 import { driverFor, LOAD_SCHEMAS } from './drivers';
 import { duration, listsSchema, type ListSource } from './fields';
@@ -79,6 +80,14 @@ export const scenarioSchema = z
     lists: listsSchema.optional(),
     allowRemoteTargets: z.boolean().default(false).describe('Allow load to non-loopback addresses (the CLI also needs --allow-remote).'),
     ledger: z.boolean().default(false).describe('Preload the Allocator Lab probe to split RSS into live heap and free memory held by the allocator (costs a few percent of throughput; not for static binaries).'),
+    profile: z
+      .object({
+        backend: z.string().min(1).optional().describe('Attribution backend for `alloclab profile` (see `alloclab profile --help`): probe-sampled (default where the probe applies: keeps the allocator), jemalloc-prof, heaptrack, massif.'),
+        intervalBytes: z.number().int().min(1).max(2 ** 40).optional().describe('probe-sampled: mean bytes between samples (default 524288; smaller is finer and costs more).'),
+      })
+      .strict()
+      .optional()
+      .describe('How `alloclab profile SCENARIO` records hotspots.'),
     untilSettled: z.boolean().default(false)
       .describe('End each phase once what it is there to show is settled (warm-up: start-up over; load: the trajectory class of RSS and live heap; idle: memory no longer coming back). Durations become upper bounds (CLI: --until-settled).'),
   })
@@ -155,6 +164,10 @@ interface Problem {
 }
 
 function checkScenario(s: RawScenario): Problem | null {
+  if (s.profile?.backend !== undefined) {
+    const known = listBackends().map((b) => b.id);
+    if (!known.includes(s.profile.backend)) return { path: ['profile', 'backend'], message: `unknown attribution backend "${s.profile.backend}"; known: ${known.join(', ')}` };
+  }
   if (s.failOn !== undefined) {
     try {
       parseFailOn(s.failOn);

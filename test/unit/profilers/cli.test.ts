@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram, repoRoot } from '../support/paths';
@@ -94,4 +94,73 @@ test('hotspots --baseline lists the change per line', () => {
   assert.ok(cache, 'the cache line is in both');
   assert.ok(cache.before > 0 && cache.after > 0);
   assert.equal(cache.delta, cache.after - cache.before);
+});
+
+test('profile without --backend uses probe-sampled (the probe applies), keeps --env, and hotspots writes pprof', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-sampled-'));
+  try {
+    const r = alloclab(['profile', '--env', 'jemalloc', '--interval', '65536', '--out', out, '--by', 'calls', '--json', '--', nativeProgram('proftest-sites'), '0']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.backend, 'probe-sampled');
+    assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'churn'));
+    assert.ok(doc.hotspots[0].bytesError > 0);
+    assert.equal(doc.hotspots[0].belowResolution, false);
+    // The target ran on jemalloc: the probe's sample file maps libjemalloc.
+    const profile = JSON.parse(readFileSync(path.join(out, 'profile.json'), 'utf8'));
+    assert.ok(profile.modules.some((m: { path: string }) => m.path.includes('libjemalloc')), 'libjemalloc is not among the modules');
+    const pb = path.join(out, 'heap.pb.gz');
+    const w = alloclab(['hotspots', out, '--format', 'pprof', '-o', pb]);
+    assert.equal(w.code, 0, w.stderr);
+    assert.deepEqual([...readFileSync(pb).subarray(0, 2)], [0x1f, 0x8b]);
+    const noFile = alloclab(['hotspots', out, '--format', 'pprof']);
+    assert.equal(noFile.code, 2);
+    assert.match(noFile.stderr, /-o FILE/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('profile: an --env that clashes with the backend is an input error', () => {
+  const r = alloclab(['profile', '--backend', 'jemalloc-prof', '--env', 'mimalloc', '--', nativeProgram('proftest-sites'), '0']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--env mimalloc clashes with the jemalloc-prof backend/);
+  const unknown = alloclab(['profile', '--backend', 'probe-sampled', '--env', 'nosuch', '--', nativeProgram('proftest-sites'), '0']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /nosuch/);
+});
+
+test('profile SCENARIO takes backend and interval from its "profile" field; an unknown backend is a scenario error at its line', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-scen-sampled-'));
+  try {
+    const scenario = path.join(dir, 'sites.alloclab.json');
+    const body = (backend: string) => JSON.stringify({
+      name: 'sites',
+      target: { command: nativeProgram('proftest-sites'), args: ['2000'] },
+      environments: ['glibc'],
+      profile: { backend, intervalBytes: 65536 },
+      phases: [{ name: 'warm', kind: 'warmup', duration: '400ms' }, { name: 'steady', kind: 'load', duration: '1500ms' }],
+    }, null, 2);
+    writeFileSync(scenario, body('probe-sampled'));
+    const out = path.join(dir, 'run');
+    const r = alloclab(['profile', '--out', out, '--json', scenario], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.backend, 'probe-sampled');
+    assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'leak'));
+    assert.ok(doc.hotspots[0].growthBytesPerMin > 0);
+    const prof = JSON.parse(readFileSync(path.join(out, '01-glibc', 'profile.json'), 'utf8'));
+    assert.equal(prof.sampling.intervalBytes, 65536);
+    const env = alloclab(['hotspots', out, '--env', 'glibc', '--json']);
+    assert.equal(env.code, 0, env.stderr);
+    const wrongEnv = alloclab(['hotspots', out, '--env', 'jemalloc']);
+    assert.equal(wrongEnv.code, 2);
+    writeFileSync(scenario, body('nosuch'));
+    const bad = alloclab(['profile', '--out', path.join(dir, 'run2'), scenario], dir);
+    assert.equal(bad.code, 2);
+    const line = body('nosuch').split('\n').findIndex((l) => l.includes('"nosuch"')) + 1;
+    assert.match(bad.stderr, new RegExp(`sites\\.alloclab\\.json:${line}:\\d+: .*unknown attribution backend "nosuch"`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

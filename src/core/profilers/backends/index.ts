@@ -4,14 +4,17 @@ import { UnknownBackendError } from '../model';
 import { heaptrackBackend } from './heaptrack';
 import { jemallocProfBackend } from './jemalloc-prof';
 import { massifBackend } from './massif';
+import { probeSampledBackend } from './probe-sampled';
 import type { AttributionBackend, BackendOptions } from './types';
 
-export type { AttributionBackend, Availability, BackendOptions, CollectContext, JemallocProfOptions, Launch, ProfileFormat } from './types';
+export type { AttributionBackend, Availability, BackendOptions, CollectContext, JemallocProfOptions, Launch, ProbeSampledOptions, ProfileFormat } from './types';
+export { probeSampledBackend, DEFAULT_SAMPLE_INTERVAL } from './probe-sampled';
 export { heaptrackBackend } from './heaptrack';
 export { jemallocProfBackend, JEMALLOC_PATHS } from './jemalloc-prof';
 export { massifBackend } from './massif';
 
 const BACKENDS: readonly ((options: BackendOptions) => AttributionBackend)[] = [
+  probeSampledBackend,
   jemallocProfBackend,
   heaptrackBackend,
   massifBackend,

@@ -16,8 +16,8 @@ export function jemallocProfBackend(options: BackendOptions = {}): AttributionBa
   const lib = () => JEMALLOC_PATHS.find((p) => existsSync(p)) ?? null;
   return {
     id: 'jemalloc-prof',
-    label: 'jemalloc heap profiling (sampled)',
-    cost: 'about 1.05x of plain jemalloc; sizes are sampled estimates; runs the target on jemalloc',
+    label: 'jemalloc heap profiling (sampled; swaps the allocator for jemalloc)',
+    cost: 'about 1.05x of plain jemalloc; sizes are sampled estimates; swaps the allocator: the target runs on jemalloc, not on the allocator it ships with (use probe-sampled to keep it)',
     capabilities: { growth: true, peak: true, calls: true, leaked: false },
     environment: 'jemalloc',
     available() {

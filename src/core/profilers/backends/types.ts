@@ -12,6 +12,8 @@ export interface Launch {
 export interface CollectContext {
   /** Epoch milliseconds when the (wrapped) target was started. */
   startedAtMs: number;
+  /** Process id of the launched command, when known (a backend that writes one file per process picks its own). */
+  pid?: number;
 }
 
 export interface Availability {
@@ -39,8 +41,18 @@ export interface JemallocProfOptions {
 }
 
 /** Options of the backends that take any; each backend reads its own. */
+export interface ProbeSampledOptions {
+  /** Mean bytes between samples (default 524288). */
+  intervalBytes?: number;
+  /** Frames kept per stack (default 64, at most 128). */
+  maxDepth?: number;
+  /** How stacks are captured: auto (default: frame pointers where they agree with the unwinder), fp, libunwind, gcc. */
+  unwinder?: 'auto' | 'fp' | 'libunwind' | 'gcc';
+}
+
 export interface BackendOptions {
   jemalloc?: JemallocProfOptions;
+  probe?: ProbeSampledOptions;
 }
 
 export interface AttributionBackend {
@@ -51,6 +63,8 @@ export interface AttributionBackend {
   capabilities: Capabilities;
   /** The allocator environment (an id of `alloclab allocators`) the target runs under while profiled. */
   environment: string;
+  /** True when the backend works under any allocator environment (`--env`); otherwise only under `environment`. */
+  anyEnvironment?: boolean;
   available(): Availability;
   canApplyTo(binary: string): { ok: boolean; reason: string | null };
   /** Wraps the launch so the backend records into envDir (which must exist). */
