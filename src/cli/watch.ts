@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { AlloclabError } from '../core/errors';
 import { watchProcess } from '../core/runs/watch';
 import { openRun } from '../core/runs/store';
-import { formatMiB, parseDuration } from '../core/units';
+import { formatMiB, parsePositiveDuration } from '../core/units';
 import { renderTable, runJson } from './output';
 
 export function watchCommand(program: Command): void {
@@ -19,14 +19,22 @@ export function watchCommand(program: Command): void {
     .action(async (pidText: string, opts: { duration?: string; interval: string; runsDir: string; out?: string; json?: boolean }) => {
       const pid = Number(pidText);
       if (!Number.isInteger(pid) || pid <= 0) throw new AlloclabError(`"${pidText}" is not a process id`, 'input');
+      const intervalMs = Number(opts.interval);
+      if (!Number.isFinite(intervalMs) || intervalMs < 5 || intervalMs > 10_000) throw new AlloclabError('--interval must be a number of milliseconds from 5 to 10000', 'input');
+      let durationMs: number | undefined;
+      try {
+        durationMs = opts.duration ? parsePositiveDuration(opts.duration) : undefined;
+      } catch (e) {
+        throw new AlloclabError(`--duration: ${(e as Error).message}`, 'input');
+      }
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.on('SIGINT', onSignal);
       const tty = process.stderr.isTTY && !opts.json;
       try {
         const { runDir } = await watchProcess({
-          pid, runsDir: opts.runsDir, outDir: opts.out, intervalMs: Number(opts.interval),
-          durationMs: opts.duration ? parseDuration(opts.duration) : undefined, signal: controller.signal,
+          pid, runsDir: opts.runsDir, outDir: opts.out, intervalMs,
+          durationMs, signal: controller.signal,
         }, {
           samples: (_i, batch) => { if (tty && batch.length) process.stderr.write(`\r\x1b[KPID ${pid}  RSS ${formatMiB(batch[batch.length - 1].rssBytes)}`); },
         });

@@ -1,12 +1,33 @@
 // Durations and byte sizes as users write and read them.
 
-/** "500ms" | "30s" | "2m" | "1h" -> milliseconds. Throws on anything else. */
+/**
+ * The longest duration anything accepts: 7 days. Node's timers fire after 1 ms for delays of 2^31 ms (24.8 days)
+ * or more, so an unchecked "9999h" would end at once instead of never.
+ */
+export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+
+export class DurationTooLongError extends Error {
+  constructor(text: string) {
+    super(`"${text}" is longer than the maximum of 7 days (168h)`);
+  }
+}
+
+/** "500ms" | "30s" | "2m" | "1h" -> milliseconds, at most MAX_DURATION_MS. Throws on anything else. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   if (!m) throw new Error(`"${text}" is not a duration; write e.g. 500ms, 30s, 2m`);
   const n = Number(m[1]);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return n * unit;
+  const ms = n * unit;
+  if (!(ms <= MAX_DURATION_MS)) throw new DurationTooLongError(text);
+  return ms;
+}
+
+/** parseDuration for a duration that must last: "0s" is refused too. */
+export function parsePositiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new Error(`"${text}" must be greater than zero`);
+  return ms;
 }
 
 export function formatDuration(ms: number): string {

@@ -1,9 +1,20 @@
 // Schema pieces the scenario and the load drivers share (kept apart so drivers need not import scenario.ts).
 import { z } from 'zod';
+import { DurationTooLongError, parseDuration } from '../units';
+
+function withinMaximum(text: string): boolean {
+  try {
+    parseDuration(text);
+    return true;
+  } catch (e) {
+    return !(e instanceof DurationTooLongError); // the regex reports the format
+  }
+}
 
 export const duration = z
   .string()
   .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as "500ms", "30s", "2m"')
+  .refine(withinMaximum, 'at most 7 days (168h): longer timers would fire at once')
   .describe('A duration: a number followed by ms, s, m or h, e.g. "500ms", "30s", "2m".');
 
 export const listSource = z

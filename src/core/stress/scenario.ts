@@ -1,11 +1,12 @@
 // The scenario file (*.alloclab.json, JSON with comments): defined once here in zod; the JSON schema shipped
 // in the package is generated from this definition. Extend it by adding optional fields, never by renaming.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 // The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format) when bundling.
 import * as jsonc from 'jsonc-parser/lib/esm/main.js';
 import { z } from 'zod';
 import { ScenarioError } from '../errors';
+import { readRegularFile } from '../files';
 import { listBackends } from '../profilers/backends';
 import { parseDuration } from '../units';
 import { driverFor, LOAD_SCHEMAS } from './drivers';
@@ -258,7 +259,7 @@ export function loadScenarioFile(file: string): LoadedScenario {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    text = readRegularFile(abs);
   } catch (e) {
     throw new ScenarioError(abs, 1, 1, `cannot read the scenario file: ${(e as Error).message}`);
   }
