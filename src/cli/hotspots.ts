@@ -10,8 +10,9 @@ import {
 import { composeEnvironment, resolveEnvironments } from '../core/allocators';
 import { writePprof } from '../core/profilers/pprof';
 import { executeRun } from '../core/runs/runner';
+import { createRunFolder } from '../core/runs/store';
 import { loadScenarioFile } from '../core/stress/scenario';
-import { formatGrowth, formatMiB, parseDuration } from '../core/units';
+import { formatGrowth, formatMiB, parsePositiveDuration } from '../core/units';
 
 const DEFAULT_RUNS_DIR = path.join('.alloclab', 'runs');
 
@@ -65,6 +66,7 @@ export function registerProfileCommands(program: Command): void {
       } else {
         const [command, ...args] = target;
         const durationMs = duration(opts.duration);
+        createRunFolder(runDir);
         const onSignal = () => controller.abort();
         const controller = new AbortController();
         process.on('SIGINT', onSignal);
@@ -123,7 +125,7 @@ interface ProfileCliOptions {
 
 function duration(text: string): number {
   try {
-    return parseDuration(text);
+    return parsePositiveDuration(text);
   } catch (e) {
     throw new AlloclabError(`--duration: ${(e as Error).message}`, 'input');
   }

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { judgeRun } from '../analysis/verdict';
 import { AlloclabError } from '../errors';
+import { readRegularFile } from '../files';
 import { RUN_SCHEMA_VERSION, type EnvironmentRecord, type RunEvent, type RunKind, type RunRecord, type Sample } from '../model';
+import { checkEvent, checkRunRecord, checkSample } from './schema';
 
 export const RUN_FILE = 'run.json';
 export const SAMPLES_FILE = 'samples.ndjson';
@@ -33,6 +35,46 @@ function storeError(what: string, target: string, e: unknown): AlloclabError {
   return new AlloclabError(`Cannot ${what} ${target}: ${hint}`, 'environment');
 }
 
+/**
+ * Creates an empty folder for a new run. An existing folder with anything in it is refused (exit code 2): samples
+ * would be appended to an earlier run's and its run.json replaced. Parents are created one at a time, since a
+ * recursive mkdir under /proc never returns.
+ */
+export function createRunFolder(dir: string): void {
+  const abs = path.resolve(dir);
+  const missing: string[] = [];
+  for (let p = abs; ; p = path.dirname(p)) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new AlloclabError(`Cannot create the run folder ${abs}: a part of that path is a file, not a folder. Pick another folder with --out.`, 'input');
+      if (code !== 'ENOENT') throw storeError('create the run folder', abs, e);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new AlloclabError(`Cannot create the run folder ${abs}: ${p} is not a folder. Pick another folder with --out.`, 'input');
+      break;
+    }
+    missing.unshift(p);
+    if (path.dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    try {
+      fs.mkdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError('create the run folder', abs, e);
+    }
+  }
+  if (!missing.includes(abs)) {
+    const holds = fs.readdirSync(abs);
+    if (holds.length) {
+      const what = holds.includes(RUN_FILE) ? 'an earlier run (it holds run.json)' : `${holds.length} file(s)`;
+      throw new AlloclabError(`The run folder ${abs} already exists with ${what}; a new run never writes into it. Give a new folder to --out, or remove that one first.`, 'input');
+    }
+  }
+}
+
 /** Writes a run folder as the run goes. */
 export class RunWriter {
   readonly record: RunRecord;
@@ -48,11 +90,7 @@ export class RunWriter {
     if (!opts.outDir) {
       for (let i = 2; fs.existsSync(dir); i++) dir = path.join(path.resolve(opts.runsDir), `${stamp(now)}-${opts.name}-${i}`);
     }
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      throw storeError('create the run folder', dir, e);
-    }
+    createRunFolder(dir);
     const record: RunRecord = {
       schemaVersion: RUN_SCHEMA_VERSION,
       id: path.basename(dir),
@@ -130,7 +168,7 @@ export function appendEventToRun(dir: string, env: EnvironmentRecord, event: Run
 export function readNdjson<T>(file: string): T[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch {
     return [];
   }
@@ -151,21 +189,48 @@ export function parseNdjson<T>(text: string): T[] {
   return out;
 }
 
-/** Opens a run folder, also an interrupted one: missing metrics are recomputed from the samples. */
-export function openRun(dir: string): StoredRun {
+/** The valid lines of an ndjson file; a torn, null or foreign line is skipped and counted. */
+function readCheckedLines<T>(file: string, check: (value: unknown) => T | null): { values: T[]; skipped: number } {
+  const values: T[] = [];
+  let skipped = 0;
+  for (const v of readNdjson<unknown>(file)) {
+    const ok = check(v);
+    if (ok) values.push(ok);
+    else skipped++;
+  }
+  return { values, skipped };
+}
+
+function readRunFile(dir: string): RunRecord {
   const file = path.join(dir, RUN_FILE);
-  let record: RunRecord;
+  let value: unknown;
   try {
-    record = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+    value = JSON.parse(readRegularFile(file));
   } catch (e) {
-    throw new AlloclabError(`${dir} is not a readable Allocator Lab run (${(e as Error).message}). Runs live in .alloclab/runs/.`, 'input');
+    throw new AlloclabError(`${dir} is not a readable Allocator Lab run (${file}: ${(e as Error).message}). Runs live in .alloclab/runs/.`, 'input');
   }
-  if (typeof record.schemaVersion !== 'number' || record.schemaVersion > RUN_SCHEMA_VERSION) {
-    throw new AlloclabError(`${file} has schema version ${record.schemaVersion}; this Allocator Lab reads up to ${RUN_SCHEMA_VERSION}. Update Allocator Lab.`, 'input');
+  const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > RUN_SCHEMA_VERSION) {
+    throw new AlloclabError(`${file} has schema version ${version}; this Allocator Lab reads up to ${RUN_SCHEMA_VERSION}. Update Allocator Lab.`, 'input');
   }
+  const checked = checkRunRecord(value);
+  if ('problem' in checked) throw new AlloclabError(`${file} is not a valid Allocator Lab run: ${checked.problem}. The file was damaged or edited by hand.`, 'input');
+  return checked.record;
+}
+
+/**
+ * Opens a run folder, also an interrupted one: missing metrics are recomputed from the samples, and a verification
+ * recorded only as an event (the run was killed before run.json was rewritten) is taken from the events.
+ */
+export function openRun(dir: string): StoredRun {
+  const record = readRunFile(dir);
   const environments = record.environments.map((env) => {
-    const samples = readNdjson<Sample>(path.join(dir, env.dir, SAMPLES_FILE));
-    const events = readNdjson<RunEvent>(path.join(dir, env.dir, EVENTS_FILE));
+    const samples = readCheckedLines(path.join(dir, env.dir, SAMPLES_FILE), checkSample).values;
+    const events = readCheckedLines(path.join(dir, env.dir, EVENTS_FILE), checkEvent).values;
+    if (!env.verification) {
+      const verified = events.findLast((e) => e.type === 'verified');
+      if (verified?.type === 'verified') env.verification = verified.verification;
+    }
     // Metrics from before the trajectories existed are recomputed too, so the diagnosis below has what it needs.
     if ((!env.metrics || env.metrics.trajectory === undefined) && samples.length) env.metrics = computeEnvironmentMetrics(samples, events);
     return { record: env, samples, events };
@@ -187,7 +252,7 @@ export function listRuns(runsDir: string): RunSummary[] {
   for (const name of names) {
     const dir = path.join(runsDir, name);
     try {
-      const r = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILE), 'utf8')) as RunRecord;
+      const r = readRunFile(dir);
       out.push({
         dir, id: r.id, name: r.name, kind: r.kind, createdAt: r.createdAt, complete: r.complete,
         environments: r.environments.map((e) => e.env), verdict: r.verdict,
