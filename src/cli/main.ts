@@ -11,9 +11,9 @@ import type { EnvironmentRecord, RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver, type RunRequest } from '../core/runs/runner';
 import { openRun } from '../core/runs/store';
 import { loadScenarioFile } from '../core/stress/scenario';
-import { formatGrowth, formatMiB, parseDuration } from '../core/units';
-import { renderTable, runJson } from './output';
-import { applyGate } from './gate';
+import { formatGrowth, formatMiB, parsePositiveDuration } from '../core/units';
+import { renderTable, runJson, runStateNotes } from './output';
+import { applyGate, prepareGate, type Gate } from './gate';
 import { writeHtmlReport as writeReport } from '../core/report/html';
 import { trimCommand } from './trim';
 import { watchCommand } from './watch';
@@ -38,13 +38,16 @@ function allocatorOptions(opts: { allocator: string[] }): DiscoveryOptions {
 }
 
 function envList(text: string | undefined): string[] | undefined {
-  return text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  if (text === undefined) return undefined;
+  const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!ids.length) throw new AlloclabError(`--env "${text}" names no environment; give ids such as glibc,jemalloc (see \`alloclab allocators\`)`, 2);
+  return ids;
 }
 
 function durationOption(text: string | undefined): number | undefined {
   if (text == null) return undefined;
   try {
-    return parseDuration(text);
+    return parsePositiveDuration(text);
   } catch (e) {
     throw new AlloclabError(`--duration: ${(e as Error).message}`, 'input');
   }
@@ -117,14 +120,15 @@ interface RunCliOptions {
   allowRemote?: boolean; baseline?: string; failOn?: string; allocator: string[]; ledger?: boolean; untilSettled?: boolean;
 }
 
-async function finishRun(runDir: string, record: RunRecord, opts: RunCliOptions): Promise<number> {
+async function finishRun(runDir: string, record: RunRecord, opts: RunCliOptions, prepared: Gate = { thresholds: null, baseline: null }): Promise<number> {
   const run = openRun(runDir);
   if (opts.report) writeReport(run, path.resolve(opts.report));
-  const gate = applyGate(run, opts.baseline ? openRun(path.resolve(opts.baseline)) : null, opts.failOn);
+  const gate = applyGate(run, prepared);
   if (opts.json) {
     process.stdout.write(JSON.stringify({ ...runJson(run), ...(gate.checked ? { thresholds: gate } : {}) }, null, 2) + '\n');
   } else {
     process.stdout.write(renderTable(run) + '\n');
+    for (const note of runStateNotes(run)) process.stdout.write(`\n${note}\n`);
     if (record.verdict) process.stdout.write(`\n${record.verdict}\n`);
     process.stdout.write(`\nRun saved in ${path.relative(process.cwd(), runDir) || '.'}${opts.report ? `; report: ${opts.report}` : ''}\n`);
     for (const c of gate.crossed) process.stdout.write(`THRESHOLD CROSSED: ${c}\n`);
@@ -181,6 +185,7 @@ export function buildProgram(): Command {
     .addOption(allocatorOption())
     .action(async (file: string, opts: RunCliOptions) => {
       const loaded = loadScenarioFile(file);
+      const gate = prepareGate(opts.failOn ?? loaded.scenario.failOn, opts.baseline);
       const progress = progressObserver(!!opts.json);
       const { runDir, record } = await runWithSignals({
         kind: 'scenario', loaded, environments: envList(opts.env), durationOverrideMs: durationOption(opts.duration),
@@ -188,7 +193,7 @@ export function buildProgram(): Command {
         ledger: opts.ledger ? true : undefined, untilSettled: opts.untilSettled ? true : undefined,
       }, progress);
       progress.end();
-      process.exitCode = await finishRun(runDir, record, { ...opts, failOn: opts.failOn ?? (loaded.scenario as { failOn?: string }).failOn });
+      process.exitCode = await finishRun(runDir, record, opts, gate);
     });
 
   program
@@ -210,7 +215,7 @@ export function buildProgram(): Command {
       const envs = envList(opts.env) ?? ['glibc', 'jemalloc'];
       const loaded = compareScenario(binary, args, durationOption(opts.duration) ?? 30_000, envs, process.cwd());
       const interval = Number(opts.interval);
-      if (!Number.isFinite(interval) || interval < 5) throw new AlloclabError('--interval must be a number of milliseconds, at least 5', 'input');
+      if (!Number.isFinite(interval) || interval < 5 || interval > 10_000) throw new AlloclabError('--interval must be a number of milliseconds from 5 to 10000', 'input');
       loaded.scenario.sampling.intervalMs = interval;
       const progress = progressObserver(!!opts.json);
       const { runDir, record } = await runWithSignals({
@@ -236,7 +241,7 @@ export function buildProgram(): Command {
       if (opts.json) process.stdout.write(JSON.stringify(runJson(run), null, 2) + '\n');
       else {
         process.stdout.write(renderTable(run) + '\n');
-        if (!run.record.complete) process.stdout.write('\nThis run is incomplete: it was interrupted; the figures cover what was recorded.\n');
+        for (const note of runStateNotes(run)) process.stdout.write(`\n${note}\n`);
         if (run.record.verdict) process.stdout.write(`\n${run.record.verdict}\n`);
       }
     });
@@ -247,6 +252,15 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A reader that stops early (`alloclab show RUN | head -1`) closes the pipe: end quietly, as other tools do. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    killAllTargets();
+    process.exit(0);
+  });
+}
+
 /** The exit code of an error kind: 2 for the user's input, 1 for the machine or the run. */
 export function exitCodeOf(kind: ErrorKind): 1 | 2 {
   return kind === 'input' ? 2 : 1;
@@ -254,6 +268,7 @@ export function exitCodeOf(kind: ErrorKind): 1 | 2 {
 
 export async function main(argv: string[]): Promise<number> {
   process.on('exit', () => killAllTargets());
+  quietOnClosedPipe(process.stdout);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

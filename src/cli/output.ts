@@ -41,9 +41,31 @@ export function runJson(run: StoredRun) {
       dir: e.dir,
       phases: e.metrics?.phases ?? [],
     })),
+    skippedEnvironments: skippedEnvironments(run),
     verdict: r.verdict,
     diagnosis: r.diagnosis ?? null,
   };
+}
+
+/** Environments (and repetitions) the run was to measure but never started: it was cancelled or killed first. */
+export function skippedEnvironments(run: StoredRun): string[] {
+  const planned = run.record.scenario as { environments?: unknown; repeat?: unknown } | null;
+  const ids = Array.isArray(planned?.environments) ? planned.environments.filter((e): e is string => typeof e === 'string') : [];
+  const repeat = typeof planned?.repeat === 'number' && Number.isInteger(planned.repeat) && planned.repeat > 1 ? Math.min(planned.repeat, 100) : 1;
+  const ran = new Set(run.environments.map(({ record: e }) => `${e.env}#${e.repetition}`));
+  const out: string[] = [];
+  for (const id of ids) for (let rep = 1; rep <= repeat; rep++) if (!ran.has(`${id}#${rep}`)) out.push(repeat > 1 ? `${id} #${rep}` : id);
+  return out;
+}
+
+/** Lines under the table that say how complete the run is: cancelled, interrupted, environments never run. */
+export function runStateNotes(run: StoredRun): string[] {
+  const notes: string[] = [];
+  if (run.record.cancelled) notes.push('This run was cancelled before its end; the figures cover what was recorded.');
+  else if (!run.record.complete) notes.push('This run is incomplete: it was interrupted; the figures cover what was recorded.');
+  const skipped = skippedEnvironments(run);
+  if (skipped.length) notes.push(`Not run (the run ended before them): ${skipped.join(', ')}.`);
+  return notes;
 }
 
 function pad(cells: string[][]): string {

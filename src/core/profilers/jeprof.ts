@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { forEachLine } from './lines';
 import { parseMapsLine, symbolizeAddresses, type Mapping } from './symbolize';
 import { siteId, userFrameIndex } from './frames';
-import { PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile, type CallSite, type Frame } from './model';
+import { peakOf, PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile, type CallSite, type Frame } from './model';
 
 /** One stack's record in one dump: sampled counts as written (not yet unbiased). */
 export interface HeapRecord {
@@ -36,7 +36,7 @@ export async function parseHeapDump(file: string): Promise<HeapDump> {
   let sawMaps = false;
   // A bad line that turns out to be the last one means the file was cut off, which is the better message.
   let bad: { n: number; line: string } | null = null;
-  await forEachLine(file, (line, n) => {
+  const read = await forEachLine(file, (line, n) => {
     if (bad) throw new ProfileFormatError(file, bad.n, `unexpected line "${bad.line.slice(0, 60)}"`);
     if (section === 'header') {
       const m = /^heap_v2\/(\d+)$/.exec(line.trim());
@@ -77,6 +77,9 @@ export async function parseHeapDump(file: string): Promise<HeapDump> {
   if (bad) throw new ProfileFormatError(file, (bad as { n: number }).n, 'the dump ends in the middle of a line: it is truncated');
   if (section === 'header') throw new ProfileFormatError(file, null, 'empty file');
   if (!sawMaps) throw new ProfileFormatError(file, null, 'no MAPPED_LIBRARIES section: the dump is truncated');
+  // jemalloc copies /proc/self/maps whole, every line ended: a last line without its newline was cut off.
+  if (maps.length === 0) throw new ProfileFormatError(file, read.lines, 'the MAPPED_LIBRARIES section is empty: the dump is truncated');
+  if (!read.endsWithNewline) throw new ProfileFormatError(file, read.lines, 'the dump ends in the middle of its MAPPED_LIBRARIES section: it is truncated');
   return { file, samplePeriod: period, records, maps };
 }
 
@@ -121,7 +124,7 @@ export async function readJeprofProfile(inputs: string[], opts: { startedAtMs?: 
   const dumps: HeapDump[] = [];
   for (const f of files) dumps.push(await parseHeapDump(f));
   const mtimes = files.map((f) => statSync(f).mtimeMs);
-  const origin = opts.startedAtMs ?? Math.min(...mtimes);
+  const origin = opts.startedAtMs ?? mtimes.reduce((a, b) => Math.min(a, b));
   // Every dump carries the maps of its moment; libraries loaded later only appear in later dumps.
   const maps = new Map<string, Mapping>();
   for (const d of dumps) for (const m of d.maps) maps.set(`${m.start}-${m.path}`, m);
@@ -157,7 +160,7 @@ export async function readJeprofProfile(inputs: string[], opts: { startedAtMs?: 
   });
   for (const s of sites.values()) {
     s.liveBytes = s.liveBytes.map(Math.round);
-    s.peakBytes = Math.max(0, ...s.liveBytes);
+    s.peakBytes = peakOf(s.liveBytes);
     if (s.allocations != null) s.allocations = Math.round(s.allocations);
     if (s.allocatedBytes != null) s.allocatedBytes = Math.round(s.allocatedBytes);
   }

@@ -4,7 +4,7 @@
 import { forEachLine } from './lines';
 import { siteId, userFrameIndex } from './frames';
 import { noteMissingDebugInfo } from './jeprof';
-import { PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile, type CallSite, type Frame } from './model';
+import { peakOf, PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile, type CallSite, type Frame } from './model';
 
 const NODE = /^( *)n(\d+): (\d+) (.*)$/;
 const FRAME = /^(0x[0-9A-Fa-f]+): (.*?)(?: \(([^()]*)\))?$/;
@@ -97,7 +97,7 @@ export async function readMassifProfile(file: string): Promise<AllocationProfile
   if (times.length === 0) throw new ProfileFormatError(file, null, 'no detailed snapshots; record with --detailed-freq=1');
   for (const s of sites.values()) {
     while (s.liveBytes.length < times.length) s.liveBytes.push(0);
-    s.peakBytes = Math.max(0, ...s.liveBytes);
+    s.peakBytes = peakOf(s.liveBytes);
   }
   const warnings: string[] = [];
   const timed = timeUnit === 'ms';

@@ -97,6 +97,13 @@ export interface SamplingInfo {
   exited: boolean;
 }
 
+/** The largest value, at least 0. A loop, since spreading 100k+ snapshots into Math.max overflows the stack. */
+export function peakOf(values: readonly number[]): number {
+  let peak = 0;
+  for (const v of values) if (v > peak) peak = v;
+  return peak;
+}
+
 /** A profile file that cannot be read: truncated, corrupt, or of an unknown kind. */
 export class ProfileFormatError extends AlloclabError {
   constructor(readonly file: string, readonly line: number | null, detail: string) {

@@ -1,9 +1,11 @@
 // Opening a recorded profile of any kind: our own profile.json, a heaptrack trace, a massif.out, or a set of
 // jemalloc .heap dumps (a folder or the files).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { readRegularFile } from '../files';
 import { listBackends } from './backends';
 import { PROFILE_SCHEMA_VERSION, ProfileFormatError, type AllocationProfile } from './model';
+import { checkProfile } from './schema';
 
 export const PROFILE_JSON = 'profile.json';
 
@@ -51,17 +53,13 @@ export async function openProfile(p: string): Promise<AllocationProfile> {
 export function readProfileJson(file: string): AllocationProfile {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    value = JSON.parse(readRegularFile(file));
   } catch (e) {
     throw new ProfileFormatError(file, null, `not valid JSON: ${(e as Error).message}`);
   }
-  const v = value as Partial<AllocationProfile>;
-  if (!v || typeof v !== 'object' || typeof v.backend !== 'string' || !Array.isArray(v.sites) || !Array.isArray(v.snapshots) || !v.capabilities) {
-    throw new ProfileFormatError(file, null, 'not an Allocator Lab profile (missing backend, sites, snapshots or capabilities)');
-  }
-  if ((v.schemaVersion ?? 0) > PROFILE_SCHEMA_VERSION) throw new ProfileFormatError(file, null, `written by a newer Allocator Lab (profile schema ${v.schemaVersion}); update alloclab`);
-  for (const s of v.sites) {
-    if (!s || !Array.isArray(s.frames) || !Array.isArray(s.liveBytes) || typeof s.userFrame !== 'number') throw new ProfileFormatError(file, null, 'a site lacks frames, liveBytes or userFrame');
-  }
-  return { warnings: [], sources: [file], sampled: false, ...v } as AllocationProfile;
+  const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > PROFILE_SCHEMA_VERSION) throw new ProfileFormatError(file, null, `written by a newer Allocator Lab (profile schema ${version}); update alloclab`);
+  const checked = checkProfile(value);
+  if ('problem' in checked) throw new ProfileFormatError(file, null, `not an Allocator Lab profile: ${checked.problem}`);
+  return { ...checked.profile, sources: checked.profile.sources.length ? checked.profile.sources : [file] };
 }

@@ -1,6 +1,6 @@
 // Ranking call sites: which lines grow, peak, allocate most often, or leak. Sites sharing a user line are
 // merged by default (a helper called from two places is one line to fix).
-import { UnsupportedRankingError, RANKINGS, type AllocationProfile, type CallSite, type Frame, type Ranking } from './model';
+import { peakOf, UnsupportedRankingError, RANKINGS, type AllocationProfile, type CallSite, type Frame, type Ranking } from './model';
 
 export interface TimeWindow {
   startMs: number;
@@ -88,7 +88,7 @@ export function rankHotspots(profile: AllocationProfile, by: Ranking = 'growth',
     const growth = profile.capabilities.growth ? slopePerMinute(times, live.filter((_, i) => inWindow[i])) : null;
     const sumOrNull = (f: (s: CallSite) => number | null) => (members.every((m) => f(m) == null) ? null : members.reduce((s, m) => s + (f(m) ?? 0), 0));
     // Members' peaks may fall at different moments: the peak of their sum is at least the largest member peak.
-    const peakBytes = Math.max(Math.max(0, ...live), ...members.map((m) => m.peakBytes));
+    const peakBytes = Math.max(peakOf(live), peakOf(members.map((m) => m.peakBytes)));
     const f = main.frames[main.userFrame] ?? { function: null, file: null, line: null, module: null, address: null };
     const row: Hotspot = {
       rank: 0,

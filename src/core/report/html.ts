@@ -60,6 +60,9 @@ export function renderHtmlReport(run: StoredRun | RunSnapshot): string {
     `script-src 'nonce-${nonce}'`,
     "style-src 'unsafe-inline'",
     'img-src data: blob:',
+    // Nothing in the page may redirect relative URLs or submit anywhere: the report runs with no network.
+    "base-uri 'none'",
+    "form-action 'none'",
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -112,7 +112,7 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
 
   const writer = RunWriter.create({
     runsDir: req.runsDir, outDir: req.outDir, name: scenario.name, kind: req.kind,
-    scenarioPath: req.loaded.file, scenario: { ...scenario, phases },
+    scenarioPath: req.loaded.file, scenario: { ...scenario, environments: profiles.map((p) => p.id), phases },
   });
   observer.runStarted?.(writer.dir, writer.record);
 

@@ -1,8 +1,8 @@
 // Values for {{list NAME}}: inline arrays, or files next to the scenario (read once per phase, before load starts,
 // so a missing file is reported before the target sees a single request).
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AlloclabError } from '../errors';
+import { readRegularFile } from '../files';
 import type { ListSource } from './scenario';
 
 /** Resolves every list to its values; .json files hold an array, other files one value per non-empty line. */
@@ -17,7 +17,7 @@ export function resolveLists(lists: Readonly<Record<string, ListSource>> | undef
 function readListFile(name: string, file: string): string[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch (e) {
     throw new AlloclabError(`List "${name}": cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix the "file" path (it is relative to the scenario file).`, 'input');
   }

@@ -1,0 +1,127 @@
+// What a run folder must hold to be read: run.json, sample lines and event lines checked with zod before any
+// layer sees them, so a hand-edited, truncated or foreign file is a clear error (or a skipped line), never a
+// crash further on. Objects are loose: fields added by newer versions pass through (add, never rename).
+import { z } from 'zod';
+import type { EnvironmentRecord, RunEvent, RunRecord, Sample } from '../model';
+
+const num = z.number();
+const count = z.number().min(0);
+
+export const sampleSchema = z.looseObject({
+  t: num,
+  rssBytes: count,
+  anonBytes: count.optional(),
+  fileBytes: count.optional(),
+  shmemBytes: count.optional(),
+  pssBytes: count.optional(),
+  cpuMs: count.optional(),
+  threads: count.optional(),
+  processes: count.optional(),
+  liveHeapBytes: num.optional(),
+  allocatorHeldBytes: num.optional(),
+});
+
+export const verificationSchema = z.looseObject({
+  applied: z.boolean(),
+  notAppliedReason: z.string().optional(),
+  mappedAllocator: z.string().nullable(),
+  mappedLibraries: z.array(z.string()),
+});
+
+const phaseKind = z.enum(['warmup', 'load', 'idle']);
+
+export const loadStatsSchema = z.looseObject({
+  requests: count,
+  errors: z.looseObject({ status: count, connect: count, timeout: count, other: count }),
+  durationMs: count,
+  throughputRps: count,
+  redirects: count.optional(),
+  latencyMs: z.looseObject({ p50: num, p90: num, p99: num, max: num }).optional(),
+});
+
+export const eventSchema = z.discriminatedUnion('type', [
+  z.looseObject({ t: num, type: z.literal('spawn'), pid: num, command: z.string(), args: z.array(z.string()) }),
+  z.looseObject({ t: num, type: z.literal('ready'), how: z.string() }),
+  z.looseObject({ t: num, type: z.literal('verified'), verification: verificationSchema }),
+  z.looseObject({ t: num, type: z.literal('phase-start'), phase: z.string(), kind: phaseKind, index: num }),
+  z.looseObject({ t: num, type: z.literal('phase-end'), phase: z.string(), kind: phaseKind, index: num, load: loadStatsSchema.optional() }),
+  z.looseObject({ t: num, type: z.literal('exit'), code: num.nullable(), signal: z.string().nullable(), expected: z.boolean() }),
+  z.looseObject({ t: num, type: z.literal('debug-stop'), reason: z.string(), description: z.string().optional(), threadId: num.optional() }),
+  z.looseObject({ t: num, type: z.literal('note'), level: z.enum(['info', 'warning', 'error']), message: z.string() }),
+]);
+
+const nullableNum = num.nullable();
+
+const phaseMetricsSchema = z.looseObject({
+  phase: z.string(), kind: phaseKind, index: num, startMs: num, endMs: num,
+  startRssBytes: num, endRssBytes: num, peakRssBytes: num, growthBytesPerMin: nullableNum,
+  returnedFraction: nullableNum.optional(), load: loadStatsSchema.optional(),
+});
+
+const metricsSchema = z.looseObject({
+  samples: count, peakRssBytes: num, finalRssBytes: num, growthBytesPerMin: nullableNum, returnedFraction: nullableNum,
+  throughputRps: nullableNum, latencyP99Ms: nullableNum, requests: nullableNum, peakBytesPerRequest: nullableNum,
+  liveHeapBytes: nullableNum.optional(), peakLiveHeapBytes: nullableNum.optional(), allocatorHeldBytes: nullableNum.optional(),
+  liveHeapGrowthBytesPerMin: nullableNum.optional(), phases: z.array(phaseMetricsSchema),
+});
+
+/** An environment folder name: one plain name inside the run folder (never a path out of it). */
+const folderName = z.string().min(1).refine((s) => !/[/\\]/.test(s) && s !== '.' && s !== '..', 'a folder name inside the run folder');
+
+export const environmentSchema = z.looseObject({
+  env: z.string(),
+  label: z.string(),
+  dir: folderName,
+  repetition: num.default(1),
+  appliedEnv: z.record(z.string(), z.string()).default({}),
+  pid: num.nullable().default(null),
+  startedAt: z.string().default(''),
+  durationMs: nullableNum.default(null),
+  // Derived or optional parts: a damaged one is dropped (metrics are then recomputed from the samples).
+  verification: verificationSchema.nullable().default(null).catch(null),
+  exit: z.looseObject({ code: nullableNum, signal: z.string().nullable(), expected: z.boolean() }).nullable().default(null).catch(null),
+  error: z.string().nullable().default(null),
+  metrics: metricsSchema.nullable().default(null).catch(null),
+});
+
+export const runRecordSchema = z.looseObject({
+  schemaVersion: z.number().int().min(1),
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['scenario', 'compare', 'watch', 'debug', 'profile']),
+  createdAt: z.string(),
+  complete: z.boolean(),
+  cancelled: z.boolean().default(false),
+  host: z.looseObject({ hostname: z.string(), cpus: num, kernel: z.string(), node: z.string() }).optional().catch(undefined),
+  scenarioPath: z.string().nullable().default(null),
+  scenario: z.unknown(),
+  environments: z.array(environmentSchema),
+  verdict: z.string().nullable().default(null),
+});
+
+/** The first problem zod found, as "path: message" for an error naming the file. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue.path.filter((p): p is string | number => typeof p !== 'symbol').join('.');
+  return `${where || 'the file'}: ${issue.message}`;
+}
+
+/** Validates run.json's content; returns the record or the first problem. */
+export function checkRunRecord(value: unknown): { record: RunRecord } | { problem: string } {
+  const r = runRecordSchema.safeParse(value);
+  return r.success ? { record: r.data as unknown as RunRecord } : { problem: describeIssue(r.error) };
+}
+
+/** A sample line as read, or null when it is not one (torn, hand-edited, of another kind). */
+export function checkSample(value: unknown): Sample | null {
+  const r = sampleSchema.safeParse(value);
+  return r.success ? (r.data as Sample) : null;
+}
+
+/** An event line as read, or null when it is not a known event of the right shape. */
+export function checkEvent(value: unknown): RunEvent | null {
+  const r = eventSchema.safeParse(value);
+  return r.success ? (r.data as RunEvent) : null;
+}
+
+export type { EnvironmentRecord };
