@@ -40,7 +40,7 @@ function allocatorOptions(opts: { allocator: string[] }): DiscoveryOptions {
 function envList(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!ids.length) throw new AlloclabError(`--env "${text}" names no environment; give ids such as glibc,jemalloc (see \`alloclab allocators\`)`, 2);
+  if (!ids.length) throw new AlloclabError(`--env "${text}" names no environment; give ids such as glibc,jemalloc (see \`alloclab allocators\`)`, 'input');
   return ids;
 }
 

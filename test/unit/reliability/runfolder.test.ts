@@ -40,7 +40,7 @@ test('--out into a folder holding other files is refused; into an empty folder i
   const busy = path.join(cwd, 'busy');
   fs.mkdirSync(busy);
   fs.writeFileSync(path.join(busy, 'notes.txt'), 'mine');
-  assert.throws(() => createRunFolder(busy), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /already exists with 1 file/.test(e.message));
+  assert.throws(() => createRunFolder(busy), (e: Error & { kind?: string }) => e.kind === 'input' && /already exists with 1 file/.test(e.message));
   assert.equal(fs.readFileSync(path.join(busy, 'notes.txt'), 'utf8'), 'mine');
 
   const empty = path.join(cwd, 'empty');
