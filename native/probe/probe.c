@@ -205,15 +205,21 @@ static inline size_t request_usable(void *p, size_t n) {
   return usable(p);
 }
 
+/* 0 when no file receives the counts (the probe only samples): no shard updates, and frees skip the size lookup. */
+static int counting = 1;
+
 /* n: the usable size (what the ledger counts); request: what the program asked for (what the profile reports). */
 static inline __attribute__((always_inline)) void count_alloc(void *p, size_t n, size_t request) {
-  struct probe_shard *s = my_shard();
-  bump(&s->live_bytes, (int64_t)n);
-  bump((int64_t *)&s->allocations, 1);
+  if (LIKELY(counting)) {
+    struct probe_shard *s = my_shard();
+    bump(&s->live_bytes, (int64_t)n);
+    bump((int64_t *)&s->allocations, 1);
+  }
   sampling_on_alloc(p, n, request);
 }
 
 static inline __attribute__((always_inline)) void count_free(size_t n) {
+  if (UNLIKELY(!counting)) return;
   struct probe_shard *s = my_shard();
   bump(&s->live_bytes, -(int64_t)n);
   bump((int64_t *)&s->frees, 1);
@@ -251,7 +257,7 @@ EXPORT void free(void *p) {
     return;
   }
   ENTER;
-  size_t n = usable(p);
+  size_t n = LIKELY(counting) ? usable(p) : 0;
   sampling_on_free(p);
   next_free(p);
   count_free(n);
@@ -405,7 +411,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
       return;                                                             \
     }                                                                     \
     ENTER;                                                                \
-    size_t sz_ = DELETE_SIZE(PTR, SIZE);                                  \
+    size_t sz_ = LIKELY(counting) ? DELETE_SIZE(PTR, SIZE) : 0;          \
     sampling_on_free(PTR);                                                \
     if (next && !cxx_via_malloc) next ARGS; else next_free(PTR);          \
     count_free(sz_);                                                      \
@@ -590,7 +596,14 @@ __attribute__((constructor)) static void probe_init(void) {
   ENSURE();
   sampling_init(); /* before the file: sampling writes into the run folder with or without it */
   const char *path = getenv("ALLOCLAB_PROBE_SHM");
-  if (!path || !*path || strlen(path) >= sizeof shm_path) return;
+  if (!path || !*path || strlen(path) >= sizeof shm_path) {
+    /* Sampling only: the allocator's fast size paths still serve the sampled sizes; nobody reads the counts. */
+    if (sampling_active()) {
+      detect_allocator();
+      counting = 0;
+    }
+    return;
+  }
   snprintf(shm_path, sizeof shm_path, "%s", path);
   detect_allocator();
   struct probe_shm *m = create_shm(&boot_shm, 0, 0);

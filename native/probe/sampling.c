@@ -685,6 +685,8 @@ static void sampling_after_fork_child(void) {
   sampling_countdown = INT64_MAX;
 }
 
+int sampling_active(void) { return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE); }
+
 /* ---- start ------------------------------------------------------------------------------------------- */
 
 static int parse_unwind(const char *s) {

@@ -22,6 +22,8 @@ extern uint8_t *sampling_bucket_used;
 extern unsigned sampling_bucket_shift;
 
 void sampling_init(void);
+/* True once sampling runs in this process. */
+int sampling_active(void);
 void sampling_take(void *p, size_t n, size_t request);
 void sampling_forget(void *p);
 
