@@ -18,7 +18,8 @@ import type { ToWebview } from '../../src/protocol/webview';
 import { makeNonce, panelHtml } from '../../src/vscode/panel/panelHtml';
 import { fixtureRun } from '../unit/webview/fixture';
 import { computeEnvironmentMetrics } from '../../src/core/analysis/metrics';
-import { verdict } from '../../src/core/analysis/verdict';
+import { FINDING_TITLES } from '../../src/core/analysis/diagnosisText';
+import { judgeRun } from '../../src/core/analysis/verdict';
 import type { Sample } from '../../src/core/model';
 import type { StoredRun } from '../../src/core/runs/store';
 
@@ -125,6 +126,16 @@ async function reportChecks(browser: Browser): Promise<void> {
     assert(rows[2][1].startsWith('not applied: libmimalloc.so.2 is not mapped'), `allocator cell: ${rows[2][1]}`);
     const crashed = await page.$eval('table#metrics tbody tr:nth-child(3) .crashed', (e) => [e.textContent, getComputedStyle(e).color]);
     assert(crashed[0] === 'crashed' && crashed[1] === 'rgb(229, 20, 0)', `crashed cell: ${crashed}`);
+  });
+
+  await check('report: the finding is a badge above the chart, and the verdict starts with its headline', async () => {
+    const d = run.record.diagnosis!;
+    const badge = (await page.textContent('#finding .badge'))?.trim();
+    assert(badge === FINDING_TITLES[d.finding], `badge: ${badge} for ${d.finding}`);
+    assert(((await page.textContent('#finding .confidence')) ?? '').includes(d.confidence), 'confidence shown');
+    const f = (await (await page.$('#finding'))!.boundingBox())!, c = (await (await page.$('#chart'))!.boundingBox())!;
+    assert(f.y + f.height <= c.y, `badge at ${f.y}..${f.y + f.height}, chart from ${c.y}`);
+    assert(run.record.verdict!.startsWith(d.summary), 'the verdict starts with the headline');
   });
 
   await check('report: the verdict is shown, with when and where the run was made', async () => {
@@ -374,7 +385,7 @@ function ledgerRun(): StoredRun {
     return { ...e, record, samples };
   });
   const record = { ...base.record, id: '20260101-000000-ledger', name: 'ledger fixture', environments: environments.map((e) => e.record) };
-  record.verdict = verdict(record.environments);
+  judgeRun(record);
   return { dir: base.dir, record, environments };
 }
 

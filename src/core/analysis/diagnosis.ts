@@ -32,6 +32,9 @@ const MATERIAL_HELD_FRACTION = 0.25;
 // The recommendation: the lowest steady memory among environments within 10 % of the best throughput and of the
 // best p99 (the brief's tolerance: what a user would accept as "as fast").
 const PERFORMANCE_TOLERANCE = 0.1;
+// Growth under one allocator whose interval lies entirely below a quarter of another's: three quarters or more of
+// the faster growth is the allocator's, whatever the slower one settles to.
+const SLOWER_FRACTION = 0.25;
 // A growth of something other than the heap explains RSS growth when it is at least half of it.
 const EXPLAINS_FRACTION = 0.5;
 
@@ -309,6 +312,23 @@ function read(list: readonly Weighed[]): Reading {
     }
     return { finding: 'allocator-retention', confidence: undecided.length ? 'medium' : 'high', basis: [...rising, ...bounded].map((x) => x.rec.env), evidence: ev,
       next: undecided.length ? longest() : null, detail: {} };
+  }
+
+  if (rising.length && undecided.length) {
+    // Not settled elsewhere, but growing there at a small fraction of the rate here, for certain (the interval's
+    // top under a quarter of the bottom here): at least three quarters of this growth is the allocator's.
+    const slower = undecided.filter((u) => rising.every((x) => {
+      const top = u.tr.slopeIntervalBytesPerMin?.[1], bottom = x.tr.slopeIntervalBytesPerMin?.[0];
+      return top != null && bottom != null && bottom > 0 && top < SLOWER_FRACTION * bottom;
+    }));
+    if (slower.length) {
+      for (const u of slower) {
+        ev.push({ env: u.rec.dir, metric: 'growthUpperBytesPerMin', value: u.tr.slopeIntervalBytesPerMin![1], unit: 'bytes/min',
+          text: `${u.rec.label}: growth at most ${mibPerMin(u.tr.slopeIntervalBytesPerMin![1])}` });
+      }
+      return { finding: 'allocator-retention', confidence: 'medium', basis: [...rising, ...slower].map((x) => x.rec.env), evidence: ev,
+        next: longest(), detail: { slower: 1 } };
+    }
   }
 
   if (undecided.length) {

@@ -2,7 +2,7 @@
 // imports (the webview imports it). The finding is stated once, first; every later sentence is tagged with the
 // finding it belongs to, or with none when it only states figures, and only sentences of the diagnosis's own finding
 // (or none) are rendered, so no sentence can contradict the headline.
-import type { Diagnosis, DiagnosisEnvironment, EnvironmentRecord, Finding } from '../model';
+import type { Diagnosis, DiagnosisEnvironment, EnvironmentRecord, Finding, TrajectoryClass } from '../model';
 import { formatGrowth, formatMiB } from '../units';
 
 /** One rendered sentence and the finding it belongs to (null: figures only, true under any finding). */
@@ -28,6 +28,12 @@ export const FINDING_SENTENCES: Record<Finding, string | null> = {
   'inconclusive': null,
 };
 
+/** A trajectory class as a sentence says it. */
+export const CLASS_WORDS: Record<TrajectoryClass, string> = {
+  'rising': 'rising', 'levelling-off': 'levelling off', 'flat': 'flat', 'falling': 'falling', 'oscillating': 'oscillating',
+  'too-short': 'not settled',
+};
+
 function envs(d: Diagnosis): DiagnosisEnvironment[] {
   return Object.values(d.environments);
 }
@@ -51,6 +57,11 @@ export function diagnosisHeadline(d: Diagnosis): string {
     case 'leak':
       return `${title}: RSS keeps growing under ${all.length > 1 ? 'every allocator' : all[0]?.label ?? 'the target'} (${list(rising.map(growth))})${all.some((e) => e.liveHeapTrajectory === 'rising') ? ', and the live heap grows with it' : ''}.`;
     case 'allocator-retention': {
+      const slower = d.evidence.filter((x) => x.metric === 'growthUpperBytesPerMin');
+      if (rising.length && slower.length) {
+        const atMost = slower.map((x) => `${formatGrowth(x.value)} under ${d.environments[x.env!]?.label ?? x.env}`);
+        return `${title}, not a leak: RSS keeps growing under ${list(rising.map(growth))}, and at most ${list(atMost)} for the same work.`;
+      }
       if (rising.length && bounded.length) {
         return `${title}, not a leak: RSS keeps growing under ${list(rising.map(growth))} but stays bounded under ${list(bounded.map(levelOf))} for the same work.`;
       }
@@ -98,7 +109,7 @@ export function diagnosisSentences(d: Diagnosis, records: readonly EnvironmentRe
     parts.push(growth);
     if (e.liveHeapTrajectory) parts.push(`live heap ${e.liveHeapTrajectory}`);
     if (e.requests != null) parts.push(`${e.requests} requests`);
-    figures(`${e.label}: RSS ${e.trajectory}, ${parts.join(', ')}.`);
+    figures(`${e.label}: RSS ${CLASS_WORDS[e.trajectory]}, ${parts.join(', ')}.`);
   }
 
   const rates = all.filter((e) => e.trajectory === 'rising' && (e.growthBytesPerMin ?? 0) > 0).sort((a, b) => b.growthBytesPerMin! - a.growthBytesPerMin!);

@@ -282,6 +282,14 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
     needMs: Math.max(0, MIN_SETTLED - buckets.length) * bucketMs, need: null,
   };
   if (buckets.length < MIN_SETTLED) {
+    // Too few points to decide, but a slope with its (wide) interval is still a figure worth showing.
+    const few = buckets.length >= 3 ? robustTrend(buckets) : null;
+    if (few) {
+      base.slopeBytesPerMin = few.slopePerMin;
+      base.slopeIntervalBytesPerMin = few.interval;
+      base.bandBytesPerMin = bandFor(base.steadyBytes ?? 0, opts);
+      base.effectivePoints = buckets.length / few.factor;
+    }
     base.need = needWords(base.needMs!);
     return base;
   }

@@ -2,7 +2,7 @@
 // whose allocator did not load, a debugger stop), for the panel and report tests. Metrics and the verdict come
 // from the real analysis functions, so the fixture follows the engine when it changes.
 import { computeEnvironmentMetrics } from '../../../src/core/analysis/metrics';
-import { verdict } from '../../../src/core/analysis/verdict';
+import { judgeRun } from '../../../src/core/analysis/verdict';
 import type { EnvironmentRecord, PhaseKind, RunEvent, RunRecord, Sample } from '../../../src/core/model';
 import type { StoredRun } from '../../../src/core/runs/store';
 
@@ -87,6 +87,6 @@ export function fixtureRun(intervalMs = 50, dir = '/tmp/alloclab-fixture/2026010
     complete: true, cancelled: false, host: { hostname: 'test', cpus: 2, kernel: '6.1', node: 'v20' },
     scenarioPath: null, scenario: {}, environments: environments.map((e) => e.record), verdict: null,
   };
-  record.verdict = verdict(record.environments);
+  judgeRun(record);
   return { dir, record, environments };
 }
