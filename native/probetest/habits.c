@@ -4,8 +4,8 @@
  *   retain MIB THREADS  THREADS threads each allocate MIB/THREADS in 1 KiB blocks, then free 9 of every 10:
  *                       free chunks all through the heaps that no trim of a top can return (malloc_trim(0) can:
  *                       it releases whole free pages inside chunks)
- *   top MIB             the main thread allocates MIB in 1 KiB blocks and frees them all: one big top chunk
- *                       (kept when MALLOC_TRIM_THRESHOLD_ is above it)
+ *   top MIB             the main thread allocates MIB in 1 KiB blocks and frees them all in allocation order:
+ *                       they coalesce into one big top chunk (kept when MALLOC_TRIM_THRESHOLD_ is above it)
  *   arenas THREADS      THREADS threads allocate and free at the same time and stay alive: an arena each, up
  *                       to 8 per core
  *   load MIB SECONDS    SECONDS of churn over MIB (blocks of 1-64 KiB allocated and freed), then "idle": no
@@ -79,7 +79,8 @@ static void top(size_t mib) {
     b[i] = malloc(1000);
     memset(b[i], 1, 1000);
   }
-  for (size_t i = n; i-- > 0;) free(b[i]);
+  /* In allocation order: the free chunks coalesce, the last one with the top, so the top takes them all. */
+  for (size_t i = 0; i < n; i++) free(b[i]);
   free(b);
   say("ready");
   wait_for_term();

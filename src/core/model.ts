@@ -40,6 +40,22 @@ export interface Sample {
   allocatorStats?: AllocatorStats;
 }
 
+/** The allocator's figures and the ledger at one moment of a run: what its habits are judged from (analysis/habits.ts). */
+export interface AllocatorSnapshot {
+  at: 'load-end' | 'idle-end' | 'last';
+  t: number;
+  allocator: string;
+  figures: Record<string, number>;
+  rssBytes: number;
+  anonBytes: number | null;
+  /** Every live block (heap and direct mmaps). */
+  liveBytes: number;
+  heldBytes: number | null;
+  lazyFreeBytes: number | null;
+  /** Most threads seen up to then. */
+  threads: number | null;
+}
+
 /** One publication of the allocator's own figures, by the probe inside the target. */
 export interface AllocatorStats {
   /** The allocator serving malloc: glibc, jemalloc, tcmalloc, mimalloc. */
@@ -174,6 +190,8 @@ export interface EnvironmentMetrics {
   /** Robust growth of the live heap over the load phases, bytes/min: a leak grows here, retention does not. */
   liveHeapGrowthBytesPerMin?: number | null;
   lsLiveHeapGrowthBytesPerMin?: number | null;
+  /** The allocator's own figures at the end of the load, of the idle phase, and last (ledger runs). */
+  allocatorSnapshots?: AllocatorSnapshot[];
   /** How much of the anonymous memory the ledger's measured parts explain (absent for runs before the split). */
   ledgerCoverage?: {
     explainedFraction: number;

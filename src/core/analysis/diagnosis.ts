@@ -13,6 +13,7 @@ import type {
 } from '../model';
 import { formatMiB } from '../units';
 import { diagnosisHeadline } from './diagnosisText';
+import { allocatorHabits } from './habits';
 
 const MiB = 1024 * 1024;
 
@@ -374,8 +375,8 @@ function read(list: readonly Weighed[]): Reading {
  */
 export function diagnose(envs: readonly EnvironmentRecord[], scenario: unknown = null): Diagnosis {
   const list = weigh(envs);
-  // Allocator habits seen in the run (the ledger's analysis/habits.ts adds its call here).
-  const habits: AllocatorHabit[] = [];
+  // Allocator habits seen in the run, from the probe's figures (the ledger).
+  const habits: AllocatorHabit[] = allocatorHabits(envs);
   const environments: Record<string, DiagnosisEnvironment> = {};
   for (const x of list) environments[x.rec.dir] = environmentView(x);
   if (!list.length) {

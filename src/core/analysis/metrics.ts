@@ -1,5 +1,6 @@
 // Metrics of one environment's run, from its samples and events. Pure functions: no I/O.
 import type { EnvironmentMetrics, LoadStats, PhaseEndReason, PhaseKind, PhaseMetrics, RunEvent, Sample, Trajectory } from '../model';
+import { allocatorSnapshots } from './habits';
 import { figuresFresh, ledgerCoverage, liveBytesOf } from './ledgerSeries';
 import { classifyTrajectory, median, seriesOf, timeAverage } from './trajectory';
 
@@ -174,6 +175,7 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
     // Held at the end: the last sample whose figures were current (stale ones are not the end's figure).
     const lastHeld = withLedger.filter((s) => s.allocatorHeldBytes != null && figuresFresh(s)).at(-1)?.allocatorHeldBytes;
     const coverage = ledgerCoverage(withLedger);
+  const snapshots = allocatorSnapshots(samples, windows);
     ledgerFigures = {
       liveHeapBytes: liveBytesOf(withLedger.at(-1)!),
       peakLiveHeapBytes: withLedger.reduce((m, s) => Math.max(m, liveBytesOf(s)), 0),
@@ -185,6 +187,7 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
       steadyLiveHeapBytes: settledMedian(withLedger, live, liveBytesOf),
       steadyAllocatorHeldBytes: settledMedian(withLedger.filter(figuresFresh), trajectory, (s) => s.allocatorHeldBytes),
       ...(coverage ? { ledgerCoverage: coverage } : {}),
+    ...(snapshots.length ? { allocatorSnapshots: snapshots } : {}),
     };
   }
   const threads = inLoad.filter((s) => s.threads != null);
