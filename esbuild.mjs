@@ -40,6 +40,7 @@ const nodeEntries = {
   cli: 'src/cli/main.ts',
   'workers/sampler': 'src/core/sampler/samplerWorker.ts',
   'workers/httpLoad': 'src/core/stress/httpLoadWorker.ts',
+  'workers/watchdog': 'src/core/os/watchdogMain.ts',
 };
 const present = Object.fromEntries(Object.entries(nodeEntries).filter(([, f]) => existsSync(f)));
 

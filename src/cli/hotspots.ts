@@ -13,6 +13,7 @@ import { executeRun } from '../core/runs/runner';
 import { createRunFolder } from '../core/runs/store';
 import { loadScenarioFile } from '../core/stress/scenario';
 import { formatGrowth, formatMiB, parsePositiveDuration } from '../core/units';
+import { withStopSignals } from './signals';
 
 const DEFAULT_RUNS_DIR = path.join('.alloclab', 'runs');
 
@@ -67,22 +68,15 @@ export function registerProfileCommands(program: Command): void {
         const [command, ...args] = target;
         const durationMs = duration(opts.duration);
         createRunFolder(runDir);
-        const onSignal = () => controller.abort();
-        const controller = new AbortController();
-        process.on('SIGINT', onSignal);
-        try {
-          if (!opts.json) process.stderr.write(`Profiling ${command} with ${backend.id} for up to ${opts.duration} (${backend.cost})\n`);
-          const r = await runProfiled({
-            backend, command: path.isAbsolute(command) || !command.includes('/') ? command : path.resolve(command), args, durationMs,
-            outDir: runDir, signal: controller.signal, env: envId ? allocatorEnv(envId) : {},
-          });
-          profile = r.profile;
-          profileDir = runDir;
-          if (!r.stopped && r.exitCode !== 0) {
-            process.stderr.write(`note: the target ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`} (output in ${path.join(runDir, TARGET_LOG)}); the profile covers its run until then.\n`);
-          }
-        } finally {
-          process.off('SIGINT', onSignal);
+        if (!opts.json) process.stderr.write(`Profiling ${command} with ${backend.id} for up to ${opts.duration} (${backend.cost})\n`);
+        const r = await withStopSignals((signal) => runProfiled({
+          backend, command: path.isAbsolute(command) || !command.includes('/') ? command : path.resolve(command), args, durationMs,
+          outDir: runDir, signal, env: envId ? allocatorEnv(envId) : {},
+        }));
+        profile = r.profile;
+        profileDir = runDir;
+        if (!r.stopped && r.exitCode !== 0) {
+          process.stderr.write(`note: the target ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`} (output in ${path.join(runDir, TARGET_LOG)}); the profile covers its run until then.\n`);
         }
       }
       printHotspots(profile, profileDir, { by: opts.by, top: Number(opts.top), json: !!opts.json });
@@ -170,21 +164,16 @@ async function profileScenario(loaded: ReturnType<typeof loadScenarioFile>, back
   if (!avail.ok) throw new BackendUnavailableError(backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
   let result: { profile: AllocationProfile; profileDir: string } | null = null;
   let failure: Error | null = null;
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on('SIGINT', onSignal);
-  try {
+  await withStopSignals(async (signal) => {
     await executeRun({
-      kind: 'profile', loaded, runsDir: path.dirname(runDir), outDir: runDir, signal: controller.signal,
+      kind: 'profile', loaded, runsDir: path.dirname(runDir), outDir: runDir, signal,
       environments: [environment],
       hooks: profilingHooks(backend, {
         profile: (profile, envDir) => (result = { profile, profileDir: envDir }),
         error: (e) => (failure = e),
       }),
     }, { progress: (m) => !quiet && process.stderr.write(m + '\n') });
-  } finally {
-    process.off('SIGINT', onSignal);
-  }
+  });
   if (failure) throw failure;
   if (!result) throw new AlloclabError(`No profile was recorded (see ${runDir}).`, 'failure');
   return result;

@@ -7,6 +7,7 @@ import { computeEnvironmentMetrics } from '../core/analysis/metrics';
 import { judgeRun } from '../core/analysis/verdict';
 import { AlloclabError, type ErrorKind } from '../core/errors';
 import { killAllTargets } from '../core/launch';
+import { withStopSignals } from './signals';
 import type { EnvironmentRecord, RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver, type RunRequest } from '../core/runs/runner';
 import { openRun } from '../core/runs/store';
@@ -91,28 +92,7 @@ function summaryLine(env: EnvironmentRecord): string {
 
 /** Runs a request with Ctrl-C handling: the first interrupt stops cleanly and keeps the run, the second kills. */
 async function runWithSignals(req: Omit<RunRequest, 'signal'>, observer: RunObserver): Promise<{ runDir: string; record: RunRecord }> {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\nStopping (the run so far is kept). Press Ctrl-C again to kill at once.\n');
-      controller.abort();
-    } else {
-      killAllTargets();
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  try {
-    return await executeRun({ ...req, signal: controller.signal }, observer);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
-  }
+  return withStopSignals((signal) => executeRun({ ...req, signal }, observer));
 }
 
 interface RunCliOptions {

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { TargetError } from '../errors';
 import { waitReady, type ReadinessSubject, type ResolvedReady } from './readiness';
-import { registerGroup, signalGroup, unregisterGroup } from '../os/groups';
+import { guardLaunch, registerGroup, signalGroup, unregisterGroup } from '../os/groups';
 import { resolveExecutable } from './resolve';
 
 export type { ResolvedReady } from './readiness';
@@ -99,9 +99,11 @@ class Target implements TargetProcess {
   ) {
     this.name = path.basename(file);
     this.startNs = process.hrtime.bigint();
-    const child = execa(file, spec.args, {
+    // Tagged and started through the exec helper: it dies with us even if we are SIGKILLed (os/groups.ts).
+    const guarded = guardLaunch(file, spec.args, spec.env);
+    const child = execa(guarded.file, guarded.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      env: guarded.env,
       extendEnv: false,
       detached: true,
       stdin: 'ignore',
@@ -127,13 +129,12 @@ class Target implements TargetProcess {
       return;
     }
     this.pid = child.pid;
-    registerGroup(this.pid);
+    registerGroup(this.pid, guarded.tag);
     const drained = [this.pipe(child.stdout, 'stdout', stdoutFile), this.pipe(child.stderr, 'stderr', stderrFile)];
     this.exited = new Promise<ExitStatus>((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitStatus = { code, signal };
-        // Descendants the target left behind would outlive the run; the group dies with its leader.
-        signalGroup(this.pid, 'SIGKILL');
+        // Descendants the target left behind would outlive the run: the group, and what left it, die with the leader.
         unregisterGroup(this.pid);
         const timer = setTimeout(() => {
           child.stdout?.destroy();

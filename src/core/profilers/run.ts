@@ -7,7 +7,7 @@ import { BackendUnavailableError, type AllocationProfile } from './model';
 import type { AttributionBackend } from './backends';
 import { PROFILE_JSON } from './open';
 import { TargetError } from '../errors';
-import { signalGroup } from '../os/groups';
+import { guardLaunch, registerGroup, signalGroup, unregisterGroup } from '../os/groups';
 
 export interface ProfiledRunOptions {
   backend: AttributionBackend;
@@ -52,9 +52,10 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
   mkdirSync(rawDir, { recursive: true });
   const launch = o.backend.prepare({ command: o.command, args: o.args, env: o.env ?? {} }, rawDir);
   const startedAtMs = Date.now();
-  const child = execa(launch.command, launch.args, {
-    env: launch.env,
-    extendEnv: true,
+  const guarded = guardLaunch(launch.command, launch.args, { ...(process.env as Record<string, string>), ...launch.env });
+  const child = execa(guarded.file, guarded.args, {
+    env: guarded.env,
+    extendEnv: false,
     cwd: o.cwd,
     detached: true,
     reject: false,
@@ -64,6 +65,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
   });
   const pgid = child.pid;
   if (pgid === undefined) throw new TargetError(`Could not start ${launch.command}.`);
+  registerGroup(pgid, guarded.tag);
   const log = createWriteStream(path.join(o.outDir, TARGET_LOG));
   child.all?.on('data', (d: Buffer) => {
     log.write(d);
@@ -90,7 +92,7 @@ export async function runProfiled(o: ProfiledRunOptions): Promise<ProfiledRunRes
     clearTimeout(timer);
     clearTimeout(killTimer);
     o.signal?.removeEventListener('abort', stop);
-    signalGroup(pgid, 'SIGKILL');
+    unregisterGroup(pgid);
     log.end();
   }
 }

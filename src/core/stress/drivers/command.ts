@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { AlloclabError } from '../../errors';
-import { signalGroup } from '../../os/groups';
+import { guardLaunch, registerGroup, signalGroup, unregisterGroup } from '../../os/groups';
+import { which } from '../../os/which';
 import { splitOrigin, type PinnedUrl } from '../../os/net';
 import type { LoadStats } from '../../model';
 import { emptyStats, loadVariables, resolveUrl, substitute, type LoadContext } from '../loadContext';
@@ -73,20 +74,20 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
   // The driver resolves names itself: give it the address checked here, not a name that may resolve elsewhere.
   if (spec.url !== undefined) vars.url = withAddress(await resolveUrl(spec.url, ctx));
   const args = spec.args.map((a) => substitute(a, vars));
-  const env = { ...process.env, ...Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, substitute(v, vars)])) };
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, substitute(v, vars)])) };
   const cwd = path.resolve(ctx.baseDir, spec.cwd ?? '.');
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
     throw new AlloclabError(`Load driver of phase "${ctx.phaseName}": working directory ${cwd} does not exist; fix "cwd" (relative to the scenario file).`, 'input');
   }
-  // A path with a slash is relative to the scenario; a bare name is looked up on PATH by spawn.
-  const command = spec.command.includes('/') ? path.resolve(ctx.baseDir, spec.command) : spec.command;
+  // A path with a slash is relative to the scenario; a bare name is looked up on the driver's PATH.
+  const command = spec.command.includes('/') ? path.resolve(ctx.baseDir, spec.command) : (which(spec.command, { pathEnv: env.PATH, cwd }) ?? spec.command);
   const notFound = () =>
     new AlloclabError(
       `Load driver "${spec.command}" of phase "${ctx.phaseName}" was not found${command.includes('/') ? ` at ${command}` : ' on PATH'}. ` +
         'Install it (e.g. apt-get install wrk siege) or give its absolute path in "command".',
       'input',
     );
-  if (command.includes('/') && !existsSync(command)) throw notFound();
+  if (!command.includes('/') || !existsSync(command)) throw notFound();
 
   mkdirSync(ctx.outDir, { recursive: true });
   const logFile = path.join(ctx.outDir, driverLogName(ctx.phaseName));
@@ -95,7 +96,10 @@ export async function runCommandLoad(spec: CommandLoadSpec, ctx: LoadContext): P
   const started = Date.now();
   let child;
   try {
-    child = spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
+    // Tagged, through the exec helper, and in the registry: a second Ctrl-C or a killed engine ends it too.
+    const guarded = guardLaunch(command, args, env);
+    child = spawn(guarded.file, guarded.args, { cwd, env: guarded.env, stdio: ['ignore', fd, fd], detached: true });
+    if (child.pid !== undefined) registerGroup(child.pid, guarded.tag);
   } finally {
     closeSync(fd);
   }
@@ -149,8 +153,8 @@ async function stopGroup(pid: number | undefined, hasExited: () => boolean, exit
       }
     }
   }
-  // Children the driver left behind share its group: end them too.
-  signalGroup(pid, 'SIGKILL');
+  // Children the driver left behind share its group, or carry its run id: end them too.
+  unregisterGroup(pid);
 }
 
 /** Reads the summary of wrk or siege out of their output; for other drivers `parsed` is false (figures unknown). */
