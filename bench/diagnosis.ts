@@ -6,9 +6,11 @@
 // what it said, and whether that was right by our reading of the program. Thresholds are never tuned to these.
 //
 //   npm run build && make -C native && npm run bench -- diagnosis [--reps 3] [--cases a,b] [--ledger off,on]
-//        [--settled off,on] [--ci] [--debian | --debian-only] [--keep DIR | --from DIR] [--write]
+//        [--settled off,on] [--ci] [--debian | --debian-only] [--demo | --demo-only] [--keep DIR | --from DIR] [--write]
 //
-// --ci: only the cases whose truth file says "ci": true, once each. --write: section "Diagnosis accuracy" of
+// --demo: the demo's matrix (examples/demo.alloclab.json, six environments) with fixed 60 s load phases and with
+// --until-settled, `--reps` times each: the findings, and the wall time of each run (the goal: the same findings in
+// under 2 minutes). --ci: only the cases whose truth file says "ci": true, once each. --write: section "Diagnosis accuracy" of
 // bench/RESULTS.md. --keep DIR keeps every run folder (and its wall time) under DIR; --from DIR runs nothing and
 // reads the findings of those runs again with `alloclab show --json` (the analysis of today on yesterday's samples).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -30,11 +32,16 @@ function option(name: string): string | undefined {
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const ci = flag('ci');
 const reps = Number(option('reps') ?? (ci ? 1 : 3));
+// Repetitions may run as separate invocations (--first-rep 2 --reps 1 ...), each keeping its runs under --keep.
+const firstRep = Number(option('first-rep') ?? 1);
+const repNumbers = Array.from({ length: reps }, (_, i) => firstRep + i);
 const onlyCases = option('cases')?.split(',');
 const ledgerModes = (option('ledger') ?? 'off,on').split(',').map((s) => s === 'on');
 const settledModes = (option('settled') ?? 'off,on').split(',').map((s) => s === 'on');
 const debianOnly = flag('debian-only');
 const debian = flag('debian') || debianOnly;
+const demoOnly = flag('demo-only');
+const demo = flag('demo') || demoOnly;
 const write = flag('write');
 const keepDir = option('keep') ? path.resolve(option('keep')!) : null;
 const fromDir = option('from') ? path.resolve(option('from')!) : null;
@@ -128,7 +135,7 @@ function corpus(): string[] {
       for (const truth of truths) {
         const expected = ledger ? truth.expected.withLedger : truth.expected.withoutLedger;
         const result: CaseResult = { truth, ledger, settled, expected, outcomes: [] };
-        for (let rep = 1; rep <= reps; rep++) {
+        for (const rep of repNumbers) {
           const o = runScenario(path.join(casesDir, truth.scenario), ledger, settled, `${truth.case}-${ledger}-${settled}-${rep}`);
           result.outcomes.push(o);
           console.error(`${truth.case} [${configName(ledger, settled)}] #${rep}: ${o.finding}${o.finding === expected ? '' : ` (expected ${expected})`} ` +
@@ -219,7 +226,7 @@ function debianPrograms(): string[] {
       continue;
     }
     for (const settled of settledModes) {
-      for (let rep = 1; rep <= reps; rep++) {
+      for (const rep of repNumbers) {
         const o = runScenario(path.join(debianDir, c.scenario), false, settled, `${c.name}-${settled}-${rep}`);
         console.error(`${c.name} [${settled ? 'settled' : 'fixed'}] #${rep}: ${o.finding} in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
         const applied = o.environments.map((e) => `${e.env}: ${e.applied ? 'yes' : `no (${e.notAppliedReason ?? '?'})`}`).join('; ');
@@ -230,6 +237,27 @@ function debianPrograms(): string[] {
   }
   lines.push('');
   for (const c of cases) lines.push(`- ${c.name}: expected ${c.expected}. ${c.why}`);
+  return lines;
+}
+
+function demoMatrix(): string[] {
+  const scenario = path.join(root, 'examples', 'demo.alloclab.json');
+  const lines: string[] = [];
+  lines.push(`The demo's matrix (examples/demo.alloclab.json: six environments, 5 s warm-up, 60 s of load, 15 s idle), ${reps} run(s) with fixed durations and ${reps} with --until-settled, without the ledger.`);
+  lines.push('');
+  lines.push('| durations | run | finding (confidence) | wall s | load phase per environment, s |');
+  lines.push('|---|---|---|---|---|');
+  for (const settled of [false, true]) {
+    for (const rep of repNumbers) {
+      const o = runScenario(scenario, false, settled, `demo-${settled}-${rep}`);
+      console.error(`demo [${settled ? 'settled' : 'fixed'}] #${rep}: ${o.finding} in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
+      const loads = o.environments.map((e) => {
+        const p = e.phases.find((x) => x.phase === 'load');
+        return p ? `${e.env} ${seconds(p.endMs - p.startMs)}` : `${e.env} -`;
+      }).join(', ');
+      lines.push(`| ${settled ? 'until settled' : 'fixed'} | ${rep} | ${o.finding}${o.confidence ? ` (${o.confidence})` : ''} | ${seconds(o.wallMs)} | ${loads} |`);
+    }
+  }
   return lines;
 }
 
@@ -253,7 +281,7 @@ function writeSection(body: string): void {
 function main(): void {
   if (!existsSync(path.join(root, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
   const lines: string[] = [];
-  if (!debianOnly) {
+  if (!debianOnly && !demoOnly) {
     const missing = loadTruths().map((t) => path.join(root, 'native', 'build', t.program)).filter((p) => !existsSync(p));
     if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`make -C native\` first`);
     lines.push(...corpus());
@@ -261,6 +289,10 @@ function main(): void {
   if (debian) {
     if (lines.length) lines.push('');
     lines.push(...debianPrograms());
+  }
+  if (demo) {
+    if (lines.length) lines.push('');
+    lines.push(...demoMatrix());
   }
   const body = lines.join('\n');
   console.log(body);

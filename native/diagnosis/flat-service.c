@@ -1,5 +1,5 @@
-// Corpus: a flat service. Every request builds a few buffers of mixed sizes, checksums them and frees them all
-// before answering. Truth: RSS and live heap stay level under every allocator once started.
+// Corpus: a flat service. Every request builds a few small buffers of mixed sizes (64 B-1 KiB), checksums them
+// and frees them all before answering. Truth: RSS and live heap stay level under every allocator once started.
 //   flat-service PORT
 #include "mini_http.h"
 #include <stdint.h>
@@ -18,12 +18,12 @@ static void handle(void *ctx) {
   size_t sizes[8];
   uint64_t sum = 0;
   for (int i = 0; i < 8; i++) {
-    sizes[i] = 64 + next_random() % 16384;
+    sizes[i] = 64 + next_random() % 960;
     parts[i] = malloc(sizes[i]);
     memset(parts[i], i, sizes[i]);
   }
   for (int i = 0; i < 8; i++) {
-    for (size_t j = 0; j < sizes[i]; j += 64) sum += parts[i][j];
+    for (size_t j = 0; j < sizes[i]; j += 16) sum += parts[i][j];
     free(parts[i]);
   }
   sink = sum;
