@@ -6,7 +6,9 @@ import { execaSync } from 'execa';
 import { AllocatorNotFoundError, AlloclabError } from '../errors';
 import { readElf } from './elf';
 import { BUILTIN_PROFILES, type BuiltinProfile } from './profiles';
-import type { AllocatorProfile, CustomAllocatorSpec, DiscoveryOptions } from './types';
+import type { AllocatorProfile, BinaryInfo, CustomAllocatorSpec, DiscoveryOptions } from './types';
+
+const AS_SHIPPED = 'as-shipped';
 
 const cache = new Map<string, AllocatorProfile[]>();
 let ldconfigCache: Map<string, string[]> | null = null;
@@ -31,6 +33,21 @@ export function resolveEnvironments(ids: string[], opts: DiscoveryOptions = {}):
     if (!found) throw new AllocatorNotFoundError(id, all.map((p) => p.id));
     return found;
   });
+}
+
+/**
+ * The environments to run for this binary: when it links an allocator, "as shipped" (labelled with that
+ * allocator, e.g. "as shipped: jemalloc (linked)") takes the place of glibc, which stays in the list to be
+ * reported not applied. Ordinary binaries ship on glibc: the list is unchanged.
+ */
+export function shippedEnvironments(profiles: readonly AllocatorProfile[], binary: BinaryInfo, opts: DiscoveryOptions = {}): AllocatorProfile[] {
+  const family = binary.linkedAllocator?.split(' ')[0] ?? null;
+  const asShipped = discoverAllocators(opts).find((p) => p.id === AS_SHIPPED && !p.custom)!;
+  const label = family ? `as shipped: ${family} (linked)` : asShipped.label;
+  const out = profiles.map((p) => (p.id === AS_SHIPPED && !p.custom ? { ...p, label } : p));
+  const glibcAt = out.findIndex((p) => p.id === 'glibc' && !p.custom);
+  if (family && glibcAt >= 0 && !out.some((p) => p.id === AS_SHIPPED)) out.splice(glibcAt, 0, { ...asShipped, label });
+  return out;
 }
 
 /** Forgets discovered profiles (after installing a package, or in tests). */

@@ -6,6 +6,7 @@ import { ALLOCATOR_SYMBOLS, allocatorFamilyOfLibrary, allocatorFamilyOfSymbols, 
 import type { AllocatorProfile, BinaryInfo } from './types';
 
 const S_ISUID = 0o4000;
+const AS_SHIPPED = 'as-shipped';
 const S_ISGID = 0o2000;
 
 /** Reads the binary's ELF headers and mode: static or dynamic, setuid/setgid to another identity, own allocator. */
@@ -66,18 +67,22 @@ export function preflight(profile: AllocatorProfile, binary: BinaryInfo): string
       return `${binary.path} is setuid/setgid (owner ${binary.setuidOwner}) and we run as uid ${process.getuid?.()}: ld.so's secure-execution mode ignores LD_PRELOAD paths with a slash; run it as its owner or use a copy without the setuid bit`;
     }
     if (ownFamily && ownFamily !== profileFamily(profile)) {
-      return `${binary.path} links its own allocator, ${binary.linkedAllocator}: ${profile.preload} would be mapped beside it and the two would split the work; relink the binary against glibc to compare`;
+      return `${binary.path} links its own allocator, ${binary.linkedAllocator}: ${profile.preload} would be mapped, but may not be the one allocating; relink the binary against glibc to compare allocators`;
     }
     return null;
   }
+  if (profile.id === AS_SHIPPED && !profile.custom && !ownFamily) {
+    return `${binary.path} links no allocator of its own: as shipped it runs on glibc malloc, which the glibc environment measures`;
+  }
   if (GLIBC_TUNING_IDS.has(profile.id) && !profile.custom) {
-    if (ownFamily) return `${binary.path} links its own allocator, ${binary.linkedAllocator}, so it does not run on glibc malloc and ${profile.id} has no effect`;
+    if (ownFamily) return `${binary.path} links its own allocator, ${binary.linkedAllocator}, so it does not run on glibc malloc and ${profile.id} has no effect (the as-shipped environment measures it as it ships)`;
     if (binary.setuidOwner !== null && Object.keys(profile.env).length > 0) {
       return `${binary.path} is setuid/setgid (owner ${binary.setuidOwner}): glibc ignores MALLOC_* settings in secure-execution mode; run it as its owner`;
     }
   }
   return null;
 }
+
 
 function shebangInterpreter(file: string): string | null {
   const fd = openSync(file, 'r');

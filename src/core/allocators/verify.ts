@@ -37,7 +37,7 @@ export function verifyEnvironment(pid: number, profile: AllocatorProfile, binary
     if (preloadMapping) {
       const own = exe.linkedAllocator?.split(' ')[0];
       if (own && own !== profileFamily(profile)) {
-        return result(`${exe.path} links its own allocator, ${exe.linkedAllocator}; ${profile.preload} is mapped beside it, so the two split the work and the run does not measure ${profile.id} alone`);
+        return result(`${exe.path} links its own allocator, ${exe.linkedAllocator}; ${profile.preload} is mapped, but may not be the one allocating, so the run would not measure ${profile.id}`);
       }
       return result(null);
     }

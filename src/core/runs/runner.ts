@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import {
-  composeEnvironment, inspectBinary, preflight, resolveEnvironments, verifyEnvironment,
+  composeEnvironment, inspectBinary, preflight, resolveEnvironments, shippedEnvironments, verifyEnvironment,
   type AllocatorProfile, type BinaryInfo, type DiscoveryOptions,
 } from '../allocators';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
@@ -99,7 +99,7 @@ function describeExit(exit: { code: number | null; signal: string | null }): str
 /** Runs every environment of the request and returns the finished run folder and record. */
 export async function executeRun(req: RunRequest, observer: RunObserver = {}): Promise<RunOutcome> {
   const { scenario, baseDir } = req.loaded;
-  const profiles = resolveEnvironments(req.environments ?? scenario.environments, req.allocators);
+  const requested = resolveEnvironments(req.environments ?? scenario.environments, req.allocators);
   const cwd = path.resolve(baseDir, scenario.target.cwd ?? '.');
   const allowRemote = !!(req.allowRemote && scenario.allowRemoteTargets);
   const phases: Phase[] = expandPhases(scenario.phases).map((p: Phase) =>
@@ -109,6 +109,8 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   }
   const executable = resolveExecutable(scenario.target.command, cwd, process.env.PATH);
   const binary = inspectBinary(executable);
+  // A binary that links its own allocator ships on it: "as shipped" takes glibc's place (glibc stays, not applied).
+  const profiles = shippedEnvironments(requested, binary, req.allocators);
 
   const writer = RunWriter.create({
     runsDir: req.runsDir, outDir: req.outDir, name: scenario.name, kind: req.kind,

@@ -1,6 +1,7 @@
 // The built-in allocator environments: one file each, listed here in the order they are offered. A new
 // allocator is one file in this folder plus one line in BUILTIN_PROFILES.
 import type { BuiltinProfile } from '../types';
+import { asShipped } from './as-shipped';
 import { glibc } from './glibc';
 import { glibcArena2 } from './glibc-arena-2';
 import { glibcTrim } from './glibc-trim';
@@ -19,6 +20,7 @@ export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
   jemalloc,
   tcmalloc,
   mimalloc,
+  asShipped,
 ];
 
 /** Ids of profiles that tune glibc malloc (they cannot take effect when another allocator serves malloc). */
