@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getBackend, JEMALLOC_PATHS, rankHotspots, readHeaptrackProfile, runProfiled, type AttributionBackend } from '../src/core/profilers';
+import { getBackend, JEMALLOC_PATHS, rankHotspots, readHeaptrackProfile, type AttributionBackend } from '../src/core/profilers';
+import { profileRun } from '../src/core/runs/profile';
 import { packageRoot } from '../src/core/workers';
 import { probeLibraryPath } from '../src/core/ledger/probe';
 import { findSampleFiles, parseSampleFile, readProbeSampledProfile } from '../src/core/profilers/probeSampled';
@@ -65,14 +66,15 @@ function plain(mode: string, env: Record<string, string>): Row {
 }
 
 async function profiled(backend: AttributionBackend, keep: string): Promise<Row> {
-  let out = '';
   const t0 = Date.now();
-  const r = await runProfiled({ backend, command: demo, args: demoArgs, durationMs: 600_000, outDir: keep, onOutput: (s) => (out += s) });
+  const r = await profileRun({ backend, target: { command: demo, args: demoArgs, durationMs: 600_000, cwd: keep }, runsDir: keep, outDir: keep });
   const wallMs = Date.now() - t0;
-  // Collect is part of runProfiled: time it again on the recorded files.
+  const { envDir, profile } = r.profiles[0];
+  const out = ['stdout.log', 'stderr.log'].map((f) => readFileSync(path.join(envDir, f), 'utf8')).join('');
+  // Collect is part of the run: time it again on the recorded files.
   const c0 = Date.now();
-  await backend.collect(path.join(keep, 'profile'), { startedAtMs: c0 });
-  return { mode: backend.id, throughput: parseThroughput(out), wallMs, collectMs: Date.now() - c0, sites: r.profile.sites.length };
+  await backend.collect(path.join(envDir, 'profile'), { startedAtMs: c0 });
+  return { mode: backend.id, throughput: parseThroughput(out), wallMs, collectMs: Date.now() - c0, sites: profile.sites.length };
 }
 
 async function main() {
@@ -98,7 +100,8 @@ async function main() {
     for (const r of rows) r.ratio = r.throughput / base;
 
     // Ranking a heaptrack trace: ours (stream, parse, rank) vs heaptrack_print's full text report.
-    const trace = path.join(tmp, 'heaptrack', 'profile', 'heaptrack.zst');
+    // The run folder of the heaptrack mode: its one environment folder keeps the raw trace in profile/.
+    const trace = path.join(tmp, 'heaptrack', `01-${getBackend('heaptrack').environment}`, 'profile', 'heaptrack.zst');
     let rankRows: string[] = [];
     if (existsSync(trace)) {
       const runs = 3;

@@ -1,19 +1,16 @@
 // `alloclab profile` (record an allocation profile) and `alloclab hotspots` (rank its sites by source line).
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { AlloclabError } from '../core/errors';
 import {
-  BackendUnavailableError, describeFrame, profilingHooks, diffProfiles, getBackend, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots,
-  RANKINGS, runProfiled, supportedRankings, TARGET_LOG, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
+  BackendUnavailableError, describeFrame, diffProfiles, findProfiles, getBackend, listBackends, mapToWorkspace, openProfile, rankHotspots,
+  RANKINGS, supportedRankings, type AllocationProfile, type AttributionBackend, type Hotspot, type ProfileLocation, type Ranking,
 } from '../core/profilers';
-import { composeEnvironment, resolveEnvironments } from '../core/allocators';
 import { writePprof } from '../core/profilers/pprof';
-import { executeRun } from '../core/runs/runner';
-import { createRunFolder } from '../core/runs/store';
+import { profileRun, type ProfileTarget } from '../core/runs/profile';
 import { loadScenarioFile } from '../core/stress/scenario';
 import { formatGrowth, formatMiB, parsePositiveDuration } from '../core/units';
-import { withStopSignals } from './signals';
 
 const DEFAULT_RUNS_DIR = path.join('.alloclab', 'runs');
 
@@ -57,29 +54,26 @@ export function registerProfileCommands(program: Command): void {
       const isScenario = target.length === 1 && /\.json$/.test(target[0]) && existsSync(target[0]);
       const loaded = isScenario ? loadScenarioFile(target[0]) : null;
       const backend = pickBackend(opts, loaded ? loaded.scenario.target.command : target[0], loaded?.scenario.profile);
-      const envId = opts.env ?? null;
-      if (envId) checkEnvironment(backend, envId);
-      const runDir = path.resolve(opts.out ?? path.join(opts.runsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-profile-${backend.id}`));
-      let profile: AllocationProfile;
-      let profileDir: string;
-      if (isScenario) {
-        ({ profile, profileDir } = await profileScenario(loaded!, backend, envId ?? backend.environment, runDir, !!opts.json));
-      } else {
+      let profileTarget: ProfileTarget;
+      if (loaded) profileTarget = { scenario: loaded };
+      else {
         const [command, ...args] = target;
         const durationMs = duration(opts.duration);
-        createRunFolder(runDir);
         if (!opts.json) process.stderr.write(`Profiling ${command} with ${backend.id} for up to ${opts.duration} (${backend.cost})\n`);
-        const r = await withStopSignals((signal) => runProfiled({
-          backend, command: path.isAbsolute(command) || !command.includes('/') ? command : path.resolve(command), args, durationMs,
-          outDir: runDir, signal, env: envId ? allocatorEnv(envId) : {},
-        }));
-        profile = r.profile;
-        profileDir = runDir;
-        if (!r.stopped && r.exitCode !== 0) {
-          process.stderr.write(`note: the target ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`} (output in ${path.join(runDir, TARGET_LOG)}); the profile covers its run until then.\n`);
+        profileTarget = { command: path.isAbsolute(command) || !command.includes('/') ? command : path.resolve(command), args, durationMs, cwd: process.cwd() };
+      }
+      const outcome = await withStopSignals((signal) => profileRun({
+        backend, target: profileTarget, environment: opts.env, runsDir: path.resolve(opts.runsDir), outDir: opts.out ? path.resolve(opts.out) : undefined, signal,
+      }, { progress: (m) => !opts.json && isScenario && process.stderr.write(m + '\n') }));
+      if (!outcome.profiles.length) throw new AlloclabError(`No profile was recorded (see ${outcome.runDir}).`, 'failure');
+      for (const env of outcome.record.environments) {
+        // A binary that ends on its own is normal here; say how it ended when that was not a clean exit.
+        if (!isScenario && env.exit && !env.exit.expected && (env.exit.code !== 0 || env.exit.signal)) {
+          const envDir = path.join(outcome.runDir, env.dir);
+          process.stderr.write(`note: the target ${env.exit.signal ? `was killed by ${env.exit.signal}` : `exited with code ${env.exit.code}`} (output in ${path.join(envDir, 'stdout.log')} and ${path.join(envDir, 'stderr.log')}); the profile covers its run until then.\n`);
         }
       }
-      printHotspots(profile, profileDir, { by: opts.by, top: Number(opts.top), json: !!opts.json });
+      await printProfiles(findProfiles(outcome.runDir), { by: opts.by, top: Number(opts.top), json: !!opts.json });
     });
 
   program
@@ -95,20 +89,20 @@ export function registerProfileCommands(program: Command): void {
     .option('-o, --output <file>', 'with --format pprof: the file to write (e.g. heap.pb.gz)')
     .option('--json', 'print one JSON document')
     .action(async (p: string, opts: { by?: Ranking; top: string; json?: boolean; workspace?: string[]; baseline?: string; env?: string; format?: string; output?: string }) => {
-      const where = findProfile(path.resolve(p), opts.env);
-      const profile = await openProfile(where);
+      const found = findProfiles(p, opts.env);
       if (opts.format === 'pprof') {
         if (!opts.output) throw new AlloclabError('--format pprof writes a binary file: give it with -o FILE (e.g. -o heap.pb.gz)', 'input');
+        const profile = await openProfile(found[0].path);
         writeFileSync(opts.output, writePprof(profile));
         process.stderr.write(`Wrote ${opts.output} (profile.proto, ${profile.sites.length} stacks from ${profile.backend}); read it with \`go tool pprof -top ${opts.output}\`.\n`);
         return;
       }
       if (opts.baseline) {
-        const base = await openProfile(findProfile(path.resolve(opts.baseline)));
+        const [base, profile] = await Promise.all([findProfiles(opts.baseline)[0], found[0]].map((l) => openProfile(l.path)));
         printDiff(base, profile, { by: opts.by ?? 'peak', top: Number(opts.top), json: !!opts.json });
         return;
       }
-      printHotspots(profile, where, { by: opts.by, top: Number(opts.top), json: !!opts.json, workspaceRoots: opts.workspace?.map((w) => path.resolve(w)) });
+      await printProfiles(found, { by: opts.by, top: Number(opts.top), json: !!opts.json, workspaceRoots: opts.workspace?.map((w) => path.resolve(w)) });
     });
 }
 
@@ -145,75 +139,40 @@ function pickBackend(opts: ProfileCliOptions, binary: string, fromScenario?: { b
   throw new BackendUnavailableError(all[0].id, first.reason ?? 'unavailable', first.debianPackage);
 }
 
-/** An --env the backend cannot honour is an input error (jemalloc-prof needs jemalloc; massif replaces malloc). */
-function checkEnvironment(backend: AttributionBackend, envId: string): void {
-  if (backend.anyEnvironment || envId === backend.environment) return;
-  throw new AlloclabError(`--env ${envId} clashes with the ${backend.id} backend: it runs the target under ${backend.environment} (${backend.label}). Profile under ${envId} with --backend probe-sampled, or drop --env.`, 'input');
-}
+type PrintOptions = { by?: Ranking; top: number; json: boolean; workspaceRoots?: string[] };
 
-/** The variables that put the target under an allocator environment (LD_PRELOAD and the profile's own). */
-function allocatorEnv(envId: string): Record<string, string> {
-  const [profile] = resolveEnvironments([envId]);
-  if (!profile.available) throw new AlloclabError(`--env ${envId}: ${profile.unavailableReason ?? 'not available on this system'}`, 'environment');
-  return composeEnvironment({}, {}, profile).applied;
-}
-
-/** A scenario run with the backend wrapping the target; the profile lands in the environment's folder. */
-async function profileScenario(loaded: ReturnType<typeof loadScenarioFile>, backend: AttributionBackend, environment: string, runDir: string, quiet: boolean): Promise<{ profile: AllocationProfile; profileDir: string }> {
-  const avail = backend.available();
-  if (!avail.ok) throw new BackendUnavailableError(backend.id, avail.reason ?? 'unavailable', avail.debianPackage);
-  let result: { profile: AllocationProfile; profileDir: string } | null = null;
-  let failure: Error | null = null;
-  await withStopSignals(async (signal) => {
-    await executeRun({
-      kind: 'profile', loaded, runsDir: path.dirname(runDir), outDir: runDir, signal,
-      environments: [environment],
-      hooks: profilingHooks(backend, {
-        profile: (profile, envDir) => (result = { profile, profileDir: envDir }),
-        error: (e) => (failure = e),
-      }),
-    }, { progress: (m) => !quiet && process.stderr.write(m + '\n') });
-  });
-  if (failure) throw failure;
-  if (!result) throw new AlloclabError(`No profile was recorded (see ${runDir}).`, 'failure');
-  return result;
-}
-
-
-/** A run folder may hold profile.json itself or in its environment folders (01-glibc, ...); envId picks one. */
-function findProfile(p: string, envId?: string): string {
-  if (!existsSync(p) || !statSync(p).isDirectory()) return p;
-  if (!envId && existsSync(path.join(p, PROFILE_JSON))) return p;
-  const envDirs = readdirSync(p).sort().filter((name) => statSync(path.join(p, name)).isDirectory() && existsSync(path.join(p, name, PROFILE_JSON)));
-  if (envId) {
-    const dir = envDirs.find((name) => name.replace(/^\d+-/, '').replace(/-r\d+$/, '') === envId);
-    if (!dir) throw new AlloclabError(`--env ${envId}: ${p} has no profile of that environment (it has: ${envDirs.map((n) => n.replace(/^\d+-/, '')).join(', ') || 'none'})`, 'input');
-    return path.join(p, dir);
-  }
-  return envDirs.length ? path.join(p, envDirs[0]) : p;
-}
-
-function printHotspots(profile: AllocationProfile, where: string, o: { by?: Ranking; top: number; json: boolean; workspaceRoots?: string[] }): void {
+/** Ranks every profile found (each environment of a run folder, as the editor does), one table each. */
+async function printProfiles(found: ProfileLocation[], o: PrintOptions): Promise<void> {
   if (!Number.isInteger(o.top) || o.top < 1) throw new AlloclabError('--top must be a positive integer', 'input');
+  const ranked = await Promise.all(found.map(async (l) => ({ ...l, ...rankProfile(await openProfile(l.path), l.path, o) })));
+  if (o.json) {
+    // The first environment's figures stay at the top level; every environment is in `environments`.
+    const docs = ranked.map((r) => r.json);
+    process.stdout.write(JSON.stringify({ ...docs[0], environments: ranked.map((r) => ({ environment: r.label, ...r.json })) }, null, 2) + '\n');
+    return;
+  }
+  ranked.forEach((r, i) => process.stdout.write((i ? '\n' : '') + r.text));
+}
+
+/** One profile ranked: the --json document and the table. */
+function rankProfile(profile: AllocationProfile, where: string, o: PrintOptions): { json: Record<string, unknown>; text: string } {
   const by: Ranking = o.by ?? (profile.capabilities.growth ? 'growth' : supportedRankings(profile)[0] ?? 'growth');
   const rows = rankHotspots(profile, by, { top: o.top, windows: profile.windows });
   const roots = o.workspaceRoots ?? [process.cwd()];
-  if (o.json) {
-    const hotspots: HotspotJson[] = rows.map((h) => toJson(h, roots));
-    process.stdout.write(JSON.stringify({ profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, warnings: notes(profile, rows, by), hotspots }, null, 2) + '\n');
-    return;
-  }
+  const hotspots: HotspotJson[] = rows.map((h) => toJson(h, roots));
+  const json = { profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, warnings: notes(profile, rows, by), hotspots };
   const exact = (h: Hotspot) => ({ growth: formatGrowth(h.growthBytesPerMin), peak: formatMiB(h.peakBytes), calls: String(h.allocations ?? '-'), leaked: formatMiB(h.leakedBytes) })[by];
   // A sampled site too small to rank at the interval is an estimate with a large error: marked, never a bare zero.
   const value = (h: Hotspot) => (h.belowResolution ? `~${exact(h)} (below resolution)` : exact(h));
   const how = profile.sampling ? `, sampled every ${Math.round(profile.sampling.intervalBytes / 1024)} KiB on average, stacks by ${profile.sampling.unwinder}` : profile.sampled ? ', sampled estimates' : '';
-  process.stdout.write(`Hotspots by ${by} (${profile.backend}${how}) in ${path.relative(process.cwd(), where) || '.'}\n`);
+  let text = `Hotspots by ${by} (${profile.backend}${how}) in ${path.relative(process.cwd(), where) || '.'}\n`;
   // The ranked figure first; peak beside it as the sense of scale (unless peak is what is ranked).
   const lines = rows.map((h) => [String(h.rank), value(h), ...(by === 'peak' ? [] : [formatMiB(h.peakBytes)]), where2(h)]);
   const head = ['#', by, ...(by === 'peak' ? [] : ['peak']), 'site'];
   const w = head.map((x, i) => Math.max(x.length, ...lines.map((l) => l[i].length)));
-  for (const l of [head, ...lines]) process.stdout.write(l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n');
-  for (const warning of notes(profile, rows, by)) process.stdout.write(`note: ${warning}\n`);
+  for (const l of [head, ...lines]) text += l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n';
+  for (const warning of notes(profile, rows, by)) text += `note: ${warning}\n`;
+  return { json, text };
 }
 
 function printDiff(base: AllocationProfile, profile: AllocationProfile, o: { by: Ranking; top: number; json: boolean }): void {

@@ -1,13 +1,13 @@
 // Hotspots in the editor, server side: the active profile (or diff of two), ranked and mapped to workspace files,
 // served as CodeLenses on hot lines and hovers with the full stack. Kept apart from the connection (plain inputs,
 // LSP-shaped outputs) so it is unit tested without VS Code; server.ts wires it to requests.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeLens, DocumentSelector, Hover } from 'vscode-languageserver';
 import { AlloclabError } from '../core/errors';
 import {
-  diffProfiles, getBackend, isSystemFrame, listBackends, mapToWorkspace, openProfile, PROFILE_JSON, rankHotspots, RANKINGS,
+  diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS,
   supportedRankings, describeFrame, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { formatGrowth, formatMiB } from '../core/units';
@@ -55,48 +55,14 @@ interface Active {
 
 const DEFAULT_SETTINGS: HotspotSettings = { sourceFileMap: {}, workspaceRoots: [], top: 20 };
 
-/** "1.2M", "34k", "950" */
-export function formatCount(n: number): string {
-  if (n >= 1e9) return `${+(n / 1e9).toFixed(1)}G`;
-  if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
-  if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
-  return String(Math.round(n));
-}
-
-/** The figures of a hotspot its backend supports, in a fixed order. */
-export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities'], sampled: boolean): string {
-  const est = sampled ? '~' : '';
-  const parts: string[] = [];
-  if (caps.growth && h.growthBytesPerMin != null) parts.push(formatGrowth(h.growthBytesPerMin));
-  if (caps.calls && h.allocations != null) parts.push(`${est}${formatCount(h.allocations)} allocs`);
-  if (caps.peak) parts.push(`${est}${formatMiB(h.peakBytes)} at peak`);
-  if (caps.leaked && h.leakedBytes) parts.push(`${formatMiB(h.leakedBytes)} leaked`);
-  return parts.join(' · ');
-}
-
 /** The profiles of a path: a run folder holds one per environment folder; anything else is one profile. */
 export async function loadProfiles(p: string): Promise<{ source: string; label: string; profiles: LoadedProfile[] }> {
   const abs = path.resolve(p);
   if (!existsSync(abs)) throw new AlloclabError(`${abs} does not exist. Open a run folder, profile.json, a heaptrack .zst/.gz, a massif.out.* file or a folder of jemalloc .heap dumps.`, 'input');
-  if (statSync(abs).isDirectory() && !existsSync(path.join(abs, PROFILE_JSON))) {
-    const envDirs = readdirSync(abs).sort().map((n) => path.join(abs, n)).filter((d) => statSync(d).isDirectory() && existsSync(path.join(d, PROFILE_JSON)));
-    if (envDirs.length) {
-      const profiles = await Promise.all(envDirs.map(async (d) => ({ label: path.basename(d), profile: await openProfile(d) })));
-      return { source: abs, label: path.basename(abs), profiles };
-    }
-  }
-  const profile = await openProfile(abs);
-  const base = path.basename(abs) === PROFILE_JSON ? path.dirname(abs) : abs;
-  return { source: abs, label: path.basename(base), profiles: [{ label: path.basename(base), profile }] };
-}
-
-/** The local file for a frame: mapped into the workspace, else its own absolute path when it exists here. */
-export function localFile(file: string | null, settings: HotspotSettings): string | null {
-  const mapped = mapToWorkspace(file, settings);
-  if (mapped) return mapped;
-  // Recorded on this machine but outside the workspace folders (a library checkout next to it): still openable.
-  return file && path.isAbsolute(file) && existsSync(file) && statSync(file).isFile() ? file : null;
+  const found = findProfiles(abs);
+  const profiles = await Promise.all(found.map(async (l) => ({ label: l.label, profile: await openProfile(l.path) })));
+  // A run folder is named by itself; a single profile by its folder (or file).
+  return { source: abs, label: found[0].path !== abs ? path.basename(abs) : found[0].label, profiles };
 }
 
 function frameInfo(f: Hotspot['frames'][number], settings: HotspotSettings): HotspotFrameInfo {
@@ -309,7 +275,3 @@ export function backendForRun(id: string, lgProfInterval?: number): AttributionB
   return b;
 }
 
-/**
- * Run hooks that wrap each environment's target in the backend and write profile.json into the environment
- * folder after it exits (the same layout `alloclab profile SCENARIO` writes).
- */

@@ -7,7 +7,7 @@ import type { RunRecord } from '../core/model';
 import { compareScenario, executeRun, type RunObserver } from '../core/runs/runner';
 import { watchProcess } from '../core/runs/watch';
 import { loadScenarioFile } from '../core/stress/scenario';
-import { profilingHooks } from '../core/profilers';
+import { profileRun, type ProfileTarget } from '../core/runs/profile';
 import { backendForRun } from './hotspots';
 import type {
   AllocatorInfo, AllocatorOptions, DebugRunEvent, EnvironmentParams, RunEventParams, RunFinishedParams, RunProgressParams,
@@ -128,34 +128,22 @@ export class RunHost {
           onStart: (add) => this.debugRuns.set(params.runId, add),
         }, observer).finally(() => this.debugRuns.delete(params.runId));
       case 'profile':
-        return profileRun(t, params, allocators, signal, observer);
+        return profileTargetRun(t, params, allocators, signal, observer);
     }
   }
 }
 
 /** A scenario or a binary under one attribution backend; profile.json lands in the environment folder. */
-async function profileRun(
+function profileTargetRun(
   t: Extract<StartRunParams['target'], { kind: 'profile' }>, params: StartRunParams, allocators: ReturnType<typeof toDiscovery>,
   signal: AbortSignal, observer: Required<RunObserver>,
 ): Promise<{ runDir: string; record: RunRecord }> {
   const backend = backendForRun(t.backend, t.lgProfInterval);
-  let failure = null as Error | null;
-  const env = backend.environment;
-  let loaded;
-  if (t.scenarioPath) loaded = loadScenarioFile(t.scenarioPath);
-  else if (t.command) {
-    const can = backend.canApplyTo(t.command);
-    if (!can.ok) throw new AlloclabError(`Cannot profile with ${backend.id}: ${can.reason}.`, 'input');
-    loaded = compareScenario(t.command, t.args ?? [], t.durationMs ?? 10_000, [env], t.cwd ?? path.dirname(t.command));
-    loaded.scenario.name = `profile-${path.basename(t.command).replace(/[^\w.-]/g, '_')}`;
-  } else throw new AlloclabError('A profile run needs a scenario file or a binary.', 'input');
-  const result = await executeRun({
-    kind: 'profile', loaded, environments: [env], runsDir: params.runsDir, allocators, signal,
-    durationOverrideMs: t.scenarioPath ? params.durationOverrideMs : undefined,
-    hooks: profilingHooks(backend, { error: (e) => (failure = e) }),
-  }, observer);
-  if (failure && !signal.aborted) throw failure;
-  return result;
+  let target: ProfileTarget;
+  if (t.scenarioPath) target = { scenario: loadScenarioFile(t.scenarioPath), durationOverrideMs: params.durationOverrideMs };
+  else if (t.command) target = { command: t.command, args: t.args ?? [], durationMs: t.durationMs ?? 10_000, cwd: t.cwd ?? path.dirname(t.command) };
+  else throw new AlloclabError('A profile run needs a scenario file or a binary.', 'input');
+  return profileRun({ backend, target, runsDir: params.runsDir, allocators, signal }, observer);
 }
 
 function toDiscovery(opts: AllocatorOptions | undefined) {

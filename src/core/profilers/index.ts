@@ -5,7 +5,8 @@ export { rankHotspots, slopePerMinute, supportedRankings, type Hotspot, type Ran
 export { mapToWorkspace, clearPathMapCache, type PathMapOptions } from './pathmap';
 export { openProfile, detectProfileKind, readProfileJson, PROFILE_JSON, type ProfileKind } from './open';
 export { diffProfiles, type SiteDiff } from './diff';
-export { runProfiled, TARGET_LOG, type ProfiledRunOptions, type ProfiledRunResult } from './run';
+export { findProfiles, hasProfiles, type ProfileLocation } from './locate';
+export { formatCount, hotspotFigures, localFile } from './display';
 export { terminateTarget, terminateGroup } from './stop';
 export { readHeaptrackProfile } from './heaptrack';
 export { readMassifProfile } from './massif';

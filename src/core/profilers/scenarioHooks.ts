@@ -1,6 +1,6 @@
 // Profiling a scenario run: the run hooks that wrap each environment's launch in an attribution backend and
 // collect its profile into the environment folder. Shared by the CLI (`alloclab profile`) and the language server.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AlloclabError } from '../errors';
 import type { RunEvent } from '../model';
@@ -34,13 +34,15 @@ export function profilingHooks(backend: AttributionBackend, on: {
     terminate: (pgid, binary) => backend.terminate(pgid, binary),
     prepareLaunch(launch, envDir) {
       const dir = path.join(envDir, 'profile');
+      // Files of an earlier run in the same folder (--out reused) would be read as this run's.
+      rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       started.set(envDir, Date.now());
       return backend.prepare(launch, dir);
     },
-    async afterEnvironment(_env, envDir, binary) {
+    async afterEnvironment(env, envDir, binary) {
       try {
-        const profile = await backend.collect(path.join(envDir, 'profile'), { startedAtMs: started.get(envDir) ?? Date.now() });
+        const profile = await backend.collect(path.join(envDir, 'profile'), { startedAtMs: started.get(envDir) ?? Date.now(), pid: env.pid ?? undefined });
         profile.windows = loadWindows(envDir);
         writeFileSync(path.join(envDir, PROFILE_JSON), JSON.stringify(profile));
         on.profile?.(profile, envDir);

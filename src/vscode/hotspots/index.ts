@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RequestType } from 'vscode-jsonrpc';
-import { PROFILE_JSON } from '../../core/profilers/open';
+import { hasProfiles } from '../../core/profilers/locate';
 import type { Ranking } from '../../core/profilers/model';
 import { parseDuration } from '../../core/units';
 import { Lsp, type BackendInfo, type HotspotSettings, type HotspotsState } from '../../protocol/lsp';
@@ -67,7 +67,7 @@ function profilePath(ref: RunRef | vscode.Uri | string): string {
 function profiledRuns(ctx: Ctx): { label: string; description: string; dir: string }[] {
   return ctx.runsView.runs().filter((r) => {
     try {
-      return fs.existsSync(path.join(r.dir, PROFILE_JSON)) || fs.readdirSync(r.dir).some((n) => fs.existsSync(path.join(r.dir, n, PROFILE_JSON)));
+      return hasProfiles(r.dir);
     } catch {
       return false;
     }

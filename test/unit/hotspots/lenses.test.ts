@@ -6,9 +6,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { clearPathMapCache, openProfile, type AllocationProfile } from '../../../src/core/profilers';
+import { clearPathMapCache, formatCount, openProfile, type AllocationProfile } from '../../../src/core/profilers';
 import type { HotspotSettings, RunFinishedParams } from '../../../src/protocol/lsp';
-import { backendForRun, describeBackends, formatCount, HotspotService, REVEAL_HOTSPOT_COMMAND, uriToPath } from '../../../src/server/hotspots';
+import { backendForRun, describeBackends, HotspotService, REVEAL_HOTSPOT_COMMAND, uriToPath } from '../../../src/server/hotspots';
 import { RunHost } from '../../../src/server/runHost';
 import { fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
 import { nativeProgram } from '../support/paths';

@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram } from '../support/paths';
-import { getBackend, rankHotspots, runProfiled, supportedRankings, UnsupportedRankingError, RANKINGS, type Ranking } from '../../../src/core/profilers';
-import { assertTopIs, markerLine } from './helpers';
+import { getBackend, rankHotspots, supportedRankings, UnsupportedRankingError, RANKINGS, type Ranking } from '../../../src/core/profilers';
+import { assertTopIs, markerLine, profileBinary } from './helpers';
 
 const expected: Record<Ranking, 'leak' | 'churn' | 'cache'> = { growth: 'leak', calls: 'churn', peak: 'cache', leaked: 'leak' };
 
@@ -17,9 +17,9 @@ for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
     if (!backend.available().ok) return t.skip(`${id} not installed: ${backend.available().reason}`);
     const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-${id}-`));
     try {
-      const r = await runProfiled({ backend, command: nativeProgram('proftest-sites'), args: [], durationMs: 60_000, outDir: dir });
-      assert.equal(r.exitCode, 0);
-      assert.equal(r.stopped, false);
+      const r = await profileBinary(backend, nativeProgram('proftest-sites'), [], 60_000, dir);
+      assert.equal(r.env.exit?.code, 0);
+      assert.equal(r.env.exit?.expected, false, 'it ended on its own');
       assert.ok(r.profile.snapshots.length >= 5, `only ${r.profile.snapshots.length} snapshots`);
       assert.deepEqual(r.profile.warnings, []);
       const supported = supportedRankings(r.profile);
@@ -64,11 +64,11 @@ for (const id of ['heaptrack', 'massif']) {
     const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-stop-${id}-`));
     try {
       // 20 ms per iteration: the program alone would run 30 s.
-      const r = await runProfiled({ backend, command: nativeProgram('proftest-sites'), args: ['20000'], durationMs: 2500, outDir: dir });
-      assert.equal(r.stopped, true);
-      assert.ok(r.durationMs < 20_000, `took ${r.durationMs} ms`);
+      const r = await profileBinary(backend, nativeProgram('proftest-sites'), ['20000'], 2500, dir);
+      assert.equal(r.env.exit?.expected, true, 'stopped at the end of the duration');
+      assert.ok(r.env.durationMs! < 20_000, `took ${r.env.durationMs} ms`);
       assertTopIs(rankHotspots(r.profile, 'peak'), 'sites.c', 'cache', `${id} peak after stop`);
-      assert.deepEqual(groupMembers(r.pid), []);
+      assert.deepEqual(groupMembers(r.env.pid!), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram } from '../support/paths';
-import { BackendUnavailableError, getBackend, heaptrackBackend, listBackends, rankHotspots, runProfiled } from '../../../src/core/profilers';
+import { BackendUnavailableError, getBackend, heaptrackBackend, listBackends, rankHotspots } from '../../../src/core/profilers';
 import { TargetError } from '../../../src/core/errors';
-import { assertTopIs } from './helpers';
+import { assertTopIs, profileBinary } from './helpers';
 
 for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
   test(`${id}: C++ container allocations land on the user's line`, async (t) => {
@@ -15,7 +15,7 @@ for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
     if (!backend.available().ok) return t.skip(`${id} not installed`);
     const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-cpp-${id}-`));
     try {
-      const r = await runProfiled({ backend, command: nativeProgram('proftest-sites-cpp'), args: [], durationMs: 60_000, outDir: dir });
+      const r = await profileBinary(backend, nativeProgram('proftest-sites-cpp'), [], 60_000, dir);
       const growth = rankHotspots(r.profile, 'growth');
       assertTopIs(growth, 'sites_cpp.cpp', 'leak', `${id} growth`);
       assertTopIs(rankHotspots(r.profile, 'peak'), 'sites_cpp.cpp', 'cache', `${id} peak`);
@@ -33,7 +33,7 @@ for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
 test('a binary without debug info: sites by function, with a hint to rebuild with -g', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-nodebug-'));
   try {
-    const r = await runProfiled({ backend: getBackend('jemalloc-prof', { jemalloc: { lgProfInterval: 21 } }), command: nativeProgram('proftest-sites-nodebug'), args: [], durationMs: 60_000, outDir: dir });
+    const r = await profileBinary(getBackend('jemalloc-prof', { jemalloc: { lgProfInterval: 21 } }), nativeProgram('proftest-sites-nodebug'), [], 60_000, dir);
     const top = rankHotspots(r.profile, 'growth')[0];
     assert.equal(top.function, 'leak_step');
     assert.equal(top.file, null);
@@ -54,7 +54,7 @@ test('backend not installed: a typed error naming the Debian package', async () 
     assert.equal(a.ok, false);
     assert.equal(a.debianPackage, 'heaptrack');
     await assert.rejects(
-      runProfiled({ backend: b, command: nativeProgram('proftest-sites'), args: [], durationMs: 1000, outDir: dir }),
+      profileBinary(b, nativeProgram('proftest-sites'), [], 1000, dir),
       (e: unknown) => e instanceof BackendUnavailableError && /apt-get install heaptrack/.test(e.message),
     );
   } finally {
@@ -80,7 +80,7 @@ test('canApplyTo: preload backends refuse a static binary and a script; massif t
     assert.match(byId['massif'].canApplyTo(script).reason ?? '', /not a 64-bit ELF/);
     const dir = mkdtempSync(path.join(tmpdir(), 'alloclab-prof-static-'));
     try {
-      await assert.rejects(runProfiled({ backend: byId['jemalloc-prof'], command: stat, args: [], durationMs: 1000, outDir: dir }), TargetError);
+      await assert.rejects(profileBinary(byId['jemalloc-prof'], stat, [], 1000, dir), TargetError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

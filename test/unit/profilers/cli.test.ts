@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram, repoRoot } from '../support/paths';
@@ -48,7 +48,14 @@ test('profile -- BINARY writes a run folder that hotspots reads back', () => {
     assert.equal(doc.backend, 'jemalloc-prof');
     assert.equal(doc.ranking, 'peak');
     assert.equal(doc.hotspots[0].line, markerLine('sites.c', 'cache'));
-    assert.ok(existsSync(path.join(out, 'profile.json')));
+    // An ordinary run folder: run.json of kind profile, the profile in the environment's folder.
+    const record = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
+    assert.equal(record.kind, 'profile');
+    assert.equal(record.complete, true);
+    assert.equal(record.environments.length, 1);
+    assert.equal(record.environments[0].env, 'jemalloc');
+    assert.ok(existsSync(path.join(out, record.environments[0].dir, 'profile.json')));
+    assert.ok(existsSync(path.join(out, record.environments[0].dir, 'stderr.log')));
     const again = alloclab(['hotspots', out, '--by', 'calls', '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).hotspots[0].line, markerLine('sites.c', 'churn'));
@@ -85,6 +92,30 @@ test('profile SCENARIO records during the run and ranks growth over the load pha
   }
 });
 
+test('hotspots RUN_DIR ranks every environment of the run, as the editor does', async () => {
+  const run = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-envs-'));
+  try {
+    // Two environment folders, each with its profile.json (the format the profile command writes).
+    const { openProfile } = await import('../../../src/core/profilers');
+    mkdirSync(path.join(run, '01-glibc'));
+    mkdirSync(path.join(run, '02-jemalloc'));
+    writeFileSync(path.join(run, '01-glibc', 'profile.json'), JSON.stringify(await openProfile(path.join(fixturesDir, 'heaptrack.sites.zst'))));
+    copyFileSync(path.join(fixturesDir, 'massif.out.sites'), path.join(run, '02-jemalloc', 'massif.out.sites'));
+    writeFileSync(path.join(run, '02-jemalloc', 'profile.json'), JSON.stringify(await openProfile(path.join(fixturesDir, 'massif.out.sites'))));
+    const r = alloclab(['hotspots', run, '--by', 'peak', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.environments.map((e: { environment: string; backend: string }) => [e.environment, e.backend]), [['01-glibc', 'heaptrack'], ['02-jemalloc', 'massif']]);
+    for (const e of doc.environments) assert.equal(e.hotspots[0].line, markerLine('sites.c', 'cache'));
+    const table = alloclab(['hotspots', run, '--by', 'peak']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /Hotspots by peak \(heaptrack\) in .*01-glibc/);
+    assert.match(table.stdout, /Hotspots by peak \(massif\) in .*02-jemalloc/);
+  } finally {
+    rmSync(run, { recursive: true, force: true });
+  }
+});
+
 test('hotspots --baseline lists the change per line', () => {
   // The heaptrack fixture against the massif one: both recorded from sites.c, so every line matches up.
   const r = alloclab(['hotspots', path.join(fixturesDir, 'heaptrack.sites.zst'), '--baseline', path.join(fixturesDir, 'massif.out.sites'), '--by', 'peak', '--json']);
@@ -107,7 +138,9 @@ test('profile without --backend uses probe-sampled (the probe applies), keeps --
     assert.ok(doc.hotspots[0].bytesError > 0);
     assert.equal(doc.hotspots[0].belowResolution, false);
     // The target ran on jemalloc: the probe's sample file maps libjemalloc.
-    const profile = JSON.parse(readFileSync(path.join(out, 'profile.json'), 'utf8'));
+    const record = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
+    assert.equal(record.environments[0].env, 'jemalloc');
+    const profile = JSON.parse(readFileSync(path.join(out, record.environments[0].dir, 'profile.json'), 'utf8'));
     assert.ok(profile.modules.some((m: { path: string }) => m.path.includes('libjemalloc')), 'libjemalloc is not among the modules');
     const pb = path.join(out, 'heap.pb.gz');
     const w = alloclab(['hotspots', out, '--format', 'pprof', '-o', pb]);

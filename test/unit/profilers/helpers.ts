@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { repoRoot } from '../support/paths';
-import type { Hotspot } from '../../../src/core/profilers';
+import type { AllocationProfile, AttributionBackend, Hotspot } from '../../../src/core/profilers';
+import type { EnvironmentRecord } from '../../../src/core/model';
+import { profileRun, type ProfileRunOutcome } from '../../../src/core/runs/profile';
 
 export const proftestDir = path.join(repoRoot, 'native', 'proftest');
 export const fixturesDir = path.join(repoRoot, 'test', 'fixtures', 'profiles');
@@ -22,4 +24,13 @@ export function assertTopIs(rows: Hotspot[], file: string, role: 'leak' | 'churn
   const top = rows[0];
   const got = `${top.file ? path.basename(top.file) : '(no file)'}:${top.line}`;
   assert.equal(got, `${file}:${markerLine(file, role)}`, `${what}: top site is ${top.function} ${got}, expected the ${role} line`);
+}
+
+/** Profiles a binary as `alloclab profile -- BINARY` does, into the run folder dir: the environment and its profile. */
+export async function profileBinary(backend: AttributionBackend, command: string, args: string[], durationMs: number, dir: string):
+  Promise<ProfileRunOutcome & { env: EnvironmentRecord; profile: AllocationProfile }> {
+  const r = await profileRun({ backend, target: { command, args, durationMs, cwd: dir }, runsDir: dir, outDir: dir });
+  const env = r.record.environments[0];
+  assert.ok(r.profiles.length === 1, `no profile recorded: ${env.error ?? ''}`);
+  return { ...r, env, profile: r.profiles[0].profile };
 }

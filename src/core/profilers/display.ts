@@ -1,0 +1,36 @@
+// How a hotspot is shown (lenses, hovers, the Hotspots view, the run panel): figures in words, and the local
+// file a frame opens. Shared by the language server and the extension, so it lives with the model.
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { formatGrowth, formatMiB } from '../units';
+import type { AllocationProfile } from './model';
+import { mapToWorkspace, type PathMapOptions } from './pathmap';
+import type { Hotspot } from './rank';
+
+/** "1.2M", "34k", "950" */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${+(n / 1e9).toFixed(1)}G`;
+  if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+/** The figures of a hotspot its backend supports, in a fixed order. */
+export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities'], sampled: boolean): string {
+  const est = sampled ? '~' : '';
+  const parts: string[] = [];
+  if (caps.growth && h.growthBytesPerMin != null) parts.push(formatGrowth(h.growthBytesPerMin));
+  if (caps.calls && h.allocations != null) parts.push(`${est}${formatCount(h.allocations)} allocs`);
+  if (caps.peak) parts.push(`${est}${formatMiB(h.peakBytes)} at peak`);
+  if (caps.leaked && h.leakedBytes) parts.push(`${formatMiB(h.leakedBytes)} leaked`);
+  return parts.join(' · ');
+}
+
+/** The local file for a frame: mapped into the workspace, else its own absolute path when it exists here. */
+export function localFile(file: string | null, settings: PathMapOptions): string | null {
+  const mapped = mapToWorkspace(file, settings);
+  if (mapped) return mapped;
+  // Recorded on this machine but outside the workspace folders (a library checkout next to it): still openable.
+  return file && path.isAbsolute(file) && existsSync(file) && statSync(file).isFile() ? file : null;
+}
