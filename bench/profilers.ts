@@ -144,7 +144,8 @@ async function main() {
       const volume = path.join(root, 'native', 'build', 'proftest-volume');
       const heaptrack = getBackend('heaptrack');
       if (heaptrack.available().ok && existsSync(volume)) {
-        const exact = (await runProfiled({ backend: heaptrack, command: volume, args: [], durationMs: 600_000, outDir: path.join(tmp, 'accuracy-exact') })).profile;
+        const exactDir = path.join(tmp, 'accuracy-exact');
+        const exact = (await profileRun({ backend: heaptrack, target: { command: volume, args: [], durationMs: 600_000, cwd: tmp }, runsDir: exactDir, outDir: exactDir })).profiles[0].profile;
         const dir = path.join(tmp, 'accuracy');
         mkdirSync(dir, { recursive: true });
         spawnSync(volume, [], { env: { ...process.env, ...sampledEnv(dir, 524288, null) }, stdio: 'ignore', timeout: 600_000 });
