@@ -11,6 +11,7 @@ import { writePprof } from '../core/profilers/pprof';
 import { profileRun, type ProfileTarget } from '../core/runs/profile';
 import { loadScenarioFile } from '../core/stress/scenario';
 import { formatGrowth, formatMiB, parsePositiveDuration } from '../core/units';
+import { withStopSignals } from './signals';
 
 const DEFAULT_RUNS_DIR = path.join('.alloclab', 'runs');
 
