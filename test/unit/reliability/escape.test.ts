@@ -128,9 +128,18 @@ for (const c of cases) {
 
 test('a second Ctrl-C while the load driver ignores SIGINT and SIGTERM still kills it', () => killDuring(cases[0], ['SIGINT', 'SIGINT']));
 
-test('the language server SIGKILLed during a run leaves nothing behind', async () => {
+/**
+ * The language server, spoken to over IPC either directly or through a relay process that plays the extension
+ * host (it forks the server and passes messages both ways, as the extension host's client does).
+ */
+async function serverDuringRun(viaRelay: boolean): Promise<{ mark: string; victim: ChildProcess; dispose: () => void }> {
   const mark = randomUUID();
-  const child = fork(serverJs, ['--node-ipc'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [MARK]: mark } });
+  const env = { ...process.env, [MARK]: mark };
+  const relay = `const s = require('child_process').fork(${JSON.stringify(serverJs)}, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    s.on('message', (m) => process.send(m)); process.on('message', (m) => s.send(m));`;
+  const child = viaRelay
+    ? spawn(process.execPath, ['-e', relay], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env })
+    : fork(serverJs, ['--node-ipc'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env });
   started.push(child);
   const conn = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
   conn.listen();
@@ -140,9 +149,17 @@ test('the language server SIGKILLed during a run leaves nothing behind', async (
   await conn.sendRequest(Lsp.startRun, params);
   // The target, its child, the daemon, the driver and its child.
   assert.ok(await waitFor(() => escapers(mark).length >= 5, 30_000), `only ${escapers(mark).length} processes started`);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGKILL');
+  return { mark, victim: child, dispose: () => conn.dispose() };
+}
+
+async function killAndCheck(s: { mark: string; victim: ChildProcess; dispose: () => void }): Promise<void> {
+  const exited = new Promise<void>((r) => s.victim.once('exit', () => r()));
+  s.victim.kill('SIGKILL');
   await exited;
-  conn.dispose();
-  assert.ok(await waitFor(() => marked(mark).length === 0, AFTER_EXIT_MS), `left behind ${describe(marked(mark))}`);
-});
+  s.dispose();
+  assert.ok(await waitFor(() => marked(s.mark).length === 0, AFTER_EXIT_MS), `left behind ${describe(marked(s.mark))}`);
+}
+
+test('the language server SIGKILLed during a run leaves nothing behind', async () => killAndCheck(await serverDuringRun(false)));
+
+test('the extension host SIGKILLed during a run (the server loses its IPC channel) leaves nothing behind', async () => killAndCheck(await serverDuringRun(true)));
