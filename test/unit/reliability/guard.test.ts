@@ -108,12 +108,14 @@ test('the reported bypass URL, end to end: no request leaves, the error is typed
 });
 
 test('an external driver gets the checked address in ${url}, not a name to resolve again', async (t) => {
-  const ctx = testContext({ durationMs: 300, port: PORT });
+  // Long enough for node to start on a loaded machine; the phase ends when the driver exits.
+  const ctx = testContext({ durationMs: 20_000, port: PORT });
   t.after(() => ctx.cleanup());
   const spec = commandLoadSchema.parse({ driver: 'command', command: process.execPath, args: ['-e', 'console.log("URL=" + process.argv[1])', '${url}'], url: 'http://svc.localhost:${port}/x?y={{counter}}' });
   await runLoad(spec, ctx);
   const log = readFileSync(path.join(ctx.outDir, 'driver-load.log'), 'utf8');
   const url = /^URL=(\S+)$/m.exec(log)?.[1] ?? '';
+  assert.ok(url, log);
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   assert.ok(isLoopbackAddress(host), log);
   assert.equal(new URL(url).port, String(PORT));
