@@ -332,13 +332,25 @@ function read(list: readonly Weighed[]): Reading {
     }
   }
 
+  // Compare the steady levels, and (ledger) what the allocator holds beside the live heap.
+  const best = [...list].sort((a, b) => a.steady - b.steady)[0];
+  const above = list.filter((x) => materiallyAbove(x.steady, best.steady));
+
   if (undecided.length) {
+    // Not settled, but none shown to grow: a gap in level far beyond the retention threshold, for the same work, is
+    // already the allocator's (medium: a longer run could still see the lower one climb).
+    if (!rising.length && above.length && !above.some((x) => x === best)) {
+      for (const x of above) {
+        ev.push({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
+          text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` });
+      }
+      return { finding: 'allocator-retention', confidence: 'medium', basis: [...above, best].map((x) => x.rec.env), evidence: ev,
+        next: longest(), detail: { best: best.rec.env } };
+    }
     return { finding: 'inconclusive', confidence: 'low', basis: undecided.map((x) => x.rec.env), evidence: ev, next: longest(), detail: {} };
   }
 
-  // Bounded everywhere: compare the steady levels, and (ledger) what the allocator holds beside the live heap.
-  const best = [...list].sort((a, b) => a.steady - b.steady)[0];
-  const above = list.filter((x) => materiallyAbove(x.steady, best.steady));
+  // Bounded everywhere.
   const holding = withLedger.filter((x) => {
     const held = x.m.steadyAllocatorHeldBytes;
     return held != null && held >= MATERIAL_HELD_FRACTION * x.steady && held >= MATERIAL_LEVEL_FLOOR;

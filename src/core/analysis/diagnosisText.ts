@@ -70,7 +70,7 @@ export function diagnosisHeadline(d: Diagnosis): string {
       }
       const held = d.evidence.filter((x) => x.metric === 'heldFraction');
       const ratios = d.evidence.filter((x) => x.metric === 'levelRatio');
-      const best = [...bounded].sort((a, b) => (a.steadyRssBytes ?? 0) - (b.steadyRssBytes ?? 0))[0];
+      const best = [...all].sort((a, b) => (a.steadyRssBytes ?? 0) - (b.steadyRssBytes ?? 0))[0];
       if (ratios.length && best) {
         const high = ratios.map((x) => d.environments[x.env!]).filter(Boolean);
         return `${title}: at their steady level ${list(high.map((e) => `${levelOf(e)} (${((e.steadyRssBytes ?? 0) / (best.steadyRssBytes || 1)).toFixed(1)}x)`))} against ${levelOf(best)} for the same work.`;

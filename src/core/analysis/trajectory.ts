@@ -47,7 +47,13 @@ const DEFAULT_OSCILLATION = 0.1;
 // least 5 for the same reason.
 const MIN_SETTLED = 10;
 const MIN_EFFECTIVE = 5;
+// A trend (rising, falling) can be called from fewer effective points, since its interval already carries the
+// autocorrelation; but not from under two, where the series is in effect one block.
+const MIN_TREND_EFFECTIVE = 2;
 const DEFAULT_MAX_POINTS = 120;
+// Breaks looked for one after another at the start of a window (the corner of a fill, then the knee of its creep):
+// three are enough for a fill-creep-level shape; more would start cutting trends into pieces.
+const MAX_BREAKS = 3;
 const Z95 = 1.959964;
 // The slope interval is a 99 % one: a finding users act on ("a leak") must not come from a wandering plateau, and a
 // 95 % interval lets one flat series in forty through as a trend before the materiality test.
@@ -265,6 +271,34 @@ function extraMsFor(half: number, target: number, n: number, bucketMs: number): 
   return Math.ceil(n2 - n) * bucketMs;
 }
 
+/**
+ * The end of a start-up transient in bucket medians (a ramp up as caches fill, or a drop after a warm-up peak): the
+ * break of the two-segment fit, accepted only when the early segment moves materially, clearly faster than the
+ * rest, and by more than the noise around the rest; null when there is none.
+ */
+function transientEnd(buckets: readonly SeriesPoint[], opts: TrajectoryOptions, knee: boolean): { index: number; rise: number } | null {
+  const brk = rampBreak(buckets, MIN_SETTLED);
+  if (!brk || brk.early === 0) return null;
+  const tail = buckets.slice(brk.index);
+  const tailTrend = robustTrend(tail);
+  if (!tailTrend) return null;
+  const level = median(tail.map((p) => p.v))!;
+  const band = bandFor(level, opts);
+  const rise = brk.early * (buckets[brk.index].t - buckets[0].t);
+  // The noise is the standard deviation of the tail around its trend, not a median-based figure: a swinging
+  // tail is bimodal, and a median absolute deviation of a two-level series can be 0.
+  const noise = standardDeviation(tail.map((p) => p.v - (tailTrend.intercept + (tailTrend.slopePerMin / 60_000) * p.t)));
+  const early = brk.early * 60_000;
+  // A drop is a start-up transient only when what follows is level (a warm-up peak, then the steady state): a
+  // drop followed by a climb is the series wandering, and trimming it would make a trend out of the climb.
+  const steep = early > 0 ? early > band && tailTrend.interval[1] < early
+    : -early > band && tailTrend.interval[0] > early && tailTrend.interval[0] <= 0 && tailTrend.interval[1] >= 0;
+  // A ramp must move the level by more than the noise, and by more than flat allows in a minute (the band): less
+  // is not a start-up transient. The knee after a ramp (its creep) only has to stand out of the noise and move
+  // the level by 1 %: it is cut off because its slope is not the steady state's, whatever its size.
+  return steep && Math.abs(rise) > Math.max(3 * noise, knee ? 0.01 * level : band) ? { index: brk.index, rise } : null;
+}
+
 /** Classifies a series over [startMs, endMs] (defaults: its first and last points). Points must be in time order. */
 export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: number, endMs?: number, opts: TrajectoryOptions = {}): Trajectory {
   const start = startMs ?? points[0]?.t ?? 0;
@@ -299,25 +333,16 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   // otherwise the whole window counts as settled.
   let settledFrom = 0;
   let rampRise: number | null = null;
-  const brk = rampBreak(buckets, MIN_SETTLED);
-  if (brk && brk.early !== 0) {
-    const tail = buckets.slice(brk.index);
-    const tailTrend = robustTrend(tail);
-    const level = median(tail.map((p) => p.v))!;
-    const band = bandFor(level, opts);
-    const rise = brk.early * (buckets[brk.index].t - buckets[0].t);
-    // The noise is the standard deviation of the tail around its trend, not a median-based figure: a swinging
-    // tail is bimodal, and a median absolute deviation of a two-level series can be 0.
-    const noise = tailTrend ? standardDeviation(tail.map((p) => p.v - (tailTrend.intercept + (tailTrend.slopePerMin / 60_000) * p.t))) : 0;
-    const early = brk.early * 60_000;
-    // A drop is a start-up transient only when what follows is level (a warm-up peak, then the steady state): a
-    // drop followed by a climb is the series wandering, and trimming it would make a trend out of the climb.
-    const steep = early > 0 ? early > band && tailTrend!.interval[1] < early
-      : -early > band && tailTrend!.interval[0] > early && tailTrend!.interval[0] <= 0 && tailTrend!.interval[1] >= 0;
-    if (tailTrend && steep && Math.abs(rise) > Math.max(3 * noise, 0.01 * level)) {
-      settledFrom = brk.index;
-      rampRise = rise;
-    }
+  // A cache that fills fast, then creeps up as it churns (fragmentation), then stops, has a knee, not a corner: the
+  // break is looked for again in what follows the first one, a few times, each accepted by the same test.
+  for (let round = 0; round < MAX_BREAKS; round++) {
+    const part = buckets.slice(settledFrom);
+    const brk = transientEnd(part, opts, round > 0);
+    if (!brk) break;
+    rampRise = (rampRise ?? 0) + brk.rise;
+    settledFrom += brk.index;
+    // A drop (a warm-up peak) is not followed by further ramps: what follows it is the steady state by the test.
+    if (brk.rise < 0) break;
   }
   const settled = buckets.slice(settledFrom);
   const trend = robustTrend(settled)!;
@@ -337,21 +362,29 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   const s = trend.slopePerMin;
   const oscillating = spread > (opts.oscillationFraction ?? DEFAULT_OSCILLATION) * steady;
 
-  if (settled.length < MIN_SETTLED || effective < MIN_EFFECTIVE) {
+  const settledSpanMin = (settled.at(-1)!.t - settled[0].t + bucketMs) / 60_000;
+  const fewEffective = effective < MIN_EFFECTIVE;
+  if (settled.length < MIN_SETTLED || effective < MIN_TREND_EFFECTIVE) {
     out.class = 'too-short';
     const moreEffective = Math.ceil((MIN_EFFECTIVE - effective) * trend.factor);
     out.needMs = Math.max(MIN_SETTLED - settled.length, moreEffective, 1) * bucketMs;
   } else if (lo > 0 && s > band) {
+    // The interval already carries the autocorrelation: clearing zero is evidence even from few effective points.
     out.class = 'rising';
   } else if (hi < 0 && s < -band) {
     out.class = 'falling';
+  } else if (fewEffective) {
+    // "No trend" needs more: an interval from under five effective points is mostly the uncertainty of its own width.
+    out.class = 'too-short';
+    out.needMs = Math.max(1, Math.ceil((MIN_EFFECTIVE - effective) * trend.factor)) * bucketMs;
   } else if (lo >= -band && hi <= band) {
     out.class = rampRise != null && rampRise > 0 ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
-  } else if (oscillating && lo <= 0 && hi >= 0 && Math.abs(s) <= band) {
-    // Swings hide a slow trend: no trend is detectable and the estimate is inside the band, but the interval is
-    // wider than the band. A class of its own; `need` says how long it would take to bound the trend.
+  } else if (oscillating && lo <= 0 && hi >= 0 && Math.abs(s) * settledSpanMin < spread) {
+    // Swings hide a slow trend: no trend is detectable, and over the window the trend estimate moves the level by
+    // less than the swing does; the interval is wider than the band. A class of its own; `need` says how long it
+    // would take to bound the trend within the band.
     out.class = 'oscillating';
-    out.needMs = extraMsFor((hi - lo) / 2, band - Math.abs(s), settled.length, bucketMs);
+    out.needMs = extraMsFor((hi - lo) / 2, Math.max(band - Math.abs(s), band / 2), settled.length, bucketMs);
   } else {
     // Undecided: how long until the interval either fits in the band (flat) or clears zero (rising / falling)?
     out.class = 'too-short';

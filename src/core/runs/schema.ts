@@ -37,14 +37,18 @@ export const loadStatsSchema = z.looseObject({
   throughputRps: count,
   redirects: count.optional(),
   latencyMs: z.looseObject({ p50: num, p90: num, p99: num, max: num }).optional(),
+  parsed: z.boolean().optional(),
 });
+
+const phaseEndReason = z.enum(['duration', 'driver-exit', 'requests', 'settled', 'cancelled']);
 
 export const eventSchema = z.discriminatedUnion('type', [
   z.looseObject({ t: num, type: z.literal('spawn'), pid: num, command: z.string(), args: z.array(z.string()) }),
   z.looseObject({ t: num, type: z.literal('ready'), how: z.string() }),
   z.looseObject({ t: num, type: z.literal('verified'), verification: verificationSchema }),
   z.looseObject({ t: num, type: z.literal('phase-start'), phase: z.string(), kind: phaseKind, index: num }),
-  z.looseObject({ t: num, type: z.literal('phase-end'), phase: z.string(), kind: phaseKind, index: num, load: loadStatsSchema.optional() }),
+  z.looseObject({ t: num, type: z.literal('phase-end'), phase: z.string(), kind: phaseKind, index: num, load: loadStatsSchema.optional(),
+    reason: phaseEndReason.optional().catch(undefined) }),
   z.looseObject({ t: num, type: z.literal('exit'), code: num.nullable(), signal: z.string().nullable(), expected: z.boolean() }),
   z.looseObject({ t: num, type: z.literal('debug-stop'), reason: z.string(), description: z.string().optional(), threadId: num.optional() }),
   z.looseObject({ t: num, type: z.literal('note'), level: z.enum(['info', 'warning', 'error']), message: z.string() }),
@@ -52,10 +56,41 @@ export const eventSchema = z.discriminatedUnion('type', [
 
 const nullableNum = num.nullable();
 
+const trajectoryClass = z.enum(['rising', 'levelling-off', 'flat', 'falling', 'oscillating', 'too-short']);
+const interval = z.tuple([num, num]).nullable();
+
+/** A trajectory (analysis/trajectory.ts); a damaged one is dropped, and the metrics holding it recomputed. */
+const trajectorySchema = z.looseObject({
+  class: trajectoryClass, startMs: num, endMs: num, steadyBytes: nullableNum, meanBytes: nullableNum, peakBytes: nullableNum,
+  slopeBytesPerMin: nullableNum, slopeIntervalBytesPerMin: interval, bandBytesPerMin: nullableNum, rampEndMs: nullableNum,
+  rampRiseBytes: nullableNum, spreadBytes: nullableNum, settledPoints: count, effectivePoints: nullableNum, bucketMs: num,
+  needMs: nullableNum, need: z.string().nullable(),
+});
+
+const findings = z.enum(['leak', 'allocator-retention', 'application-memory', 'non-heap-growth', 'stable', 'inconclusive']);
+
+/** The diagnosis (analysis/diagnosis.ts); a damaged one is dropped and derived again from the metrics. */
+const diagnosisSchema = z.looseObject({
+  finding: findings,
+  confidence: z.enum(['high', 'medium', 'low']),
+  summary: z.string(),
+  next: z.string().nullable(),
+  evidence: z.array(z.looseObject({ env: z.string().nullable(), metric: z.string(), value: nullableNum, unit: z.string(), text: z.string() })),
+  environments: z.record(z.string(), z.looseObject({
+    env: z.string(), label: z.string(), trajectory: trajectoryClass, steadyRssBytes: nullableNum, growthBytesPerMin: nullableNum,
+    growthIntervalBytesPerMin: interval, liveHeapTrajectory: trajectoryClass.nullable(),
+  })),
+  recommendation: z.looseObject({ env: z.string(), setting: z.string(), memoryRatio: num, throughputRatio: nullableNum, p99Ratio: nullableNum, text: z.string() }).nullable(),
+  habits: z.array(z.looseObject({ allocator: z.string(), habit: z.string(), evidence: z.string(), advice: z.string().nullable() })),
+  caveats: z.array(z.string()).default([]),
+});
+
 const phaseMetricsSchema = z.looseObject({
   phase: z.string(), kind: phaseKind, index: num, startMs: num, endMs: num,
   startRssBytes: num, endRssBytes: num, peakRssBytes: num, growthBytesPerMin: nullableNum,
   returnedFraction: nullableNum.optional(), load: loadStatsSchema.optional(),
+  lsGrowthBytesPerMin: nullableNum.optional(), trajectory: trajectorySchema.nullable().optional(), endReason: phaseEndReason.optional(),
+  returnHalfMs: nullableNum.optional(),
 });
 
 const metricsSchema = z.looseObject({
@@ -63,6 +98,12 @@ const metricsSchema = z.looseObject({
   throughputRps: nullableNum, latencyP99Ms: nullableNum, requests: nullableNum, peakBytesPerRequest: nullableNum,
   liveHeapBytes: nullableNum.optional(), peakLiveHeapBytes: nullableNum.optional(), allocatorHeldBytes: nullableNum.optional(),
   liveHeapGrowthBytesPerMin: nullableNum.optional(), phases: z.array(phaseMetricsSchema),
+  growthIntervalBytesPerMin: interval.optional(), lsGrowthBytesPerMin: nullableNum.optional(), steadyRssBytes: nullableNum.optional(),
+  meanRssBytes: nullableNum.optional(), trajectory: trajectorySchema.nullable().optional(),
+  liveHeapTrajectory: trajectorySchema.nullable().optional(), otherAnonTrajectory: trajectorySchema.nullable().optional(),
+  fileTrajectory: trajectorySchema.nullable().optional(), steadyAllocatorHeldBytes: nullableNum.optional(),
+  steadyLiveHeapBytes: nullableNum.optional(), threadsAtLoadStart: nullableNum.optional(), threadsAtLoadEnd: nullableNum.optional(),
+  lsLiveHeapGrowthBytesPerMin: nullableNum.optional(),
 });
 
 /** An environment folder name: one plain name inside the run folder (never a path out of it). */
@@ -97,6 +138,7 @@ export const runRecordSchema = z.looseObject({
   scenario: z.unknown(),
   environments: z.array(environmentSchema),
   verdict: z.string().nullable().default(null),
+  diagnosis: diagnosisSchema.nullable().optional().catch(undefined),
 });
 
 /** The first problem zod found, as "path: message" for an error naming the file. */

@@ -261,7 +261,7 @@ test('judgeRun stores the diagnosis and renders the verdict from it', () => {
 test('far slower growth under another allocator, not yet settled, still names retention (medium) and asks for a longer run', () => {
   const d = diagnose([
     env('glibc', { rss: linear(100 * MiB, 1500 * MiB), noise: MiB, loadMs: 10_000 }),
-    env('jemalloc', { rss: (t) => 40 * MiB + 5 * MiB * Math.sin(t / 700), noise: MiB, loadMs: 10_000 }),
+    env('jemalloc', { rss: linear(40 * MiB, 5 * MiB), noise: 2 * MiB, loadMs: 10_000 }),
   ]);
   assert.equal(d.environments['08-jemalloc'].trajectory, 'too-short');
   assert.equal(d.finding, 'allocator-retention', d.summary);

@@ -50,3 +50,23 @@ test('openRun refuses a folder that is not a run, and deleteRun will not delete 
   assert.throws(() => deleteRun(dir), /not a run folder/);
   assert.ok(fs.existsSync(dir));
 });
+
+test('a finished run without a diagnosis (an old run) is judged when opened; a damaged diagnosis is judged again', () => {
+  const runsDir = tmp();
+  const w = RunWriter.create({ runsDir, name: 'old', kind: 'compare', scenarioPath: null, scenario: {} });
+  const rec = w.addEnvironment({ env: 'glibc', label: 'glibc', repetition: 1, appliedEnv: {}, pid: 1, startedAt: '', durationMs: null, verification: null, exit: { code: 0, signal: null, expected: true }, error: null, metrics: null });
+  // 30 s of a flat 100 MiB, every 100 ms.
+  fs.writeFileSync(w.envPath(rec, SAMPLES_FILE), Array.from({ length: 301 }, (_, i) => JSON.stringify({ t: i * 100, rssBytes: 100 * 1048576 + (i % 3) * 4096 })).join('\n') + '\n');
+  w.record.complete = true;
+  w.record.verdict = 'RSS is flat under glibc (the words of an older version).';
+  w.save();
+  const run = openRun(w.dir);
+  assert.equal(run.record.diagnosis?.finding, 'stable');
+  assert.ok(run.record.verdict!.startsWith('Stable ('), run.record.verdict!);
+  assert.equal(run.environments[0].record.metrics!.trajectory!.class, 'flat');
+  // A diagnosis that does not match its schema is dropped on reading and derived again.
+  const file = path.join(w.dir, 'run.json');
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...saved, diagnosis: { finding: 'nonsense' } }));
+  assert.equal(openRun(w.dir).record.diagnosis?.finding, 'stable');
+});
