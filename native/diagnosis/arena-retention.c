@@ -3,7 +3,7 @@
 // holds them 200 ms and frees them, and the reports go round the workers in turn. Every job also files a 256-byte
 // record in a shared, bounded history (4 MiB) whose oldest records are freed by whichever thread files the next:
 // frees cross threads, and records filed during a report land between its chunks and pin that arena's heap (the
-// history is filled at start-up, so the live heap does not ramp while it fills). The
+// history fills over several minutes: about 2 MiB/min of live heap, a sliver of what glibc keeps). The
 // live heap stays near 15 MiB. glibc keeps every arena at its reports' high water (about 185 MiB in all, reached
 // in ~20 s) and never returns the free pages between the records; tcmalloc's shared page heap reuses one report's
 // pages for the next (about 50 MiB); jemalloc is in between (about 105 MiB).
@@ -128,7 +128,6 @@ int main(int argc, char **argv) {
   if (nthreads < 1) nthreads = 1;
   if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
   if (report_every < 1) report_every = 1;
-  for (size_t i = 0; i < HISTORY_BYTES / RECORD_BYTES; i++) file_record();
   for (int i = 0; i < nthreads; i++) {
     pthread_mutex_init(&workers[i].mu, NULL);
     pthread_cond_init(&workers[i].cv, NULL);
