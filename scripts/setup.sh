@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Runtime tools (allocators, profilers, symbolizers, load generators) and build tools for the native programs.
 PACKAGES=(build-essential libjemalloc2 libjemalloc-dev libtcmalloc-minimal4 libmimalloc2.0 heaptrack valgrind binutils llvm
   nlohmann-json3-dev siege wrk zstd lldb-16 curl libunwind8)
-# What the tests add: Chromium for UI checks, and the headers/tools code-server's install needs; and the Debian
+# What the tests add: Chromium for UI checks, and the headers/tools code-server's install needs; libc6-dbg (symbols by
+# build-id) and golang-go (`go tool pprof` reads our pprof files) for the profiler tests; and the Debian
 # programs the diagnosis benchmark runs under their own clients (bench/diagnosis/).
 if [ "${ALLOCLAB_SETUP_TESTS:-0}" = 1 ]; then PACKAGES+=(chromium libkrb5-dev pkg-config ripgrep libc6-dbg golang-go redis-server redis-tools memcached libmemcached-tools); fi
 

@@ -100,6 +100,56 @@ static uintptr_t self_lo, self_hi; /* the probe's executable segment: its frames
 
 static int in_self(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
 
+static uintptr_t exe_lo, exe_hi; /* the main program's executable segment */
+
+static int in_exe(uintptr_t pc) { return pc >= exe_lo && pc < exe_hi; }
+
+static int find_exe(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  (void)data;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      exe_lo = info->dlpi_addr + ph->p_vaddr;
+      exe_hi = exe_lo + ph->p_memsz;
+      break;
+    }
+  }
+  return 1; /* the first object is the main program */
+}
+
+static uintptr_t libc_lo, libc_hi; /* libc's executable segment: its start-up frames end every stack */
+
+/* A frame-pointer walk is trusted only through the program's own code, down to libc's start-up frames. Debian
+ * builds libraries without frame pointers: through one of them (libstdc++'s string construction, libc's strdup)
+ * the frame that called it may be skipped, or the walk ends there. */
+static int fp_suspect(const uintptr_t *f, unsigned n) {
+  unsigned tail = n;
+  while (tail > 0 && f[tail - 1] >= libc_lo && f[tail - 1] < libc_hi) tail--;
+  if (tail == 0) return 1;
+  for (unsigned i = 0; i < tail; i++)
+    if (!in_exe(f[i])) return 1;
+  return 0;
+}
+
+struct range_query { uintptr_t addr, lo, hi; };
+
+/* The executable segment holding q->addr. */
+static int find_range(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  struct range_query *q = data;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (ph->p_type == PT_LOAD && q->addr >= lo && q->addr < hi) {
+      q->lo = lo;
+      q->hi = hi;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
   uintptr_t me = (uintptr_t)data;
@@ -194,9 +244,14 @@ static unsigned capture_with(int method, uintptr_t *out, unsigned cap) {
 
 static void publish_method(int method);
 
-/* Auto: take the first samples both ways; frame pointers win only if they never lost a frame. */
+/* Auto: take the first samples both ways; frame pointers win only if they never lost a frame, and even then a
+ * walk that passed through a library is taken again by the unwinder. */
 static unsigned capture(uintptr_t *out, unsigned cap) {
   int method = __atomic_load_n(&unwind_method, __ATOMIC_RELAXED);
+  if (method == PROBE_UNWIND_FP && unwind_setting == 0 && unwind_fallback != PROBE_UNWIND_NONE) {
+    unsigned n = capture_fp(out, cap);
+    return fp_suspect(out, n) ? capture_with(unwind_fallback, out, cap) : n;
+  }
   if (method) return capture_with(method, out, cap);
   unsigned n = capture_with(unwind_fallback, out, cap);
   if (unwind_fallback == PROBE_UNWIND_NONE) return n;
@@ -740,6 +795,11 @@ void sampling_init(void) {
   }
   max_depth = depth > MAX_DEPTH ? MAX_DEPTH : depth;
   dl_iterate_phdr(find_self, (void *)(uintptr_t)&sampling_init);
+  dl_iterate_phdr(find_exe, NULL);
+  struct range_query libc = {(uintptr_t)dlsym(RTLD_DEFAULT, "__libc_start_main"), 0, 0};
+  if (libc.addr) dl_iterate_phdr(find_range, &libc);
+  libc_lo = libc.lo;
+  libc_hi = libc.hi;
   load_unwinders();
   unwind_fallback = unw_backtrace_fn ? PROBE_UNWIND_LIBUNWIND : gcc_backtrace ? PROBE_UNWIND_GCC : PROBE_UNWIND_NONE;
   if (unwind_setting == PROBE_UNWIND_FP) unwind_method = PROBE_UNWIND_FP;

@@ -161,7 +161,8 @@ export class HotspotService {
     if (withFile > linked) {
       warnings.push(`${withFile - linked} of ${withFile} sites name source files that are not in this workspace (a profile from another machine or build folder?). Map their folders with the allocatorLab.sourceFileMap setting.`);
     }
-    if (hotspots.length && hotspots.every((h) => !h.file)) {
+    // probe-sampled looked for symbols itself and says per module what it tried and how to get them.
+    if (hotspots.length && hotspots.every((h) => !h.file) && !main.modules) {
       warnings.push('No site has a source line: the binary has no debug info. Sites are named by function or address; rebuild with -g (e.g. CFLAGS="-g -O2") for file:line.');
     }
     this.view = {

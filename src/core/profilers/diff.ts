@@ -16,7 +16,8 @@ export interface SiteDiff {
 export function diffProfiles(a: AllocationProfile, b: AllocationProfile, by: Ranking = 'peak', opts: Omit<RankOptions, 'top'> = {}): SiteDiff[] {
   const ra = rankHotspots(a, by, opts);
   const rb = rankHotspots(b, by, opts);
-  const key = (h: Hotspot) => (h.file && h.line ? `${h.function ?? ''}@${baseName(h.file)}:${h.line}` : `${h.function ?? h.address}@${h.module ?? ''}`);
+  // Without a line, a module offset names the code in both runs; a runtime address moves with ASLR.
+  const key = (h: Hotspot) => (h.file && h.line ? `${h.function ?? ''}@${baseName(h.file)}:${h.line}` : `${h.function ?? (h.frames[h.userFrame]?.offset ? `+${h.frames[h.userFrame].offset}` : h.address)}@${h.module ?? ''}`);
   const before = new Map(ra.map((h) => [key(h), h]));
   const after = new Map(rb.map((h) => [key(h), h]));
   const out: SiteDiff[] = [];

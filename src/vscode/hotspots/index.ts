@@ -92,7 +92,9 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
         void vscode.window.showWarningMessage(`Allocator Lab: ${unlinked} of the top sites name source files that do not exist here; they are shown without links.`, 'Configure sourceFileMap')
           .then((a) => a && vscode.commands.executeCommand(Commands.ConfigureSourceFileMap));
       } else if (state.hotspots.length && state.hotspots.every((h) => !h.file)) {
-        void vscode.window.showWarningMessage('Allocator Lab: the profiled binary has no debug info, so sites are shown by function or address. Rebuild it with -g to see file:line.');
+        // A binary the user did not build gets where its symbols come from, never "rebuild it".
+        const symbols = state.warnings.find((w) => w.includes('(tried: '));
+        void vscode.window.showWarningMessage(symbols ? `Allocator Lab: ${symbols}` : 'Allocator Lab: the profiled binary has no debug info, so sites are shown by function or address. Rebuild it with -g to see file:line.');
       }
       void vscode.commands.executeCommand(`${Views.Hotspots}.focus`).then(undefined, () => undefined);
       return state;

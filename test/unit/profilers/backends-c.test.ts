@@ -11,9 +11,9 @@ import { assertTopIs, markerLine, profileBinary } from './helpers';
 
 const expected: Record<Ranking, 'leak' | 'churn' | 'cache'> = { growth: 'leak', calls: 'churn', peak: 'cache', leaked: 'leak' };
 
-for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
+for (const id of ['probe-sampled', 'jemalloc-prof', 'heaptrack', 'massif']) {
   test(`${id}: rankings name the known lines of sites.c`, async (t) => {
-    const backend = getBackend(id, { jemalloc: { lgProfInterval: 21 } });
+    const backend = getBackend(id, { jemalloc: { lgProfInterval: 21 }, probe: { intervalBytes: 65536 } });
     if (!backend.available().ok) return t.skip(`${id} not installed: ${backend.available().reason}`);
     const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-${id}-`));
     try {
@@ -57,7 +57,7 @@ function groupMembers(pgid: number): number[] {
   return out;
 }
 
-for (const id of ['heaptrack', 'massif']) {
+for (const id of ['probe-sampled', 'heaptrack', 'massif']) {
   test(`${id}: stopped after the duration, the recording survives and no process is left`, async (t) => {
     const backend = getBackend(id);
     if (!backend.available().ok) return t.skip(`${id} not installed`);

@@ -9,9 +9,9 @@ import { BackendUnavailableError, getBackend, heaptrackBackend, listBackends, ra
 import { TargetError } from '../../../src/core/errors';
 import { assertTopIs, profileBinary } from './helpers';
 
-for (const id of ['jemalloc-prof', 'heaptrack', 'massif']) {
+for (const id of ['probe-sampled', 'jemalloc-prof', 'heaptrack', 'massif']) {
   test(`${id}: C++ container allocations land on the user's line`, async (t) => {
-    const backend = getBackend(id, { jemalloc: { lgProfInterval: 21 } });
+    const backend = getBackend(id, { jemalloc: { lgProfInterval: 21 }, probe: { intervalBytes: 65536 } });
     if (!backend.available().ok) return t.skip(`${id} not installed`);
     const dir = mkdtempSync(path.join(tmpdir(), `alloclab-prof-cpp-${id}-`));
     try {
