@@ -49,6 +49,10 @@ interface Row {
   instructions: number;
   /** Share of CPU samples in probe code and the allocator calls it adds (probe modes, with perf). */
   probeShare?: number | null;
+  /** Of which the probe's statistics thread ("alloclab-probe": allocator figures, memory map; kernel time included). */
+  statsShare?: number | null;
+  /** Spread of the repetitions' throughput (max - min over median): the noise a ratio must be read against. */
+  noise?: number;
   unit: string;
 }
 
@@ -91,21 +95,27 @@ const havePerfRecord = spawnSync('perf', ['record', '-q', '-o', '/dev/null', '--
  * (malloc_usable_size, nallocx), from one `perf record` run. A share of samples barely moves with the machine's
  * load, unlike a ratio of times; null without perf.
  */
-function probeShare(w: Workload, m: Mode, scratch: string): number | null {
+function probeShare(w: Workload, m: Mode, scratch: string): { total: number; stats: number } | null {
   if (!havePerfRecord) return null;
   const data = path.join(scratch, `perf.${process.hrtime.bigint()}.data`);
   const { argv, env } = m.prepare([w.program, ...w.args(w.work)], scratch);
   const r = spawnSync('perf', ['record', '-q', '-F', '2000', '-o', data, '--', ...argv], { env: { ...process.env, ...env }, stdio: 'ignore' });
   if (r.status !== 0) return null;
-  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--sort', 'comm,dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   rmSync(data, { force: true });
-  let share = 0;
+  let total = 0;
+  let stats = 0;
   for (const line of (report.stdout ?? '').split('\n')) {
-    const m2 = /^\s*([\d.]+)%\s+(\S+)\s+\[\.\]\s+(.*)$/.exec(line);
+    const m2 = /^\s*([\d.]+)%\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$/.exec(line);
     if (!m2) continue;
-    if (m2[2] === 'liballoclab-probe.so' || /^(malloc_usable_size|nallocx|tc_nallocx)\b/.test(m2[3].trim())) share += Number(m2[1]);
+    const pct = Number(m2[1]);
+    // The statistics thread (named by the probe): every sample of it, in the probe, libc or the kernel (smaps).
+    if (m2[2] === 'alloclab-probe') {
+      stats += pct;
+      total += pct;
+    } else if (m2[3] === 'liballoclab-probe.so' || /^(malloc_usable_size|nallocx|tc_nallocx)\b/.test(m2[4].trim())) total += pct;
   }
-  return share / 100;
+  return { total: total / 100, stats: stats / 100 };
 }
 
 function median(xs: number[]): number {
@@ -127,6 +137,11 @@ function main(): void {
   const modes: Mode[] = [
     { name: 'glibc', baseline: null, prepare: (argv) => ({ argv, env: {} }) },
     { name: 'glibc + probe', baseline: 'glibc', prepare: probe() },
+    {
+      name: 'glibc + probe, no statistics thread',
+      baseline: 'glibc',
+      prepare: (argv) => ({ argv, env: { ...probe()(argv).env, ALLOCLAB_PROBE_NO_STATS: '1' } }),
+    },
     { name: 'jemalloc', baseline: null, prepare: (argv) => ({ argv, env: { LD_PRELOAD: JEMALLOC } }) },
     { name: 'jemalloc + probe', baseline: 'jemalloc', prepare: probe(JEMALLOC) },
     {
@@ -179,8 +194,11 @@ function main(): void {
       for (const m of fast) {
         const rs = samples.get(m.name)!;
         const share = m.name.includes('probe') ? probeShare(w, m, scratch) : undefined;
+        const tputs = rs.map((r) => r.work / r.cpuS);
         rows.push({
-          probeShare: share,
+          probeShare: share === undefined ? undefined : share?.total ?? null,
+          statsShare: share === undefined ? undefined : share?.stats ?? null,
+          noise: rs.length > 1 ? (Math.max(...tputs) - Math.min(...tputs)) / median(tputs) : NaN,
           ...rs[0],
           cpuS: median(rs.map((r) => r.cpuS)),
           wallS: median(rs.map((r) => r.wallS)),
@@ -224,12 +242,16 @@ function render(rows: Row[], reps: number): string {
       ' "Probe\'s share of CPU samples" (one `perf record` run, cpu-clock): samples in liballoclab-probe.so plus the ' +
       'malloc_usable_size / nallocx calls it makes, over all samples of the target: the cost of the probe measured ' +
       'inside one run, so it does not swing with the load as the time ratios do. It overstates the cost somewhat: on ' +
-      'free the probe is the first to read the block\'s header, so the cache miss that free() would take lands in the probe.',
+      'free the probe is the first to read the block\'s header, so the cache miss that free() would take lands in the probe. ' +
+      'Of it, "statistics thread": every sample of the probe\'s own thread (named alloclab-probe), kernel time included: ' +
+      'what the allocator figures and the memory map (/proc/self/smaps, 4 times a second) cost. "no statistics thread" ' +
+      '(ALLOCLAB_PROBE_NO_STATS) counts only. "Baseline noise": (max - min) / median of the baseline\'s throughput over ' +
+      'its repetitions: a ratio closer to 1 than that is within the noise.',
   );
   out.push('');
   const ins = rows.some((r) => Number.isFinite(r.instructions));
-  out.push(`| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | ratio (wall) | probe's share of CPU samples |${ins ? ' instructions / unit | ratio (instructions) |' : ''}`);
-  out.push(`|---|---|---|---|---|---|---|---|---|${ins ? '---|---|' : ''}`);
+  out.push(`| workload | mode | work | CPU s | wall s | throughput / CPU-s | ratio vs baseline (CPU) | baseline noise | ratio (wall) | probe's share of CPU samples | of which statistics thread |${ins ? ' instructions / unit | ratio (instructions) |' : ''}`);
+  out.push(`|---|---|---|---|---|---|---|---|---|---|---|${ins ? '---|---|' : ''}`);
   for (const r of rows) {
     const base = r.baseline ? rows.find((b) => b.workload === r.workload && b.mode === r.baseline) : undefined;
     const tput = perUnit(r) / r.cpuS;
@@ -240,7 +262,7 @@ function render(rows: Row[], reps: number): string {
     const ipu = r.instructions / perUnit(r);
     const insRatio = base ? base.instructions / perUnit(base) / ipu : NaN;
     out.push(
-      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base ? f(wallRatio, 3) : '1'} | ${typeof r.probeShare === 'number' ? `${f(r.probeShare * 100, 1)} %` : '-'} |${ins ? ` ${f(ipu / 1e6, 2)} M | ${base ? f(insRatio, 3) : '1'} |` : ''}`,
+      `| ${r.workload} | ${r.mode}${base ? ` (vs ${base.mode})` : ' (baseline)'} | ${f(perUnit(r), r.unit === 'M ops' ? 1 : 0)} ${r.unit} | ${f(r.cpuS)} | ${f(r.wallS)} | ${f(tput, 1)} | ${base ? f(ratio, 3) : '1'} | ${base && Number.isFinite(base.noise ?? NaN) ? `±${f((base.noise ?? NaN) * 50, 1)} %` : '-'} | ${base ? f(wallRatio, 3) : '1'} | ${typeof r.probeShare === 'number' ? `${f(r.probeShare * 100, 1)} %` : '-'} | ${typeof r.statsShare === 'number' ? `${f(r.statsShare * 100, 2)} %` : '-'} |${ins ? ` ${f(ipu / 1e6, 2)} M | ${base ? f(insRatio, 3) : '1'} |` : ''}`,
     );
   }
   return out.join('\n');
