@@ -52,7 +52,8 @@ export function guardLaunch(file: string, args: readonly string[], env: Readonly
   return helper ? { file: helper, args: [String(process.pid), file, ...args], env: tagged, tag } : { file, args: [...args], env: tagged, tag };
 }
 
-function startWatchdog(): void {
+/** Starts this process's watchdog (once): what its launches left is killed when this process goes, however it goes. */
+export function startWatchdog(): void {
   if (watchdog || watchdogFailed) return;
   try {
     const child = spawn(process.execPath, [workerPath('watchdog'), enginePrefix(), String(process.pid)], {

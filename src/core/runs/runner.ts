@@ -1,7 +1,6 @@
 // Runs a scenario over its allocator environments, one after another (never in parallel: on a small machine
 // they would distort each other), and records everything in a run folder as it happens.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { readProcText } from '../os/proc';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +16,8 @@ import { AlloclabError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
 import { findFreePort, launchTarget, resolveExecutable, type ExitStatus, type ResolvedReady, type TargetProcess } from '../launch';
 import type { EnvironmentRecord, LoadStats, PhaseEndReason, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
+import { guardLaunch, registerGroup, signalGroup, unregisterGroup } from '../os/groups';
+import { readProcText } from '../os/proc';
 import { startSampler, type RssSampler } from '../sampler';
 import { expandPhases, preflightLoad, runLoad, substitute } from '../stress';
 import { phaseLimits, type LoadedScenario, type Phase, type Scenario } from '../stress/scenario';
@@ -121,7 +122,16 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   const build = scenario.target.build;
   if (build) {
     observer.progress?.(`building: ${build.command} ${(build.args ?? []).join(' ')}`);
-    const r = await execa(build.command, build.args ?? [], { cwd: path.resolve(baseDir, build.cwd ?? '.'), reject: false, all: true, signal: req.signal });
+    // A build (make -j and its compilers) is a launch like any other: tagged, in its own group, registered.
+    const guarded = guardLaunch(build.command, build.args ?? [], process.env as Record<string, string>);
+    const child = execa(guarded.file, guarded.args, { cwd: path.resolve(baseDir, build.cwd ?? '.'), env: guarded.env, extendEnv: false, reject: false, all: true, detached: true });
+    if (child.pid !== undefined) registerGroup(child.pid, guarded.tag);
+    const cancel = () => child.pid !== undefined && signalGroup(child.pid, 'SIGTERM');
+    req.signal?.addEventListener('abort', cancel, { once: true });
+    const r = await child.finally(() => {
+      req.signal?.removeEventListener('abort', cancel);
+      if (child.pid !== undefined) unregisterGroup(child.pid);
+    });
     if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${String(r.all ?? '').slice(-2000)}`, 'failure');
   }
 

@@ -126,6 +126,15 @@ for (const c of cases) {
   }
 }
 
+test('SIGKILL of `alloclab run` during the target\'s build (a build that forks and daemonizes): nothing is left', async () => {
+  const file = path.join(work, 'build.alloclab.json');
+  writeFileSync(file, JSON.stringify({
+    name: 'build', target: { command: escaper(), build: { command: escaper(), args: ['fork', 'setsid'] } },
+    environments: ['glibc'], phases: [{ name: 'idle', kind: 'idle', duration: '1s' }],
+  }));
+  await killDuring({ command: 'run', args: (out) => ['run', file, '--out', out], expected: 3 }, ['SIGKILL']);
+});
+
 test('a second Ctrl-C while the load driver ignores SIGINT and SIGTERM still kills it', () => killDuring(cases[0], ['SIGINT', 'SIGINT']));
 
 /**
