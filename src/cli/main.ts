@@ -264,7 +264,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+// Run only as the CLI bundle itself: a test bundle that imports buildProgram is also `require.main`.
+if (require.main === module && path.basename(__filename) === 'cli.js') {
   void main(process.argv).then((code) => {
     process.exitCode = code;
   });
