@@ -7,7 +7,7 @@
 //                                          1. the integration suite (mocha in the extension host)
 //                                          2. UI checks on the installed .vsix: palette -> Run Scenario -> panel
 //                                          3. UI check of an untrusted workspace
-//                                          and print `vscode: N passed, N failed` (exit 1 on any failure)
+//                                          and print `vscode: N passed, N failed, N skipped` (exit 1 on any failure)
 //   node scripts/vscode-host.mjs serve     start one instance on the repo's extension and print its URL
 //
 // Facts this relies on are in /work/shared/notes/vscode-test-host.md (why code-server, the URL payload, the
@@ -273,6 +273,13 @@ async function runFromPalette(page, title) {
 // ---- the suites -------------------------------------------------------------------------------------------
 
 const results = [];
+/** Tests the extension host skipped, each printed with its reason; a skip is not a failure. */
+function recordSkips(suite, res) {
+  for (const s of res.skipped ?? []) {
+    results.push({ name: `${suite}: ${s.title}`, ok: true, skipped: s.reason });
+    console.log(`skipped: ${suite}: ${s.title}: ${s.reason}`);
+  }
+}
 function record(name, ok, detail = '') {
   results.push({ name, ok, detail });
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` -- ${detail}` : ''}`);
@@ -307,7 +314,8 @@ async function integrationSuite(browser) {
     const res = JSON.parse(readFileSync(resultsFile, 'utf8'));
     for (let i = 0; i < res.passed; i++) results.push({ name: `integration #${i + 1}`, ok: true });
     for (const f of res.failures) record(`integration: ${f.title}`, false, f.error);
-    console.log(`integration (in the extension host): ${res.passed} passed, ${res.failed} failed`);
+    recordSkips('integration', res);
+    console.log(`integration (in the extension host): ${res.passed} passed, ${res.failed} failed, ${(res.skipped ?? []).length} skipped`);
   } finally {
     await server.stop();
     if (!keep) rmSync(ws, { recursive: true, force: true });
@@ -437,7 +445,8 @@ async function untrustedSuite(browser) {
       const res = JSON.parse(readFileSync(resultsFile, 'utf8'));
       for (let i = 0; i < res.passed; i++) results.push({ name: `untrusted #${i + 1}`, ok: true });
       for (const f of res.failures) record(f.title, false, f.error);
-      console.log(`untrusted (in the extension host): ${res.passed} passed, ${res.failed} failed`);
+      recordSkips('untrusted', res);
+      console.log(`untrusted (in the extension host): ${res.passed} passed, ${res.failed} failed, ${(res.skipped ?? []).length} skipped`);
     }
   } finally {
     await server.stop();
@@ -472,9 +481,10 @@ async function test() {
     log(`browser closed in ${Date.now() - tc} ms`);
     killAll();
   }
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(`vscode: ${passed} passed, ${failed} failed`);
+  const skipped = results.filter((r) => r.skipped).length;
+  const passed = results.filter((r) => r.ok && !r.skipped).length;
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`vscode: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exitCode = failed || !results.length ? 1 : 0;
 }
 
@@ -495,7 +505,7 @@ if (!main) {
 }
 main().catch((e) => {
   console.error(e?.stack ?? String(e));
-  if (cmd === 'test') console.log(`vscode: ${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length + 1} failed`);
+  if (cmd === 'test') console.log(`vscode: ${results.filter((r) => r.ok && !r.skipped).length} passed, ${results.filter((r) => !r.ok).length + 1} failed, ${results.filter((r) => r.skipped).length} skipped`);
   killAll();
   process.exit(1);
 });

@@ -5,11 +5,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import Mocha from 'mocha';
+import { skipReasons } from './support';
 
 export interface SuiteResults {
   passed: number;
   failed: number;
   failures: { title: string; error: string }[];
+  /** Tests that did not run, each with why (skipBecause in the test). */
+  skipped: { title: string; reason: string }[];
 }
 
 /** Called by VS Code's test runner; resolves when every test passed, rejects otherwise. */
@@ -19,7 +22,7 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
   const dir = path.join(__dirname, 'suite');
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(dir, f));
-  const results: SuiteResults = { passed: 0, failed: 0, failures: [] };
+  const results: SuiteResults = { passed: 0, failed: 0, failures: [], skipped: [] };
   await new Promise<void>((resolve) => {
     const runner = mocha.run(() => resolve());
     runner.on('pass', () => results.passed++);
@@ -27,8 +30,13 @@ export async function run(): Promise<void> {
       results.failed++;
       results.failures.push({ title: t.fullTitle(), error: err?.stack ?? String(err) });
     });
+    runner.on('pending', (t) => {
+      const reason = skipReasons().get(t.fullTitle()) ?? 'no reason given (use skipBecause)';
+      results.skipped.push({ title: t.fullTitle(), reason });
+    });
   });
-  console.log(`integration: ${results.passed} passed, ${results.failed} failed`);
+  for (const s of results.skipped) console.log(`skipped: ${s.title}: ${s.reason}`);
+  console.log(`integration: ${results.passed} passed, ${results.failed} failed, ${results.skipped.length} skipped`);
   const out = process.env.ALLOCLAB_TEST_RESULTS;
   if (out) fs.writeFileSync(out, JSON.stringify(results, null, 2));
   if (results.failed) throw new Error(`${results.failed} integration test(s) failed`);

@@ -10,3 +10,15 @@ export async function until<T>(what: string, ms: number, f: () => T | undefined 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Reasons of the tests skipped so far, by full title (global: each suite file is its own bundle). */
+export function skipReasons(): Map<string, string> {
+  const g = globalThis as { __alloclabSkipReasons?: Map<string, string> };
+  return (g.__alloclabSkipReasons ??= new Map());
+}
+
+/** Skips the running test and records why, so the suite's tally prints the reason with the skip. */
+export function skipBecause(ctx: Mocha.Context, reason: string): never {
+  skipReasons().set(ctx.test?.fullTitle() ?? '', reason);
+  ctx.skip();
+}

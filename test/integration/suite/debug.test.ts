@@ -12,7 +12,7 @@ import type { MemorySnapshot } from '../../../src/core/debug';
 import type { RunEvent, RunRecord } from '../../../src/core/model';
 import { Commands, EXTENSION_ID } from '../../../src/vscode/constants';
 import type { AllocatorLabApi } from '../../../src/vscode/extension';
-import { until } from '../support';
+import { skipBecause, until } from '../support';
 
 const LLDB_VSCODE = '/usr/bin/lldb-vscode-16';
 
@@ -68,7 +68,7 @@ describe('Debugging sessions', function () {
   });
 
   it('debugs debugtest under jemalloc with live memory, stops on the timeline, snapshots, and a saved run', async function () {
-    if (!fs.existsSync(LLDB_VSCODE)) this.skip();
+    if (!fs.existsSync(LLDB_VSCODE)) skipBecause(this, `${LLDB_VSCODE} is not installed (apt-get install lldb-16)`);
     this.timeout(120_000);
     const program = path.join(repo, 'native', 'build', 'debugtest');
     const source = path.join(repo, 'native', 'debugtest', 'debugtest.c');
@@ -151,7 +151,7 @@ describe('Debugging sessions', function () {
   });
 
   it('the debuggee killed while paused: snapshot refused with a message, run saved, session over', async function () {
-    if (!fs.existsSync(LLDB_VSCODE)) this.skip();
+    if (!fs.existsSync(LLDB_VSCODE)) skipBecause(this, `${LLDB_VSCODE} is not installed (apt-get install lldb-16)`);
     this.timeout(60_000);
     const program = path.join(repo, 'native', 'build', 'debugtest');
     const source = path.join(repo, 'native', 'debugtest', 'debugtest.c');

@@ -239,7 +239,7 @@ test('glibc: arena list and memory map at every publication, mallinfo2 as a cros
   }
 });
 
-test('jemalloc: mallctl statistics published and consistent with the probe', { skip: !fs.existsSync(`${LIB}/libjemalloc.so.2`) }, async () => {
+test('jemalloc: mallctl statistics published and consistent with the probe', { skip: !fs.existsSync(`${LIB}/libjemalloc.so.2`) && 'libjemalloc2 is not installed' }, async () => {
   const s = await start(nativeProgram('probetest'), ['known'], `${LIB}/libjemalloc.so.2`);
   try {
     const r = await freshStats(s.shm, 'jemalloc');
