@@ -65,6 +65,10 @@ export function runStateNotes(run: StoredRun): string[] {
   else if (!run.record.complete) notes.push('This run is incomplete: it was interrupted; the figures cover what was recorded.');
   const skipped = skippedEnvironments(run);
   if (skipped.length) notes.push(`Not run (the run ended before them): ${skipped.join(', ')}.`);
+  for (const { record: e } of run.environments) {
+    const redirects = (e.metrics?.phases ?? []).reduce((n, p) => n + (p.load?.redirects ?? 0), 0);
+    if (redirects) notes.push(`${e.label}: ${redirects} answers were redirects (3xx), which the load does not follow; they are counted apart from successes. Point the URL at the final address.`);
+  }
   return notes;
 }
 

@@ -39,3 +39,18 @@ export class CancelledError extends AlloclabError {
     super('Cancelled.', 'failure');
   }
 }
+
+/**
+ * A program's output made safe to put in a message: terminal escape sequences (colours, cursor moves, title
+ * changes, screen clears) and other control characters removed, so a target cannot drive the user's terminal
+ * through our errors. Tabs stay; newlines stay only when `keepNewlines`.
+ */
+export function printableOutput(text: string, keepNewlines = false): string {
+  const plain = text
+    // CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), DCS/PM/APC strings, then any other two-byte ESC sequence.
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b[\]P^_][\s\S]*?(?:\x07|\x1b\\|$)/g, '')
+    .replace(/\x1b[ -~]?/g, '')
+    .replace(/\x9b[0-?]*[ -/]*[@-~]/g, '');
+  return keepNewlines ? plain.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '') : plain.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, '');
+}

@@ -75,6 +75,8 @@ export interface LoadStats {
   durationMs: number;
   throughputRps: number;
   latencyMs?: { p50: number; p90: number; p99: number; max: number };
+  /** Answers with a 3xx status (built-in HTTP driver): not followed, so neither successes nor errors. */
+  redirects?: number;
   /**
    * False when an external driver's output could not be read: requests, throughput and latency are then unknown
    * (shown as "-"), not zero. Absent in runs written before the field existed (read as true).

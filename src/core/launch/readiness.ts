@@ -1,7 +1,7 @@
 // Readiness of a launched target: a TCP port that accepts, an HTTP URL that answers, a log line, a delay. Every
 // condition given must hold; the target exiting first, a timeout or a cancel ends the wait with a typed error.
 import * as http from 'node:http';
-import { CancelledError, TargetError } from '../errors';
+import { CancelledError, TargetError, printableOutput } from '../errors';
 import { canConnect, pinUrl, pinnedLookup, portOwner, type PinnedUrl } from '../os/net';
 import { formatDuration } from '../units';
 import type { ExitStatus, LineListener } from './target';
@@ -216,7 +216,8 @@ function delay(ms: number): Promise<void> {
 }
 
 function clip(line: string): string {
-  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+  const text = printableOutput(line);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function portTakenError(port: number, owner: { pid: number; comm: string }): TargetError {

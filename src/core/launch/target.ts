@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { TargetError } from '../errors';
+import { printableOutput, TargetError } from '../errors';
 import { waitReady, type ReadinessSubject, type ResolvedReady } from './readiness';
 import { guardLaunch, registerGroup, signalGroup, unregisterGroup } from '../os/groups';
 import { resolveExecutable } from './resolve';
@@ -201,7 +201,8 @@ class Target implements TargetProcess {
 
   private line(stream: 'stdout' | 'stderr', line: string): void {
     if (stream === 'stderr') {
-      this.stderrTail.push(line);
+      // The tail goes into error messages shown on the user's terminal: no escape sequences from the target.
+      this.stderrTail.push(printableOutput(line));
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
     }
     this.recent.push({ stream, line });

@@ -12,7 +12,7 @@ import {
 import { computeEnvironmentMetrics } from '../analysis/metrics';
 import { PhaseSettler } from '../analysis/settle';
 import { judgeRun } from '../analysis/verdict';
-import { AlloclabError } from '../errors';
+import { AlloclabError, printableOutput, TargetError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
 import { findFreePort, launchTarget, resolveExecutable, type ExitStatus, type ResolvedReady, type TargetProcess } from '../launch';
 import type { EnvironmentRecord, LoadStats, PhaseEndReason, RunEvent, RunKind, RunRecord, Sample, Verification } from '../model';
@@ -132,7 +132,7 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
       req.signal?.removeEventListener('abort', cancel);
       if (child.pid !== undefined) unregisterGroup(child.pid);
     });
-    if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${String(r.all ?? '').slice(-2000)}`, 'failure');
+    if (r.exitCode !== 0) throw new AlloclabError(`The build command failed (exit ${r.exitCode}):\n${printableOutput(String(r.all ?? '').slice(-2000), true)}`, 'failure');
   }
 
   const repeat = Math.max(1, scenario.repeat ?? 1);
@@ -174,7 +174,8 @@ async function runEnvironment(c: EnvContext): Promise<void> {
     if (verification.applied) await runPhases(c, env, watch.signal, prepared.port, sampling.samples);
     else c.observer.progress?.(`${env.label}: not applied (${verification.notAppliedReason})`);
   } catch (e) {
-    if (!c.req.signal?.aborted && !watch.died()) env.rec.error = (e as Error).message;
+    // A target that died before it was ready: the readiness error names the exit and keeps its last stderr lines.
+    if (!c.req.signal?.aborted && (!watch.died() || e instanceof TargetError)) env.rec.error = (e as Error).message;
   } finally {
     watch.dispose();
   }
@@ -386,6 +387,9 @@ async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: Abor
       : 'duration';
     if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} settled after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled})`);
     env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason });
+    if (load?.redirects) {
+      env.emit({ t: env.now(), type: 'note', level: 'warning', message: `${phase.name}: ${load.redirects} of ${load.requests} answers were redirects (3xx), which the load does not follow: they are not successes. Point the URL at the final address.` });
+    }
   }
 }
 
@@ -406,7 +410,7 @@ async function stop(c: EnvContext, env: EnvironmentInProgress, target: TargetPro
   env.emit({ t: env.now(), type: 'exit', code: exit.code, signal: exit.signal, expected: wasRunning });
   if (!wasRunning) {
     const msg = `The target ${describeExit(exit)} ${(env.now() / 1000).toFixed(1)} s after start under ${env.label} (see ${path.join(env.dir, 'stderr.log')}).`;
-    rec.error = rec.error ? `${rec.error} ${msg}` : msg;
+    rec.error = rec.error ? `${rec.error}${rec.error.includes('\n') ? '\n' : ' '}${msg}` : msg;
   }
   const samplerError = watch.samplerError();
   if (samplerError) rec.error = `Sampling stopped: ${samplerError}. The target was stopped.`;

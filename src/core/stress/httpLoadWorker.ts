@@ -4,7 +4,8 @@
 // the target shows up in the percentiles instead of silently lowering the send rate (coordinated omission).
 //
 // Counting: `requests` = every attempt that finished inside the phase (answered or failed); a response with status
-// >= 400 is an `errors.status` (a 4xx usually means the scenario is wrong, which the user must see); `throughputRps`
+// >= 400 is an `errors.status` (a 4xx usually means the scenario is wrong, which the user must see); a 3xx is not
+// followed and is counted apart as a `redirect` (the load did not reach the handler it names); `throughputRps`
 // = responses (any status) per second; latency percentiles cover responses only. Requests still in flight at phase
 // end are abandoned and not counted.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -81,6 +82,7 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
   const errors = { status: 0, connect: 0, timeout: 0, other: 0 };
   let requests = 0;
   let responses = 0;
+  let redirects = 0;
   // Int32 counts are plenty for one phase.
   const histogram = new Int32Histogram(1, MAX_LATENCY_US, 3);
   let stopped = false;
@@ -119,6 +121,7 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
       if (!stopped) {
         if (answered) {
           responses++;
+          if (status >= 300 && status < 400) redirects++;
           histogram.recordValue(Math.min(MAX_LATENCY_US, Math.max(1, Math.round((performance.now() - since) * 1000))));
         }
         requests++;
@@ -206,6 +209,7 @@ async function run(job: HttpWorkerJob, onStop: (stop: () => void) => void): Prom
     errors,
     durationMs,
     throughputRps: durationMs > 0 ? (responses * 1000) / durationMs : 0,
+    redirects,
   };
   if (responses > 0) {
     stats.latencyMs = {

@@ -1,5 +1,5 @@
 // Running the `alloclab` command the way a user does, in a fresh folder, for the reliability tests.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,3 +22,15 @@ export function runCli(args: string[], cwd: string, timeoutMs = 60_000): CliResu
 
 /** A stack trace printed by Node or by us ("    at fn (file:1:2)"). */
 export const STACK_TRACE = /^\s+at .*(:\d+:\d+\)?|\(native\)|<anonymous>)$/m;
+
+/** runCli without blocking this process (for tests that serve the load the CLI sends). */
+export function runCliAsync(args: string[], cwd: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
