@@ -81,6 +81,9 @@ function withAlpha(colour: string, alpha: number): string {
 
 /** The read-out of one point: the layers it has (the small ones only when not zero). */
 function figures(p: LedgerPoint): string {
+  if (p.figures === 'unknown') {
+    return `live heap ${formatMiB(p.liveHeapBytes)}  ·  unknown ${formatMiB(p.unknownBytes)} (the allocator's figures were over 1 s old)  ·  file-backed ${formatMiB(p.fileBytes)}`;
+  }
   const always = new Set<LedgerLayer>(['liveHeapBytes', 'allocatorHeldBytes', 'otherAnonBytes', 'fileBytes']);
   const shown = LAYERS.filter((l) => always.has(l.key) || p[l.key] > 0).map((l) => `${l.label} ${formatMiB(p[l.key])}`);
   if (p.figures === 'interpolated') shown.push('(interpolated between fresh figures)');
@@ -306,8 +309,7 @@ export class LedgerCharts {
   private showReadout(p: LedgerPlot, idx: number | null): void {
     const at = idx != null ? p.drawn[idx] : undefined;
     const last = p.all.at(-1);
-    if (at && at.figures === 'unknown') p.readout.textContent = `t = ${(at.t / 1000).toFixed(1)} s  ·  live heap ${formatMiB(at.liveHeapBytes)}  ·  unknown ${formatMiB(at.unknownBytes)} (the allocator's figures were over 1 s old)  ·  file-backed ${formatMiB(at.fileBytes)}`;
-    else if (at) p.readout.textContent = `t = ${(at.t / 1000).toFixed(1)} s  ·  ${figures(at)}`;
+    if (at) p.readout.textContent = `t = ${(at.t / 1000).toFixed(1)} s  ·  ${figures(at)}`;
     else if (last) p.readout.textContent = `at the end: ${figures(last)}${last.statusKnown ? '' : '  (no file-backed figure: anon taken as RSS)'}`;
     else p.readout.textContent = '';
   }
