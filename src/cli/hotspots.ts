@@ -45,6 +45,8 @@ export function registerProfileCommands(program: Command): void {
     .option('--duration <d>', 'how long to run a binary (it is stopped after that), e.g. 10s', '10s')
     .option('--env <id>', 'allocator environment to run the target under (an id of `alloclab allocators`; probe-sampled only: the other backends fix their own)')
     .option('--interval <bytes>', 'probe-sampled: mean bytes between samples (default 524288)')
+    .addOption(new Option('--unwinder <method>', 'probe-sampled: how stacks are captured (auto: frame pointers where they agree with the unwinder)').choices(['auto', 'fp', 'libunwind', 'gcc']))
+    .option('--depth <frames>', 'probe-sampled: frames kept per stack (default 64, at most 128)')
     .option('--lg-prof-interval <n>', 'jemalloc-prof: a heap dump every 2^N bytes allocated', '24')
     .option('--out <dir>', 'exact run folder')
     .option('--runs-dir <dir>', 'parent folder of run folders', DEFAULT_RUNS_DIR)
@@ -109,7 +111,7 @@ export function registerProfileCommands(program: Command): void {
 
 interface ProfileCliOptions {
   backend?: string; duration: string; lgProfInterval: string; out?: string; runsDir: string; by?: Ranking; top: string; json?: boolean;
-  env?: string; interval?: string;
+  env?: string; interval?: string; unwinder?: 'auto' | 'fp' | 'libunwind' | 'gcc'; depth?: string;
 }
 
 function duration(text: string): number {
@@ -124,12 +126,14 @@ function duration(text: string): number {
  * The backend: --backend, else the scenario's "profile" field, else the first one (cheapest) that is installed
  * and reaches the binary: probe-sampled whenever the probe applies.
  */
-function pickBackend(opts: ProfileCliOptions, binary: string, fromScenario?: { backend?: string; intervalBytes?: number }): AttributionBackend {
+function pickBackend(opts: ProfileCliOptions, binary: string, fromScenario?: { backend?: string; intervalBytes?: number; unwinder?: 'auto' | 'fp' | 'libunwind' | 'gcc'; maxDepth?: number }): AttributionBackend {
   const lg = Number(opts.lgProfInterval);
   if (!Number.isInteger(lg) || lg < 10 || lg > 40) throw new AlloclabError('--lg-prof-interval must be an integer between 10 and 40', 'input');
   const interval = opts.interval != null ? Number(opts.interval) : fromScenario?.intervalBytes;
   if (interval != null && (!Number.isInteger(interval) || interval < 1)) throw new AlloclabError('--interval must be a positive whole number of bytes (e.g. 524288)', 'input');
-  const options = { jemalloc: { lgProfInterval: lg }, probe: { intervalBytes: interval } };
+  const depth = opts.depth != null ? Number(opts.depth) : fromScenario?.maxDepth;
+  if (depth != null && (!Number.isInteger(depth) || depth < 1 || depth > 128)) throw new AlloclabError('--depth must be a whole number of frames from 1 to 128', 'input');
+  const options = { jemalloc: { lgProfInterval: lg }, probe: { intervalBytes: interval, maxDepth: depth, unwinder: opts.unwinder ?? fromScenario?.unwinder } };
   const id = opts.backend ?? fromScenario?.backend;
   if (id) return getBackend(id, options);
   const all = listBackends(options);

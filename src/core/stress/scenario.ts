@@ -85,6 +85,8 @@ export const scenarioSchema = z
       .object({
         backend: z.string().min(1).optional().describe('Attribution backend for `alloclab profile` (see `alloclab profile --help`): probe-sampled (default where the probe applies: keeps the allocator), jemalloc-prof, heaptrack, massif.'),
         intervalBytes: z.number().int().min(1).max(2 ** 40).optional().describe('probe-sampled: mean bytes between samples (default 524288; smaller is finer and costs more).'),
+        unwinder: z.enum(['auto', 'fp', 'libunwind', 'gcc']).optional().describe('probe-sampled: how stacks are captured (default auto: frame pointers where they agree with the unwinder, else libunwind, else _Unwind_Backtrace).'),
+        maxDepth: z.number().int().min(1).max(128).optional().describe('probe-sampled: frames kept per stack (default 64).'),
       })
       .strict()
       .optional()

@@ -130,7 +130,7 @@ test('hotspots --baseline lists the change per line', () => {
 test('profile without --backend uses probe-sampled (the probe applies), keeps --env, and hotspots writes pprof', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-sampled-'));
   try {
-    const r = alloclab(['profile', '--env', 'jemalloc', '--interval', '65536', '--out', out, '--by', 'calls', '--json', '--', nativeProgram('proftest-sites'), '0']);
+    const r = alloclab(['profile', '--env', 'jemalloc', '--interval', '65536', '--unwinder', 'libunwind', '--out', out, '--by', 'calls', '--json', '--', nativeProgram('proftest-sites'), '0']);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.backend, 'probe-sampled');
@@ -141,6 +141,7 @@ test('profile without --backend uses probe-sampled (the probe applies), keeps --
     const record = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
     assert.equal(record.environments[0].env, 'jemalloc');
     const profile = JSON.parse(readFileSync(path.join(out, record.environments[0].dir, 'profile.json'), 'utf8'));
+    assert.equal(profile.sampling.unwinder, 'libunwind');
     assert.ok(profile.modules.some((m: { path: string }) => m.path.includes('libjemalloc')), 'libjemalloc is not among the modules');
     const pb = path.join(out, 'heap.pb.gz');
     const w = alloclab(['hotspots', out, '--format', 'pprof', '-o', pb]);
@@ -158,6 +159,9 @@ test('profile: an --env that clashes with the backend is an input error', () => 
   const r = alloclab(['profile', '--backend', 'jemalloc-prof', '--env', 'mimalloc', '--', nativeProgram('proftest-sites'), '0']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--env mimalloc clashes with the jemalloc-prof backend/);
+  const depth = alloclab(['profile', '--backend', 'probe-sampled', '--depth', '500', '--', nativeProgram('proftest-sites'), '0']);
+  assert.equal(depth.code, 2);
+  assert.match(depth.stderr, /--depth must be/);
   const unknown = alloclab(['profile', '--backend', 'probe-sampled', '--env', 'nosuch', '--', nativeProgram('proftest-sites'), '0']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /nosuch/);

@@ -149,3 +149,20 @@ test('probe-sampled: a killed target leaves its samples up to the last round', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const method of ['fp', 'libunwind', 'gcc']) {
+  test(`probe-sampled: stacks by ${method} when asked, with the depth bound kept`, async () => {
+    const dir = await sampled(nativeProgram('proftest-sites'), ['0'], { ALLOCLAB_PROBE_SAMPLE_INTERVAL: '65536', ALLOCLAB_PROBE_UNWIND: method, ALLOCLAB_PROBE_SAMPLE_DEPTH: '2' });
+    try {
+      const p = await readProbeSampledProfile(dir);
+      assert.equal(p.sampling?.unwinder, method);
+      assert.equal(p.sampling?.maxDepth, 2);
+      assert.ok(p.sites.every((s) => new Set(s.frames.map((f) => f.address)).size <= 2), 'a stack deeper than the bound');
+      // Two frames are enough here: the allocating line and its caller.
+      assertTopIs(rankHotspots(p, 'calls'), 'sites.c', 'churn', `${method} by calls`);
+      assertTopIs(rankHotspots(p, 'peak'), 'sites.c', 'cache', `${method} by peak`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
