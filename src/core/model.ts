@@ -171,6 +171,8 @@ export interface EnvironmentMetrics {
    *  (ledger: thread stacks, direct mmap), and of file-backed + shared memory (status), over the load phases. */
   liveHeapTrajectory?: Trajectory | null;
   otherAnonTrajectory?: Trajectory | null;
+  /** Trajectory of the free memory the allocator holds resident (ledger). */
+  heldTrajectory?: Trajectory | null;
   fileTrajectory?: Trajectory | null;
   /** Median of the allocator-held bytes (ledger) over the settled part of the load. */
   steadyAllocatorHeldBytes?: number | null;

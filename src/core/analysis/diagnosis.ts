@@ -234,18 +234,41 @@ function mibPerMin(b: number): string {
   return `${v >= 0 ? '+' : ''}${v.toFixed(1)} MiB/min`;
 }
 
-/** Does growth outside the heap (file-backed, or anonymous but not heap per the ledger) explain this RSS growth? */
-function nonHeapGrowth(x: Weighed): { what: 'file-backed' | 'anonymous, outside the heap' | 'thread stacks'; slope: number | null } | null {
+/** The live heap (ledger) grows, and by more than flat allows at the scale of the whole process: a leak's signal. */
+function liveGrows(x: Weighed): boolean {
+  const live = x.m.liveHeapTrajectory;
+  return isRising(live) && (live!.slopeBytesPerMin ?? 0) >= (x.tr.bandBytesPerMin ?? 0);
+}
+
+/** The live heap's growth is at most a fraction of RSS growth, for certain (its interval's top below it). */
+function liveExplainsLittle(x: Weighed): boolean {
+  const top = x.m.liveHeapTrajectory?.slopeIntervalBytesPerMin?.[1];
+  return top != null && top < EXPLAINS_FRACTION * Math.max(0, x.tr.slopeBytesPerMin ?? 0);
+}
+
+/**
+ * Where RSS growth goes when it is not the live heap. With the ledger, RSS = live + held + other anonymous + file,
+ * so the growths add up the same way: the largest of the held, other-anonymous and file-backed slopes (robust
+ * point estimates) is where it goes. Without the ledger only file-backed growth and a climbing thread count can be
+ * seen; null when nothing but the heap explains it.
+ */
+function growthOutsideLive(x: Weighed): { what: 'held' | 'file-backed' | 'anonymous, outside the heap' | 'thread stacks'; slope: number | null } | null {
   const rss = x.tr.slopeBytesPerMin ?? 0;
   if (rss <= 0) return null;
-  if (x.m.liveHeapTrajectory && isRising(x.m.liveHeapTrajectory)) return null;
-  const file = x.m.fileTrajectory;
-  if (isRising(file) && (file!.slopeBytesPerMin ?? 0) >= EXPLAINS_FRACTION * rss) return { what: 'file-backed', slope: file!.slopeBytesPerMin };
-  const other = x.m.otherAnonTrajectory;
-  if (isRising(other) && (other!.slopeBytesPerMin ?? 0) >= EXPLAINS_FRACTION * rss) return { what: 'anonymous, outside the heap', slope: other!.slopeBytesPerMin };
+  const slopeOf = (t: Trajectory | null | undefined) => t?.slopeBytesPerMin ?? null;
+  const file = slopeOf(x.m.fileTrajectory);
+  if (x.m.liveHeapTrajectory) {
+    if (!liveExplainsLittle(x)) return null;
+    const parts: [NonNullable<ReturnType<typeof growthOutsideLive>>['what'], number | null][] = [
+      ['held', slopeOf(x.m.heldTrajectory)], ['anonymous, outside the heap', slopeOf(x.m.otherAnonTrajectory)], ['file-backed', file],
+    ];
+    const [what, slope] = parts.filter(([, v]) => v != null).sort((a, b) => b[1]! - a[1]!)[0] ?? ['held', null];
+    return { what, slope };
+  }
+  if (isRising(x.m.fileTrajectory) && (file ?? 0) >= EXPLAINS_FRACTION * rss) return { what: 'file-backed', slope: file };
   // Without the ledger, a thread count that keeps climbing with RSS is the one visible sign of stack growth.
   const a = x.m.threadsAtLoadStart, b = x.m.threadsAtLoadEnd;
-  if (!x.m.liveHeapTrajectory && a != null && b != null && b >= a + 4 && b >= 1.5 * a) return { what: 'thread stacks', slope: null };
+  if (a != null && b != null && b >= a + 4 && b >= 1.5 * a) return { what: 'thread stacks', slope: null };
   return null;
 }
 
@@ -273,31 +296,36 @@ function read(list: readonly Weighed[]): Reading {
     return ms > 0 ? `Run the load ${Math.ceil(ms / 1000)} s longer (or with --until-settled): ${undecided.map((x) => x.rec.label).join(', ')} did not settle.` : null;
   };
 
+  // With the ledger, live memory growing under every allocator is a leak by definition, whatever RSS shows yet.
+  if (withLedger.length === list.length && withLedger.every(liveGrows)) {
+    return { finding: 'leak', confidence: withLedger.length >= 2 ? 'high' : 'medium', basis: ids, evidence: ev, next: null, detail: {} };
+  }
+
   if (rising.length && rising.length === list.length) {
     // Growing under every allocator: the program's memory, unless the ledger or the breakdown says otherwise.
-    const nonHeap = rising.map(nonHeapGrowth);
+    const outside = rising.map(growthOutsideLive);
+    const nonHeap = outside.map((o) => (o && o.what !== 'held' ? o : null));
     if (nonHeap.every((n) => n)) {
       for (const [i, x] of rising.entries()) {
-        ev.push({ env: x.rec.dir, metric: 'nonHeapGrowth', value: nonHeap[i]!.slope, unit: nonHeap[i]!.slope == null ? 'threads' : 'bytes/min',
-          text: nonHeap[i]!.slope == null ? `${x.rec.label}: threads ${x.m.threadsAtLoadStart} -> ${x.m.threadsAtLoadEnd}` : `${x.rec.label}: ${nonHeap[i]!.what} memory grows ${mibPerMin(nonHeap[i]!.slope!)}` });
+        const n = nonHeap[i]!;
+        ev.push({ env: x.rec.dir, metric: 'nonHeapGrowth', value: n.slope, unit: n.slope == null ? 'threads' : 'bytes/min',
+          text: n.slope == null ? `${x.rec.label}: threads ${x.m.threadsAtLoadStart} -> ${x.m.threadsAtLoadEnd}` : `${x.rec.label}: ${n.what} memory grows ${mibPerMin(n.slope)}` });
       }
       const stacksOnly = nonHeap.every((n) => n!.what === 'thread stacks');
       return { finding: 'non-heap-growth', confidence: stacksOnly ? 'low' : withLedger.length || !single ? 'medium' : 'low', basis: ids, evidence: ev,
         next: withLedger.length ? null : 'Run with --ledger to see the live heap beside RSS.', detail: { what: nonHeap[0]!.what } };
     }
     if (withLedger.length) {
-      const liveRising = withLedger.filter((x) => isRising(x.m.liveHeapTrajectory));
-      if (liveRising.length === withLedger.length) {
+      if (withLedger.every(liveGrows)) {
         return { finding: 'leak', confidence: withLedger.length >= 2 ? 'high' : 'medium', basis: ids, evidence: ev, next: null, detail: {} };
       }
-      const liveBounded = withLedger.filter((x) => isBounded(x.m.liveHeapTrajectory));
-      if (liveBounded.length === withLedger.length) {
+      if (outside.every((o) => o?.what === 'held')) {
         // RSS grows, the live heap does not: every allocator keeps what the program frees.
         return { finding: 'allocator-retention', confidence: withLedger.length >= 2 ? 'high' : 'medium', basis: ids, evidence: ev,
           next: null, detail: { everywhere: 1 } };
       }
       return { finding: 'inconclusive', confidence: 'low', basis: ids, evidence: ev,
-        next: 'Run the load longer: the live heap neither clearly grows nor levels off under every allocator.', detail: {} };
+        next: 'Run the load longer: the live heap neither clearly grows nor stays apart from RSS under every allocator.', detail: {} };
     }
     return { finding: 'leak', confidence: single ? 'low' : 'medium', basis: ids, evidence: ev,
       next: single ? 'Run under a second allocator (e.g. --env glibc,jemalloc) and with --ledger: growth under every allocator, with the live heap growing, is a leak.'
@@ -306,7 +334,7 @@ function read(list: readonly Weighed[]): Reading {
 
   if (rising.length && bounded.length) {
     // Grows under some allocators and stays bounded under others for the same work: the growth is the allocator's.
-    const liveRising = rising.filter((x) => isRising(x.m.liveHeapTrajectory));
+    const liveRising = rising.filter(liveGrows);
     if (liveRising.length) {
       return { finding: 'inconclusive', confidence: 'low', basis: ids, evidence: ev,
         next: `Run the load longer: the live heap grows under ${liveRising.map((x) => x.rec.label).join(', ')} while RSS is bounded under ${bounded.map((x) => x.rec.label).join(', ')}.`, detail: {} };
@@ -371,7 +399,7 @@ function read(list: readonly Weighed[]): Reading {
   const filled = list.filter((x) => x.tr.rampRiseBytes != null && x.tr.rampRiseBytes >= MATERIAL_RAMP_FRACTION * x.steady && x.tr.rampRiseBytes >= MATERIAL_LEVEL_FLOOR);
   if (filled.length) {
     // The program fills memory and then keeps it, at about the same level whatever the allocator: its own.
-    const liveAgrees = withLedger.every((x) => isBounded(x.m.liveHeapTrajectory));
+    const liveAgrees = withLedger.every((x) => !liveGrows(x));
     const confidence: Confidence = single ? 'low' : withLedger.length && liveAgrees ? 'high' : 'medium';
     return { finding: 'application-memory', confidence, basis: ids, evidence: ev,
       next: single ? 'Run under a second allocator (e.g. --env glibc,jemalloc) to see whether the level depends on the allocator.' : null, detail: {} };

@@ -184,6 +184,7 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
       lsLiveHeapGrowthBytesPerMin: seriesGrowth(withLedger, loadPhases, lastT, liveBytesOf),
       liveHeapTrajectory: live,
       otherAnonTrajectory: otherAnon,
+      heldTrajectory: windowsTrajectory(withLedger.filter(figuresFresh), lw, (s) => s.allocatorHeldBytes),
       steadyLiveHeapBytes: settledMedian(withLedger, live, liveBytesOf),
       steadyAllocatorHeldBytes: settledMedian(withLedger.filter(figuresFresh), trajectory, (s) => s.allocatorHeldBytes),
       ...(coverage ? { ledgerCoverage: coverage } : {}),

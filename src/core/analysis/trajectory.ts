@@ -210,7 +210,7 @@ export function timeAverage(points: readonly SeriesPoint[]): number | null {
  * medians, the break chosen so that at least `minTail` points stay after it. Returns the index of the first settled
  * point and the two segment slopes (per ms), or null with too few points.
  */
-export function rampBreak(points: readonly SeriesPoint[], minTail: number): { index: number; early: number; late: number } | null {
+export function rampBreak(points: readonly SeriesPoint[], minTail: number): { index: number; early: number; late: number; sse: number } | null {
   const n = points.length;
   if (n < minTail + 3) return null;
   let best: { index: number; early: number; late: number; sse: number } | null = null;
@@ -235,7 +235,7 @@ export function rampBreak(points: readonly SeriesPoint[], minTail: number): { in
     }
     if (!best || sse < best.sse) best = { index: k, early: beta[1], late: beta[2], sse };
   }
-  return best && { index: best.index, early: best.early, late: best.late };
+  return best;
 }
 
 function solve3(m: number[][], r: number[]): number[] | null {
@@ -276,7 +276,7 @@ function extraMsFor(half: number, target: number, n: number, bucketMs: number): 
  * break of the two-segment fit, accepted only when the early segment moves materially, clearly faster than the
  * rest, and by more than the noise around the rest; null when there is none.
  */
-function transientEnd(buckets: readonly SeriesPoint[], opts: TrajectoryOptions, knee: boolean): { index: number; rise: number } | null {
+function transientEnd(buckets: readonly SeriesPoint[], opts: TrajectoryOptions, knee: boolean): { index: number; rise: number; sse: number } | null {
   const brk = rampBreak(buckets, MIN_SETTLED);
   if (!brk || brk.early === 0) return null;
   const tail = buckets.slice(brk.index);
@@ -296,7 +296,40 @@ function transientEnd(buckets: readonly SeriesPoint[], opts: TrajectoryOptions, 
   // A ramp must move the level by more than the noise, and by more than flat allows in a minute (the band): less
   // is not a start-up transient. The knee after a ramp (its creep) only has to stand out of the noise and move
   // the level by 1 %: it is cut off because its slope is not the steady state's, whatever its size.
-  return steep && Math.abs(rise) > Math.max(3 * noise, knee ? 0.01 * level : band) ? { index: brk.index, rise } : null;
+  return steep && Math.abs(rise) > Math.max(3 * noise, knee ? 0.01 * level : band) ? { index: brk.index, rise, sse: brk.sse } : null;
+}
+
+/**
+ * The end of a start-up transient of any shape (a bump, a warm-up burst given back): the split of the points into
+ * two constant levels, accepted when that fits at least twice as well as one straight line (the same number of
+ * parameters, so a trend is never cut into a step) and the levels differ by more than the noise and the band.
+ * `rise` is the settled level against the first point.
+ */
+export function levelShift(buckets: readonly SeriesPoint[], opts: TrajectoryOptions = {}): { index: number; rise: number; sse: number } | null {
+  const n = buckets.length;
+  if (n < MIN_SETTLED + 2) return null;
+  const sum = [0], sq = [0];
+  for (const p of buckets) { sum.push(sum.at(-1)! + p.v); sq.push(sq.at(-1)! + p.v * p.v); }
+  const sse = (a: number, b: number) => sq[b] - sq[a] - ((sum[b] - sum[a]) ** 2) / (b - a);
+  let best = -1, bestSse = Infinity;
+  for (let k = 2; k <= n - MIN_SETTLED; k++) {
+    const e = sse(0, k) + sse(k, n);
+    if (e < bestSse) { bestSse = e; best = k; }
+  }
+  if (best < 0) return null;
+  // Least squares line over all points, for the comparison.
+  const mt = buckets.reduce((a, p) => a + p.t, 0) / n, mv = sum[n] / n;
+  let num = 0, den = 0;
+  for (const p of buckets) { num += (p.t - mt) * (p.v - mv); den += (p.t - mt) ** 2; }
+  const k1 = den > 0 ? num / den : 0;
+  const lineSse = buckets.reduce((a, p) => a + (p.v - (mv + k1 * (p.t - mt))) ** 2, 0);
+  if (!(bestSse * 2 < lineSse)) return null;
+  const head = (sum[best]) / best, tailMean = (sum[n] - sum[best]) / (n - best);
+  const tail = buckets.slice(best);
+  const noise = standardDeviation(tail.map((p) => p.v));
+  const level = median(tail.map((p) => p.v))!;
+  if (Math.abs(tailMean - head) <= Math.max(3 * noise, bandFor(level, opts))) return null;
+  return { index: best, rise: level - buckets[0].v, sse: bestSse };
 }
 
 /** Classifies a series over [startMs, endMs] (defaults: its first and last points). Points must be in time order. */
@@ -337,7 +370,9 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   // break is looked for again in what follows the first one, a few times, each accepted by the same test.
   for (let round = 0; round < MAX_BREAKS; round++) {
     const part = buckets.slice(settledFrom);
-    const brk = transientEnd(part, opts, round > 0);
+    // A ramp and a step both may fit; the one that fits better says where the transient ended.
+    const ramp = transientEnd(part, opts, round > 0), step = levelShift(part, opts);
+    const brk = ramp && step ? (step.sse < ramp.sse ? step : ramp) : ramp ?? step;
     if (!brk) break;
     rampRise = (rampRise ?? 0) + brk.rise;
     settledFrom += brk.index;
@@ -378,7 +413,7 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
     out.class = 'too-short';
     out.needMs = Math.max(1, Math.ceil((MIN_EFFECTIVE - effective) * trend.factor)) * bucketMs;
   } else if (lo >= -band && hi <= band) {
-    out.class = rampRise != null && rampRise > 0 ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
+    out.class = rampRise != null && rampRise > band ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
   } else if (oscillating && lo <= 0 && hi >= 0 && Math.abs(s) * settledSpanMin < spread) {
     // Swings hide a slow trend: no trend is detectable, and over the window the trend estimate moves the level by
     // less than the swing does; the interval is wider than the band. A class of its own; `need` says how long it

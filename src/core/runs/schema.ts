@@ -101,6 +101,7 @@ const metricsSchema = z.looseObject({
   growthIntervalBytesPerMin: interval.optional(), lsGrowthBytesPerMin: nullableNum.optional(), steadyRssBytes: nullableNum.optional(),
   meanRssBytes: nullableNum.optional(), trajectory: trajectorySchema.nullable().optional(),
   liveHeapTrajectory: trajectorySchema.nullable().optional(), otherAnonTrajectory: trajectorySchema.nullable().optional(),
+  heldTrajectory: trajectorySchema.nullable().optional(),
   fileTrajectory: trajectorySchema.nullable().optional(), steadyAllocatorHeldBytes: nullableNum.optional(),
   steadyLiveHeapBytes: nullableNum.optional(), threadsAtLoadStart: nullableNum.optional(), threadsAtLoadEnd: nullableNum.optional(),
   lsLiveHeapGrowthBytesPerMin: nullableNum.optional(),

@@ -190,3 +190,15 @@ test('the same samples always give the same trajectory', () => {
   const s = series(60, (() => { const n = ar1(0.99, 5 * MiB); return (t: number, r: () => number) => 100 * MiB + n(t, r); })(), 11);
   assert.deepEqual(classifyTrajectory(s), classifyTrajectory(s));
 });
+
+test('a warm-up burst given back (a level shift) is cut off: what follows is flat, its level the settled one', () => {
+  // 8 s at 300 MiB, then 40 s at 120 MiB: not a ramp, a step down.
+  const tr = classifyTrajectory(series(48, (t, r) => (t < 8000 ? 300 * MiB : 120 * MiB) + 0.5 * MiB * gauss(r)));
+  assert.equal(tr.class, 'flat', cls(tr));
+  assert.ok(Math.abs(tr.rampEndMs! - 8000) <= 1500, `cut at ${tr.rampEndMs}`);
+  assert.ok(Math.abs(tr.steadyBytes! - 120 * MiB) < MiB);
+  // A steady leak is never cut into a step: its line fits better than any two levels.
+  const leak = classifyTrajectory(series(48, (t, r) => 100 * MiB + (t / 60_000) * 50 * MiB + 0.5 * MiB * gauss(r)));
+  assert.equal(leak.rampEndMs, null);
+  assert.equal(leak.class, 'rising');
+});
