@@ -5,6 +5,7 @@
 // setsid and left their group), then exits. It lives in its own session, so a terminal's Ctrl-C or hang-up
 // does not reach it before the engine has had its chance to stop cleanly.
 import { killTagged, RUN_ID_VAR, signalGroup } from './groups';
+import { isDeadState, listPids, readStat } from './proc';
 
 const [prefix, enginePid] = process.argv.slice(2);
 const groups = new Set<number>();
@@ -28,14 +29,24 @@ process.stdin.on('data', (chunk: string) => {
   }
 });
 
+function livingMembers(): number {
+  let n = 0;
+  for (const pid of listPids()) {
+    const st = readStat(pid);
+    if (st && groups.has(st.pgrp) && !isDeadState(st.state)) n++;
+  }
+  return n;
+}
+
 let swept = false;
 async function sweep(): Promise<void> {
   if (swept) return;
   swept = true;
   // A process may fork while we kill: sweep until a round finds nothing left.
   for (let round = 0; round < SWEEP_ROUNDS; round++) {
-    let found = 0;
-    for (const pgid of groups) if (signalGroup(pgid, 'SIGKILL')) found++;
+    for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
+    // kill() succeeds on a group of zombies (their new parent may be slow to reap): count the living only.
+    let found = livingMembers();
     found += killTagged(prefix, [process.pid, Number(enginePid)]);
     if (found === 0 && round > 0) break;
     await new Promise((r) => setTimeout(r, SWEEP_PAUSE_MS));

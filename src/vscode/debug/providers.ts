@@ -2,6 +2,7 @@
 // and our own `alloclab-lldb` type runs Debian's lldb-vscode / lldb-dap with its launch arguments translated.
 import * as vscode from 'vscode';
 import { discoverAllocators } from '../../core/allocators';
+import { guardLaunch, startWatchdog } from '../../core/os/groups';
 import {
   ALLOCLAB_DEBUG_TYPE, ENVIRONMENT_KEY, findDebugAdapter, injectEnvironment, toLldbDapLaunch, type LaunchConfig,
 } from '../../core/debug';
@@ -77,7 +78,11 @@ export class AlloclabLldbAdapterFactory implements vscode.DebugAdapterDescriptor
     try {
       const found = findDebugAdapter({ explicitPath });
       this.log.info(`[debug] ${ALLOCLAB_DEBUG_TYPE} adapter: ${found.path}`);
-      return new vscode.DebugAdapterExecutable(found.path, []);
+      // Tagged and through the exec helper, with this host's watchdog: the adapter, and the debuggee that
+      // inherits its environment, end with the extension host however it ends (core/os/groups.ts).
+      startWatchdog();
+      const guarded = guardLaunch(found.path, [], {});
+      return new vscode.DebugAdapterExecutable(guarded.file, guarded.args, { env: guarded.env });
     } catch (e) {
       this.log.error(`[debug] ${(e as Error).message}`);
       // VS Code shows the error of a failed descriptor in a dialog; the message says what to install.
