@@ -66,8 +66,12 @@ export function mutateJson(r: Random, value: unknown): unknown {
   let root = structuredClone(value);
   const edits = 1 + int(r, 3);
   for (let k = 0; k < edits; k++) {
+    // A depth first, then a value at that depth: uniform over values would almost always hit the deep, bulky
+    // parts (a stored diagnosis, the scenario) and almost never a record's own fields.
     const all = paths(root);
-    const target = pick(r, all);
+    const depths = [...new Set(all.map((p) => p.length))];
+    const depth = pick(r, depths);
+    const target = pick(r, all.filter((p) => p.length === depth));
     const replacement = structuredClone(pick(r, WRONG_VALUES));
     if (target.length === 0) {
       root = replacement;
