@@ -122,7 +122,16 @@ export async function readJeprofProfile(inputs: string[], opts: { startedAtMs?: 
   const { files, warnings } = listHeapDumps(inputs);
   if (files.length === 0) throw new ProfileFormatError(inputs.join(', '), null, 'no jemalloc heap dumps (jeprof.*.heap) found. The target may have allocated less than one dump interval (lower lg_prof_interval), or did not load jemalloc.');
   const dumps: HeapDump[] = [];
-  for (const f of files) dumps.push(await parseHeapDump(f));
+  for (const [i, f] of files.entries()) {
+    try {
+      dumps.push(await parseHeapDump(f));
+    } catch (e) {
+      // The last dump of a set is the one a stopped target may have been writing: leave it out, keep the others.
+      if (!(e instanceof ProfileFormatError) || i !== files.length - 1 || files.length < 2 || !/truncated/.test(e.message)) throw e;
+      warnings.push(`${path.basename(f)} is truncated (the target was stopped while writing it) and is left out`);
+      files.pop();
+    }
+  }
   const mtimes = files.map((f) => statSync(f).mtimeMs);
   const origin = opts.startedAtMs ?? mtimes.reduce((a, b) => Math.min(a, b));
   // Every dump carries the maps of its moment; libraries loaded later only appear in later dumps.

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { parseHeapDump, ProfileFormatError, readHeaptrackProfile, readMassifProfile, readProfileJson } from '../../../src/core/profilers';
+import { parseHeapDump, ProfileFormatError, readHeaptrackProfile, readJeprofProfile, readMassifProfile, readProfileJson } from '../../../src/core/profilers';
 import { openRun, RunWriter, SAMPLES_FILE, EVENTS_FILE } from '../../../src/core/runs/store';
 import { repoRoot } from '../support/paths';
 import { cliPath, runCli, STACK_TRACE, tempDir } from './support';
@@ -199,4 +199,18 @@ test('show piped into a reader that has stopped reading ends quietly', async () 
   assert.doesNotMatch(stderr, STACK_TRACE);
   assert.doesNotMatch(stderr, /EPIPE/);
   assert.ok(code === 0, `exit ${code}: ${stderr}`);
+});
+
+test('in a set of .heap dumps, a cut last dump is left out with a warning; the others are read', async () => {
+  const dir = tempDir('readers');
+  const names = fs.readdirSync(path.join(fixtures, 'jeprof-sites')).sort();
+  for (const name of names) fs.copyFileSync(path.join(fixtures, 'jeprof-sites', name), path.join(dir, name));
+  const last = path.join(dir, names[names.length - 1]);
+  const text = fs.readFileSync(last, 'utf8');
+  fs.writeFileSync(last, text.slice(0, text.length - 7));
+  const p = await readJeprofProfile([dir]);
+  assert.equal(p.snapshots.length, names.length - 1);
+  assert.ok(p.warnings.some((w) => w.includes(`${names[names.length - 1]} is truncated`)), p.warnings.join('; '));
+  fs.writeFileSync(path.join(dir, names[0]), fs.readFileSync(path.join(fixtures, 'jeprof-sites', names[0]), 'utf8').slice(0, 4000));
+  await assert.rejects(readJeprofProfile([dir]), /truncated/, 'a cut dump in the middle of the set is still an error');
 });

@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { AlloclabError } from '../../errors';
+import { AlloclabError, printableOutput } from '../../errors';
 import { guardLaunch, registerGroup, signalGroup, unregisterGroup } from '../../os/groups';
 import { which } from '../../os/which';
 import { splitOrigin, type PinnedUrl } from '../../os/net';
@@ -52,7 +52,8 @@ export function driverLogName(phaseName: string): string {
 
 function tail(file: string, lines = 15): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n').trim();
+    // Shown in an error on the user's terminal: no escape sequences from the driver.
+    return printableOutput(readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n').trim(), true);
   } catch {
     return '';
   }
