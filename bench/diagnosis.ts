@@ -70,14 +70,14 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-diagnosis-'));
 if (keepDir) mkdirSync(keepDir, { recursive: true });
 
 /** One run of a scenario through the CLI; the finding is `diagnosis.finding` of its --json document. */
-function runScenario(scenario: string, ledger: boolean, settled: boolean, label: string): Outcome {
+function runScenario(scenario: string, ledger: boolean, settled: boolean, label: string): Outcome | null {
   const name = label.replace(/[^\w.-]+/g, '_');
   const out = path.join(fromDir ?? keepDir ?? tmp, name);
   const meta = `${out}.meta.json`;
   let r: SpawnSyncReturns<string>;
   let wallMs: number;
   if (fromDir) {
-    if (!existsSync(meta)) throw new Error(`${meta} is missing: --from reads runs kept by --keep with the same options`);
+    if (!existsSync(meta)) return null; // not kept (fewer repetitions of this configuration): counted as not run
     wallMs = (JSON.parse(readFileSync(meta, 'utf8')) as { wallMs: number }).wallMs;
     r = spawnSync(process.execPath, [cli, 'show', out, '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
   } else {
@@ -137,6 +137,7 @@ function corpus(): string[] {
         const result: CaseResult = { truth, ledger, settled, expected, outcomes: [] };
         for (const rep of repNumbers) {
           const o = runScenario(path.join(casesDir, truth.scenario), ledger, settled, `${truth.case}-${ledger}-${settled}-${rep}`);
+          if (!o) continue;
           result.outcomes.push(o);
           console.error(`${truth.case} [${configName(ledger, settled)}] #${rep}: ${o.finding}${o.finding === expected ? '' : ` (expected ${expected})`} ` +
             `in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
@@ -147,7 +148,7 @@ function corpus(): string[] {
   }
 
   const lines: string[] = [];
-  lines.push(`Corpus: ${truths.length} cases (native/diagnosis/cases), ${reps} run(s) each per configuration, each case under the environments its scenario names; ` +
+  lines.push(`Corpus: ${truths.length} cases (native/diagnosis/cases), up to ${reps} run(s) each per configuration (the "right" column counts the runs), each case under the environments its scenario names; ` +
     `${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end. A run is right when \`diagnosis.finding\` equals the truth file's expected finding for that ledger setting.`);
   lines.push('');
   lines.push('| configuration | right | accuracy | median time to a finding |');
@@ -188,6 +189,7 @@ function corpus(): string[] {
       const r = results.find((x) => x.truth === truth && x.ledger === ledger && x.settled === settled)!;
       const counts = new Map<string, number>();
       for (const o of r.outcomes) counts.set(o.finding, (counts.get(o.finding) ?? 0) + 1);
+      if (!r.outcomes.length) return 'not run';
       const right = r.outcomes.filter((o) => o.finding === r.expected).length;
       const words = [...counts].map(([f, n]) => (counts.size > 1 ? `${f} x${n}` : f)).join(', ');
       return `${words} (${right}/${r.outcomes.length}), ${seconds(medianOf(r.outcomes.map((o) => o.wallMs)))} s`;
@@ -228,6 +230,7 @@ function debianPrograms(): string[] {
     for (const settled of settledModes) {
       for (const rep of repNumbers) {
         const o = runScenario(path.join(debianDir, c.scenario), false, settled, `${c.name}-${settled}-${rep}`);
+        if (!o) continue;
         console.error(`${c.name} [${settled ? 'settled' : 'fixed'}] #${rep}: ${o.finding} in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
         const applied = o.environments.map((e) => `${e.env}: ${e.applied ? 'yes' : `no (${e.notAppliedReason ?? '?'})`}`).join('; ');
         lines.push(`| ${c.name} | ${settled ? 'yes' : 'no'} | ${applied || '-'} | ${o.finding}${o.confidence ? ` (${o.confidence})` : ''} | ${c.expected} | ` +
@@ -250,6 +253,7 @@ function demoMatrix(): string[] {
   for (const settled of [false, true]) {
     for (const rep of repNumbers) {
       const o = runScenario(scenario, false, settled, `demo-${settled}-${rep}`);
+      if (!o) continue;
       console.error(`demo [${settled ? 'settled' : 'fixed'}] #${rep}: ${o.finding} in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
       const loads = o.environments.map((e) => {
         const p = e.phases.find((x) => x.phase === 'load');

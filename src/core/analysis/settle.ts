@@ -13,7 +13,10 @@ import type { PhaseKind, Sample } from '../model';
 import { classifyTrajectory, isDecided, seriesOf, type TrajectoryClass } from './trajectory';
 
 export interface SettleOptions {
-  /** Buckets of the live check (default 500 ms: 10 buckets, the fewest the trajectory decides on, in 5 s). */
+  /**
+   * Buckets of the live check. Default: the trajectory's own (as the run's analysis will classify the phase), so
+   * a phase never ends settled on a finer series than the one its finding is drawn from.
+   */
   bucketMs?: number;
   /** Share of the phase so far that a class must have held (default 1/3). */
   holdFraction?: number;
@@ -30,7 +33,6 @@ export interface SettleCheck {
   why: string;
 }
 
-const DEFAULT_BUCKET_MS = 500;
 const DEFAULT_HOLD_FRACTION = 1 / 3;
 const DEFAULT_MIN_HOLD_MS = 2000;
 const DEFAULT_RISING_HOLD_FRACTION = 1 / 2;
@@ -56,14 +58,14 @@ function answers(kind: PhaseKind, cls: TrajectoryClass): boolean {
 /** Follows one phase of one environment; `check` is called with every sample so far and the time now (ms, the samples' clock). */
 export class PhaseSettler {
   private readonly held = new Map<string, Held>();
-  private readonly bucketMs: number;
+  private readonly bucketMs: number | undefined;
   private readonly holdFraction: number;
   private readonly minHoldMs: number;
   private readonly risingHoldFraction: number;
   private readonly minRisingHoldMs: number;
 
   constructor(readonly kind: PhaseKind, readonly startMs: number, opts: SettleOptions = {}) {
-    this.bucketMs = opts.bucketMs ?? DEFAULT_BUCKET_MS;
+    this.bucketMs = opts.bucketMs;
     this.holdFraction = opts.holdFraction ?? DEFAULT_HOLD_FRACTION;
     this.minHoldMs = opts.minHoldMs ?? DEFAULT_MIN_HOLD_MS;
     this.risingHoldFraction = opts.risingHoldFraction ?? DEFAULT_RISING_HOLD_FRACTION;
@@ -77,7 +79,7 @@ export class PhaseSettler {
     if (this.kind === 'load' && inside.some((s) => s.liveHeapBytes != null)) series.push(['live heap', (s) => s.liveHeapBytes]);
     const elapsed = nowMs - this.startMs;
     // Theil-Sen costs n^2 in the buckets: widen them on long phases so a check stays around 120 points.
-    const bucketMs = Math.max(this.bucketMs, Math.ceil(elapsed / MAX_POINTS / this.bucketMs) * this.bucketMs);
+    const bucketMs = this.bucketMs && Math.max(this.bucketMs, Math.ceil(elapsed / MAX_POINTS / this.bucketMs) * this.bucketMs);
     const open: string[] = [];
     const decided: string[] = [];
     for (const [name, value] of series) {
@@ -86,7 +88,7 @@ export class PhaseSettler {
       // it has stopped coming back.
       const points = seriesOf(inside, value);
       if (this.kind === 'idle') for (const p of points) p.v = -p.v;
-      const t = classifyTrajectory(points, this.startMs, nowMs, { bucketMs });
+      const t = classifyTrajectory(points, this.startMs, nowMs, bucketMs ? { bucketMs } : {});
       const prev = this.held.get(name);
       const held: Held = prev && prev.cls === t.class ? prev : { cls: t.class, sinceMs: nowMs };
       this.held.set(name, held);
