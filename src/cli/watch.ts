@@ -5,6 +5,7 @@ import { watchProcess } from '../core/runs/watch';
 import { openRun } from '../core/runs/store';
 import { formatMiB, parsePositiveDuration } from '../core/units';
 import { renderTable, runJson } from './output';
+import { withStopSignals } from './signals';
 
 export function watchCommand(program: Command): void {
   program
@@ -27,22 +28,16 @@ export function watchCommand(program: Command): void {
       } catch (e) {
         throw new AlloclabError(`--duration: ${(e as Error).message}`, 'input');
       }
-      const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.on('SIGINT', onSignal);
       const tty = process.stderr.isTTY && !opts.json;
-      try {
-        const { runDir } = await watchProcess({
-          pid, runsDir: opts.runsDir, outDir: opts.out, intervalMs,
-          durationMs, signal: controller.signal,
-        }, {
-          samples: (_i, batch) => { if (tty && batch.length) process.stderr.write(`\r\x1b[KPID ${pid}  RSS ${formatMiB(batch[batch.length - 1].rssBytes)}`); },
-        });
-        if (tty) process.stderr.write('\r\x1b[K');
-        const run = openRun(runDir);
-        process.stdout.write(opts.json ? JSON.stringify(runJson(run), null, 2) + '\n' : `${renderTable(run)}\n\nRun saved in ${runDir}\n`);
-      } finally {
-        process.off('SIGINT', onSignal);
-      }
+      // SIGTERM and SIGHUP end the watch as Ctrl-C does: the run is saved.
+      const { runDir } = await withStopSignals((signal) => watchProcess({
+        pid, runsDir: opts.runsDir, outDir: opts.out, intervalMs,
+        durationMs, signal,
+      }, {
+        samples: (_i, batch) => { if (tty && batch.length) process.stderr.write(`\r\x1b[KPID ${pid}  RSS ${formatMiB(batch[batch.length - 1].rssBytes)}`); },
+      }));
+      if (tty) process.stderr.write('\r\x1b[K');
+      const run = openRun(runDir);
+      process.stdout.write(opts.json ? JSON.stringify(runJson(run), null, 2) + '\n' : `${renderTable(run)}\n\nRun saved in ${runDir}\n`);
     });
 }
