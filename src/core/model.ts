@@ -309,6 +309,9 @@ export interface DiagnosisEnvironment {
   growthBytesPerMin: number | null;
   growthIntervalBytesPerMin: [number, number] | null;
   liveHeapTrajectory: TrajectoryClass | null;
+  /** The live heap's steady level and robust growth (ledger), when it ran. */
+  liveHeapSteadyBytes?: number | null;
+  liveHeapGrowthBytesPerMin?: number | null;
   throughputRps: number | null;
   latencyP99Ms: number | null;
   requests: number | null;

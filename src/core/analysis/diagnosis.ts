@@ -197,6 +197,8 @@ function environmentView(x: Weighed): DiagnosisEnvironment {
     growthBytesPerMin: x.tr.slopeBytesPerMin,
     growthIntervalBytesPerMin: x.tr.slopeIntervalBytesPerMin,
     liveHeapTrajectory: x.m.liveHeapTrajectory?.class ?? null,
+    liveHeapSteadyBytes: x.m.liveHeapTrajectory?.steadyBytes ?? null,
+    liveHeapGrowthBytesPerMin: x.m.liveHeapTrajectory?.slopeBytesPerMin ?? null,
     throughputRps: x.m.throughputRps,
     latencyP99Ms: x.m.latencyP99Ms,
     requests: x.m.requests,

@@ -107,7 +107,8 @@ export function diagnosisSentences(d: Diagnosis, records: readonly EnvironmentRe
     let growth = `growth ${formatGrowth(e.growthBytesPerMin)}`;
     if (e.growthIntervalBytesPerMin) growth += ` (99 % interval ${formatGrowth(e.growthIntervalBytesPerMin[0])} to ${formatGrowth(e.growthIntervalBytesPerMin[1])})`;
     parts.push(growth);
-    if (e.liveHeapTrajectory) parts.push(`live heap ${e.liveHeapTrajectory}`);
+    // The live heap in figures, not its class: "rising" on a 1 MiB live heap is no leak beside a 180 MiB RSS.
+    if (e.liveHeapTrajectory) parts.push(`live heap ${formatMiB(e.liveHeapSteadyBytes)} (${formatGrowth(e.liveHeapGrowthBytesPerMin)})`);
     if (e.requests != null) parts.push(`${e.requests} requests`);
     figures(`${e.label}: RSS ${CLASS_WORDS[e.trajectory]}, ${parts.join(', ')}.`);
   }
