@@ -133,7 +133,7 @@ async function main() {
       sampledTables.push(
         `### probe-sampled: cost on the demo service`,
         '',
-        `\`demo-controller ${sampledArgs.join(' ')}\` (fixed work), median of ${sampledRepeat} runs per mode, modes alternated. Ratio = throughput / the same allocator's plain run (no probe at all); noise = (max - min) / median of that mode's runs. CPU shares from one \`perf record -F 2000\` run per mode: "probe" is every sample in liballoclab-probe.so, the unwinder libraries and the malloc_usable_size/nallocx calls the probe adds (its counting included); "sampling" only the sampling code and the unwinders. The shares barely move with the machine's load; the ratios do.`,
+        `\`demo-controller ${sampledArgs.join(' ')}\` (fixed work), median of ${sampledRepeat} runs per mode, modes alternated. Ratio = throughput / the same allocator's plain run (no probe at all); noise = (max - min) / median of that mode's runs. CPU shares from one \`perf record -F 2000\` run per mode: "probe" is every sample in liballoclab-probe.so, the unwinder libraries and the malloc_usable_size/nallocx calls the probe adds (its counting included); "sampling" only the sampling code and the unwinders. The shares barely move with the machine's load; the ratios do (load average ${loadavg()[0].toFixed(1)} after these runs).`,
         '',
         '| mode | configs/s | noise | ratio to same allocator | probe share of CPU samples | sampling share | unwinder (auto) |',
         '|---|---|---|---|---|---|---|',
@@ -167,7 +167,7 @@ async function main() {
         sampledTables.push(
           '### probe-sampled: one stack capture',
           '',
-          'native/probetest/capturebench (built with frame pointers) calls the probe\'s capture 20,000 times from a call chain deeper than the depth; best of 3. "frames" is what each method returned.',
+          `native/probetest/capturebench (built with frame pointers) calls the probe's capture 20,000 times from a call chain deeper than the depth; best of 3; load average ${loadavg()[0].toFixed(1)}. "frames" is what each method returned. libunwind runs with its per-thread cache; _Unwind_Backtrace (libgcc) parses .eh_frame on every call.`,
           '',
           '| method | depth | frames | ns per capture | ratio to frame pointers |',
           '|---|---|---|---|---|',

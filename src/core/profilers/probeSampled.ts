@@ -313,7 +313,7 @@ export async function readProbeSampledProfile(where: string, opts: ProbeReadOpti
   sites.sort((x, y) => (y.allocatedBytes ?? 0) - (x.allocatedBytes ?? 0));
 
   if (s.truncated) warnings.push('the sample file ends inside a record (the target was killed while the probe wrote): everything up to its last full second is here.');
-  if (!s.exited) warnings.push('the target did not exit normally (killed, or crashed): "not freed at exit" shows what was live at the last record.');
+  if (!s.exited) warnings.push('the target did not exit on its own (stopped at the end of the run, killed, or crashed): "not freed at exit" shows what was live at its last record.');
   if (s.dropped > 0) warnings.push(`${s.dropped} of ${s.samples} samples were lost (a thread's buffer was full): figures are low by about ${((100 * s.dropped) / Math.max(1, s.samples)).toFixed(1)} %. Use a larger --interval.`);
   if (s.untracked > 0) warnings.push(`${s.untracked} sampled blocks could not be tracked for frees (the live-block table was full): they count as never freed.`);
   const modules: ProfileModule[] = [...new Map([...byBias.values()].map((m) => [m.path, m])).values()].map((m) => ({ path: m.path, buildId: m.buildId, symbols: infos.get(m.path)?.source }));

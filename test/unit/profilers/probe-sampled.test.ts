@@ -143,7 +143,7 @@ test('probe-sampled: a killed target leaves its samples up to the last round', a
     assert.equal(raw.exited, false);
     assert.ok(raw.endMs > 900, `last record at ${raw.endMs} ms`);
     const p: AllocationProfile = await readProbeSampledProfile(dir);
-    assert.ok(p.warnings.some((w) => w.includes('did not exit normally')));
+    assert.ok(p.warnings.some((w) => w.includes('did not exit on its own')));
     assertTopIs(rankHotspots(p, 'peak'), 'sites.c', 'cache', 'killed target by peak');
   } finally {
     rmSync(dir, { recursive: true, force: true });
