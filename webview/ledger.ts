@@ -104,6 +104,8 @@ interface LedgerPlot {
   trimStatus: HTMLElement;
   /** Index of the environment in the run. */
   index: number;
+  /** Samples the coverage line was last computed from. */
+  coverageAt?: number;
   plot: uPlot;
   /** The points drawn (decimated), for the hover read-out. */
   drawn: LedgerPoint[];
@@ -141,7 +143,7 @@ export class LedgerCharts {
     this.plots.forEach((p, k) => {
       p.all = points[k];
       this.showTrim(p, shown[k].e, live);
-      this.showCoverage(p, shown[k].e.samples);
+      this.showCoverage(p, shown[k].e.samples, live);
       const data = this.data(p, points[k]);
       p.plot.setData(data as uPlot.AlignedData);
       this.showReadout(p, this.hoveredIndex(p.plot));
@@ -315,7 +317,10 @@ export class LedgerCharts {
   }
 
   /** Says when the measured parts leave more than 2 % of RSS unexplained (JSON: metrics.ledgerCoverage). */
-  private showCoverage(p: LedgerPlot, samples: Sample[]): void {
+  private showCoverage(p: LedgerPlot, samples: Sample[], live: boolean): void {
+    // Medians over every sample: recomputed once per 100 new samples while live, not at every frame.
+    if (live && p.coverageAt !== undefined && samples.length - p.coverageAt < 100 && samples.length >= p.coverageAt) return;
+    p.coverageAt = samples.length;
     const c = ledgerCoverage(samples);
     p.box.dataset.coverage = c ? (c.withinTolerance ? 'ok' : 'short') : 'none';
     if (!c || c.withinTolerance) {

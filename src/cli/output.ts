@@ -35,6 +35,8 @@ export function runJson(run: StoredRun) {
       liveHeapBytes: e.metrics?.liveHeapBytes ?? null,
       allocatorHeldBytes: e.metrics?.allocatorHeldBytes ?? null,
       liveHeapGrowthBytesPerMin: e.metrics?.liveHeapGrowthBytesPerMin ?? null,
+      // How much of anonymous RSS the ledger's measured parts explain; null without the ledger's split parts.
+      ledgerCoverage: e.metrics?.ledgerCoverage ?? null,
       exit: e.exit ? { code: e.exit.code, signal: e.exit.signal, expected: e.exit.expected } : null,
       error: e.error,
       appliedEnv: e.appliedEnv,
