@@ -86,7 +86,8 @@ function habitsOf(rec: EnvironmentRecord, snaps: AllocatorSnapshot[], envs: read
   const last = snaps.find((s) => s.at === 'last')!;
   const loadEnd = snaps.find((s) => s.at === 'load-end') ?? null;
   const idleEnd = snaps.find((s) => s.at === 'idle-end') ?? null;
-  const who = `${last.allocator} (${rec.label})`;
+  // The environment's label when it names the allocator ("glibc (default)", "as shipped: jemalloc (linked)").
+  const who = rec.label.toLowerCase().includes(last.allocator) ? rec.label : `${last.allocator} (${rec.label})`;
   const out: AllocatorHabit[] = [];
   const add = (habit: string, evidence: string, advice: string | null) => out.push({ allocator: who, habit, evidence, advice });
   const f = last.figures;
