@@ -105,6 +105,9 @@ describe('Debugging sessions', function () {
     assert.match(maps, /libnoop-preload\.so/, 'the configuration\'s own LD_PRELOAD kept');
     const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     assert.ok(environ.includes('ALLOCLAB_USER_VAR=kept'), 'user variables kept');
+    // The adapter was started through the launch guard: its run id reaches the debuggee, so the extension
+    // host's watchdog finds both if the host dies.
+    assert.ok(environ.some((e) => /^ALLOCLAB_RUN_ID=\w+-\d+$/.test(e)), 'the debuggee carries the adapter\'s run id');
 
     const envDir = path.join(runDir, env.dir);
     const events = await until('the stop and the verification on the timeline', 10_000, () => {
