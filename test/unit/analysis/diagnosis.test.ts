@@ -269,3 +269,10 @@ test('far slower growth under another allocator, not yet settled, still names re
   assert.match(d.summary, /and at most \+[\d.]+ MiB\/min under jemalloc for the same work/);
   assert.match(d.next!, /longer/);
 });
+
+test('the lowest level owed to less work done is said, and lowers the confidence', () => {
+  const d = diagnose([env('glibc', { rss: flat(600 * MiB) }), env('jemalloc', { rss: flat(250 * MiB), load: { requests: 40_000 } })]);
+  assert.equal(d.finding, 'allocator-retention');
+  assert.match(d.caveats.join(' '), /jemalloc served 40000 requests against 60000 under glibc/);
+  assert.equal(d.confidence, 'medium');
+});
