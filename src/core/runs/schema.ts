@@ -51,8 +51,15 @@ export const eventSchema = z.discriminatedUnion('type', [
     reason: phaseEndReason.optional().catch(undefined) }),
   z.looseObject({ t: num, type: z.literal('exit'), code: num.nullable(), signal: z.string().nullable(), expected: z.boolean() }),
   z.looseObject({ t: num, type: z.literal('debug-stop'), reason: z.string(), description: z.string().optional(), threadId: num.optional() }),
+  z.looseObject({ t: num, type: z.literal('trim'), pid: num, rssBeforeBytes: count, rssAfterBytes: count, returnedBytes: num, allocator: z.string() }),
   z.looseObject({ t: num, type: z.literal('note'), level: z.enum(['info', 'warning', 'error']), message: z.string() }),
 ]);
+
+// Every event type of the model has a schema here: a type added to RunEvent without one fails to compile (its lines
+// would otherwise be dropped as unreadable when the run is opened).
+type UncheckedEventType = Exclude<RunEvent['type'], z.infer<typeof eventSchema>['type']>;
+const everyEventChecked: [UncheckedEventType] extends [never] ? true : UncheckedEventType = true;
+void everyEventChecked;
 
 const nullableNum = num.nullable();
 
