@@ -19,6 +19,15 @@ export const sampleSchema = z.looseObject({
   processes: count.optional(),
   liveHeapBytes: num.optional(),
   allocatorHeldBytes: num.optional(),
+  threadStacksBytes: num.optional(),
+  allocatorMetadataBytes: num.optional(),
+  directMmapBytes: num.optional(),
+  lazyFreeBytes: num.optional(),
+  probeOverheadBytes: num.optional(),
+  otherAnonBytes: num.optional(),
+  allocatorFiguresAgeMs: num.optional(),
+  // A damaged publication is dropped from its sample, which stays.
+  allocatorStats: z.looseObject({ allocator: z.string(), figures: z.record(z.string(), num), ageMs: num }).optional().catch(undefined),
 });
 
 export const verificationSchema = z.looseObject({
@@ -53,6 +62,7 @@ export const eventSchema = z.discriminatedUnion('type', [
   z.looseObject({ t: num, type: z.literal('debug-stop'), reason: z.string(), description: z.string().optional(), threadId: num.optional() }),
   z.looseObject({ t: num, type: z.literal('trim'), pid: num, rssBeforeBytes: count, rssAfterBytes: count, returnedBytes: num, allocator: z.string() }),
   z.looseObject({ t: num, type: z.literal('note'), level: z.enum(['info', 'warning', 'error']), message: z.string() }),
+  z.looseObject({ t: num, type: z.literal('trim'), pid: num, rssBeforeBytes: count, rssAfterBytes: count, returnedBytes: num, allocator: z.string() }),
 ]);
 
 // Every event type of the model has a schema here: a type added to RunEvent without one fails to compile (its lines
@@ -112,6 +122,14 @@ const metricsSchema = z.looseObject({
   fileTrajectory: trajectorySchema.nullable().optional(), steadyAllocatorHeldBytes: nullableNum.optional(),
   steadyLiveHeapBytes: nullableNum.optional(), threadsAtLoadStart: nullableNum.optional(), threadsAtLoadEnd: nullableNum.optional(),
   lsLiveHeapGrowthBytesPerMin: nullableNum.optional(),
+  // The ledger's parts: damaged ones are dropped (habits and coverage are then absent, not wrong).
+  allocatorSnapshots: z.array(z.looseObject({
+    at: z.enum(['load-end', 'idle-end', 'last']), t: num, allocator: z.string(), figures: z.record(z.string(), num), rssBytes: num,
+    anonBytes: nullableNum, liveBytes: num, heldBytes: nullableNum, lazyFreeBytes: nullableNum, threads: nullableNum,
+  })).optional().catch(undefined),
+  ledgerCoverage: z.looseObject({
+    explainedFraction: num, unexplainedBytes: num, unexplainedFractionOfRss: num, withinTolerance: z.boolean(), freshFraction: num,
+  }).optional().catch(undefined),
 });
 
 /** An environment folder name: one plain name inside the run folder (never a path out of it). */
