@@ -270,6 +270,13 @@ async function runFromPalette(page, title) {
   }
 }
 
+/** Picks the item of an open quick pick whose label has `text` (a command that asks before it starts). */
+async function pickQuickItem(page, text) {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+}
+
 // ---- the suites -------------------------------------------------------------------------------------------
 
 const results = [];
@@ -359,6 +366,8 @@ async function uiSuite(browser) {
     let frame;
     await check('palette -> Run Scenario opens the live panel with one line per environment', async () => {
       await runFromPalette(page, 'Allocator Lab: Run Scenario');
+      // Run Scenario asks whether phases end once settled; the check keeps the scenario's fixed durations.
+      await pickQuickItem(page, 'Fixed durations');
       frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
       await frame.locator('#chart canvas').first().waitFor({ timeout: 60_000 });
       const end = Date.now() + 60_000;
