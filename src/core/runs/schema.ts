@@ -63,6 +63,9 @@ export const eventSchema = z.discriminatedUnion('type', [
   z.looseObject({ t: num, type: z.literal('trim'), pid: num, rssBeforeBytes: count, rssAfterBytes: count, returnedBytes: num, allocator: z.string() }),
   z.looseObject({ t: num, type: z.literal('note'), level: z.enum(['info', 'warning', 'error']), message: z.string() }),
 ]);
+/** An event type this version does not know (written by a newer one): kept, with only its time checked. */
+const futureEventSchema = z.looseObject({ t: num, type: z.string() });
+const knownEventTypes = new Set<string>(eventSchema.options.map((o) => o.shape.type.value));
 
 // Every event type of the model has a schema here: a type added to RunEvent without one fails to compile (its lines
 // would otherwise be dropped as unreadable when the run is opened).
@@ -154,7 +157,8 @@ export const runRecordSchema = z.looseObject({
   schemaVersion: z.number().int().min(1),
   id: z.string(),
   name: z.string(),
-  kind: z.enum(['scenario', 'compare', 'watch', 'debug', 'profile']),
+  // A kind written by a newer version still opens (it only names what started the run).
+  kind: z.string(),
   createdAt: z.string(),
   complete: z.boolean(),
   cancelled: z.boolean().default(false),
@@ -187,7 +191,8 @@ export function checkSample(value: unknown): Sample | null {
 
 /** An event line as read, or null when it is not a known event of the right shape. */
 export function checkEvent(value: unknown): RunEvent | null {
-  const r = eventSchema.safeParse(value);
+  const type = (value as { type?: unknown } | null)?.type;
+  const r = (typeof type === 'string' && !knownEventTypes.has(type) ? futureEventSchema : eventSchema).safeParse(value);
   return r.success ? (r.data as RunEvent) : null;
 }
 

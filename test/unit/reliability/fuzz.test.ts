@@ -18,7 +18,7 @@ import { repoRoot } from '../support/paths';
 import { classify, mutateBytes, mutateJson, mutateNdjson, processCrash, rng, runCliInProcess, type CaseResult, type Random } from './fuzzer';
 import { runCli, tempDir } from './support';
 
-const CASES = Number(process.env.ALLOCLAB_FUZZ_CASES ?? 40);
+const CASES = Number(process.env.ALLOCLAB_FUZZ_CASES ?? 30);
 const PROCESS_CASES = Number(process.env.ALLOCLAB_FUZZ_PROCESS_CASES ?? 1);
 const SEED = Number(process.env.ALLOCLAB_FUZZ_SEED ?? 20261201);
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'profiles');
@@ -148,7 +148,7 @@ function readers(work: string): Reader[] {
     },
     {
       // Symbolizing runs a program per case: fewer cases, the same kinds of damage.
-      name: 'jemalloc .heap', cases: Math.max(10, Math.round(CASES / 3)),
+      name: 'jemalloc .heap', cases: Math.max(8, Math.round(CASES / 4)),
       make: (r, dir) => {
         const heaps = path.join(dir, 'heaps');
         fs.mkdirSync(heaps);

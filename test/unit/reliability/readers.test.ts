@@ -67,11 +67,13 @@ test('show skips null and foreign lines in samples and events, and drops damaged
   const dir = makeRun(cwd);
   const env = path.join(dir, '01-glibc');
   fs.appendFileSync(path.join(env, SAMPLES_FILE), 'null\n[]\n{"t":"x","rssBytes":1}\n7\n');
-  fs.appendFileSync(path.join(env, EVENTS_FILE), 'null\n{"type":"verified","t":9,"verification":null}\n{"type":"exit"}\n"s"\n');
+  fs.appendFileSync(path.join(env, EVENTS_FILE), 'null\n{"type":"verified","t":9,"verification":null}\n{"type":"exit"}\n"s"\n'
+    // A known event of the right shape and one of a type from a newer version are kept.
+    + '{"t":10,"type":"trim","pid":1,"rssBeforeBytes":9,"rssAfterBytes":5,"returnedBytes":4,"allocator":"glibc"}\n{"t":11,"type":"from-the-future","x":1}\n');
   editRunJson(dir, (r) => ({ ...r, environments: [{ ...(r.environments as object[])[0], metrics: { samples: 'many' } }] }));
   const run = openRun(dir);
   assert.equal(run.environments[0].samples.length, 50);
-  assert.equal(run.environments[0].events.length, 3);
+  assert.deepEqual(run.environments[0].events.map((e) => e.type), ['spawn', 'verified', 'phase-start', 'trim', 'from-the-future']);
   assert.equal(run.environments[0].record.metrics?.peakRssBytes, 10_000_000 + 49 * 1000, 'recomputed from the good samples');
   const r = runCli(['show', dir], cwd);
   assert.equal(r.status, 0, r.stderr);
