@@ -541,10 +541,11 @@ async function ledgerChecks(browser: Browser): Promise<void> {
     const panelErrors: string[] = [];
     panel.on('pageerror', (e) => panelErrors.push(e.message));
     await panel.addInitScript(() => {
-      const w = window as unknown as { acquireVsCodeApi: () => unknown; __csp: string[] };
+      const w = window as unknown as { acquireVsCodeApi: () => unknown; __csp: string[]; __posted: unknown[] };
       w.__csp = [];
+      w.__posted = [];
       document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-      w.acquireVsCodeApi = () => ({ postMessage: () => undefined, setState: () => undefined, getState: () => undefined });
+      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.__posted.push(m), setState: () => undefined, getState: () => undefined });
     });
     await panel.goto(url);
     await panel.waitForSelector('#chart');
@@ -576,6 +577,25 @@ async function ledgerChecks(browser: Browser): Promise<void> {
       assert(counts.length === 1 && counts[0][1] > 1000, `layers drawn live: ${JSON.stringify(counts)}`);
       const csp = await panel.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
       assert(csp.length === 0 && panelErrors.length === 0, `CSP violations / errors under the panel's policy: ${[...csp, ...panelErrors].join(' | ')}`);
+    });
+    await check('ledger panel: the Trim button asks the host for the running environment, shows the answer, and goes with the run', async () => {
+      const button = panel.locator('.ledger-trim:not([hidden]) .ledger-trim-button');
+      assert(await button.count() === 1, 'no Trim button while the environment runs');
+      assert((await button.textContent()) === 'Trim: malloc_trim(0)', `label: ${await button.textContent()}`);
+      await button.click();
+      const posted = await panel.evaluate(() => (window as unknown as { __posted: { type: string; index?: number }[] }).__posted.filter((m) => m.type === 'trim'));
+      assert(posted.length === 1 && posted[0].index === 0, `posted: ${JSON.stringify(posted)}`);
+      assert(await button.isDisabled(), 'the button stays enabled while the request is out');
+      await send({ type: 'trimmed', index: 0, returnedBytes: 104857600, message: 'glibc (default): RSS 300.0 MiB -> 200.0 MiB, 100.0 MiB returned' });
+      await frame();
+      assert((await panel.textContent('.ledger-trim-status')) === 'glibc (default): RSS 300.0 MiB -> 200.0 MiB, 100.0 MiB returned', 'answer not shown');
+      assert(!(await button.isDisabled()), 'the button is not enabled again after the answer');
+      const last = e0.samples.at(-1)!;
+      await send({ type: 'event', index: 0, event: { t: last.t, type: 'trim', pid: 1, rssBeforeBytes: 300 * 1048576, rssAfterBytes: 200 * 1048576, returnedBytes: 100 * 1048576, allocator: 'glibc' } });
+      await send({ type: 'record', record: { ...run.record, complete: true, environments: [{ ...e0.record, exit: { code: 0, signal: null, expected: true } }] } });
+      await frame();
+      assert(await panel.locator('.ledger-trim:not([hidden])').count() === 0, 'a Trim button after the run ended');
+      assert(panelErrors.length === 0, `errors: ${panelErrors.join(' | ')}`);
     });
     await panel.close();
   } finally {
