@@ -1,12 +1,12 @@
-// The commands of the "Allocator Lab" category. Launch commands check trust and platform themselves too,
-// because enablement only greys out menus: executeCommand and keybindings still reach the handler.
+// The run commands of the "Allocator Lab" category (run, watch, compare, the runs view). The command table says
+// which of them launch programs; the registration loop checks trust and platform for those.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { deleteRun, listRuns, openRun, type RunSummary } from '../core/runs/store';
 import { formatMiB, parseDuration } from '../core/units';
 import type { AllocatorInfo } from '../protocol/lsp';
-import { registerCommand } from './commandRegistry';
+import type { FactoryHandlers } from './commandTable';
 import { allocatorOptions, defaultEnvironments, runsDirectory, samplingIntervalMs, workspaceRoot } from './config';
 import { Commands, SCENARIO_GLOB, type RunOptions, type RunOutcome, type RunRef } from './constants';
 import type { Ctx } from './ctx';
@@ -14,27 +14,6 @@ import { runLabel } from './runsView';
 import { starterScenario } from './scenarioTemplate';
 import { splitArgs } from './argv';
 import { compareRunsMarkdown } from './compareRuns';
-
-/** Why launching is refused here, or null when it is allowed. */
-function launchRefusal(): string | null {
-  if (process.platform !== 'linux') {
-    return `Allocator Lab runs targets on Linux only (it reads /proc and uses LD_PRELOAD); this extension host runs on ${process.platform}. Open the workspace on a Linux machine (Remote - SSH, WSL, Dev Containers). Saved runs can still be viewed.`;
-  }
-  if (!vscode.workspace.isTrusted) {
-    return 'Allocator Lab starts programs only in a trusted workspace: a scenario or setting could run any binary. Trust this workspace to run or watch targets; saved runs can still be viewed.';
-  }
-  return null;
-}
-
-/** Shows why a launch command cannot run; true when it may proceed. */
-async function mayLaunch(): Promise<boolean> {
-  const why = launchRefusal();
-  if (!why) return true;
-  const actions = vscode.workspace.isTrusted ? [] : ['Manage Workspace Trust'];
-  const a = await vscode.window.showWarningMessage(why, ...actions);
-  if (a === 'Manage Workspace Trust') void vscode.commands.executeCommand('workbench.trust.manage');
-  return false;
-}
 
 function allocatorItem(a: AllocatorInfo, picked: boolean): vscode.QuickPickItem & { id: string } {
   return {
@@ -131,14 +110,13 @@ function toRunDir(arg: RunRef | vscode.Uri | string | undefined): string | undef
   return arg.runDir;
 }
 
-/** Registers every command; the disposables go to the extension context. */
-export function registerCommands(ctx: Ctx): vscode.Disposable[] {
+/** The handlers of the run commands (the "runs" factory of the command table). */
+export function runCommandHandlers(ctx: Ctx): FactoryHandlers<'runs'> {
   const run = (title: string, params: Parameters<Ctx['run']>[1], opts?: RunOptions): Promise<RunOutcome> =>
     ctx.run(title, params, { openPanel: !opts?.noPanel });
 
-  return [
-    registerCommand(Commands.RunScenario, async (uri, opts) => {
-      if (!(await mayLaunch())) return undefined;
+  return {
+    [Commands.RunScenario]: async (uri, opts) => {
       const scenario = uri instanceof vscode.Uri ? uri : await pickScenario();
       if (!scenario) return undefined;
       const untilSettled = await pickUntilSettled(opts);
@@ -148,10 +126,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
         environments: opts?.environments, durationOverrideMs: opts?.durationMs,
         runsDir: runsDirectory(), allocators: allocatorOptions(), ...(untilSettled === null ? {} : { untilSettled }),
       }, opts);
-    }),
+    },
 
-    registerCommand(Commands.WatchProcess, async (pidArg, opts) => {
-      if (!(await mayLaunch())) return undefined;
+    [Commands.WatchProcess]: async (pidArg, opts) => {
       let pid = typeof pidArg === 'number' ? pidArg : undefined;
       if (pid === undefined) {
         const procs = await ctx.engine.listProcesses();
@@ -166,10 +143,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
         target: { kind: 'watch', pid, durationMs: opts?.durationMs ?? null },
         runsDir: runsDirectory(), samplingIntervalMs: samplingIntervalMs(),
       }, opts);
-    }),
+    },
 
-    registerCommand(Commands.CompareAllocators, async (uri, selected, opts) => {
-      if (!(await mayLaunch())) return undefined;
+    [Commands.CompareAllocators]: async (uri, selected, opts) => {
       let binary = uri instanceof vscode.Uri ? uri : selected?.[0];
       if (!binary) {
         const picked = await vscode.window.showOpenDialog({ title: 'Binary to run under each allocator', canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
@@ -193,9 +169,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
         environments, runsDir: runsDirectory(), allocators: allocatorOptions(), samplingIntervalMs: samplingIntervalMs(),
         ...(untilSettled === null ? {} : { untilSettled }),
       }, opts);
-    }),
+    },
 
-    registerCommand(Commands.StopRun, async () => {
+    [Commands.StopRun]: async () => {
       const sessions = ctx.activeSessions();
       if (!sessions.length) {
         void vscode.window.showInformationMessage('No Allocator Lab run is in progress.');
@@ -209,9 +185,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       }
       await target.cancel();
       return true;
-    }),
+    },
 
-    registerCommand(Commands.OpenRun, async (arg) => {
+    [Commands.OpenRun]: async (arg) => {
       const dir = toRunDir(arg) ?? (await pickRun(ctx, 'Open which run?'))?.dir;
       if (!dir) return;
       try {
@@ -219,9 +195,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       } catch (e) {
         void vscode.window.showErrorMessage(`Allocator Lab: ${(e as Error).message}`);
       }
-    }),
+    },
 
-    registerCommand(Commands.CompareRuns, async (first, selected) => {
+    [Commands.CompareRuns]: async (first, selected) => {
       let dirs = (selected?.length ? selected : first ? [first] : ctx.runsView.selection()).map((r) => r.runDir);
       while (dirs.length < 2) {
         const pick = await pickRun(ctx, dirs.length ? 'Compare with which run?' : 'First run to compare');
@@ -239,15 +215,15 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       } catch (e) {
         void vscode.window.showErrorMessage(`Allocator Lab: ${(e as Error).message}`);
       }
-    }),
+    },
 
-    registerCommand(Commands.ShowAllocators, async () => {
+    [Commands.ShowAllocators]: async () => {
       const all = await ctx.engine.listAllocators(allocatorOptions());
       ctx.log.info(`allocators:\n${all.map((a) => `  ${a.available ? '✓' : '✗'} ${a.id.padEnd(20)} ${a.available ? (a.preload ?? a.label) : a.unavailableReason}`).join('\n')}`);
       await vscode.window.showQuickPick(all.map((a) => allocatorItem(a, false)), { title: 'Allocator environments on this machine', canPickMany: false });
-    }),
+    },
 
-    registerCommand(Commands.NewScenario, async (folder) => {
+    [Commands.NewScenario]: async (folder) => {
       const base = folder?.fsPath ?? workspaceRoot();
       if (!base) {
         void vscode.window.showWarningMessage('Open a folder first: the scenario is written into the workspace.');
@@ -259,13 +235,13 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       const uri = vscode.Uri.file(file);
       await vscode.window.showTextDocument(uri);
       return uri;
-    }),
+    },
 
-    registerCommand(Commands.ShowLivePanel, () => ctx.viewer.revealLive()),
-    registerCommand(Commands.OpenLog, () => ctx.log.show()),
-    registerCommand(Commands.RefreshRuns, () => ctx.runsView.refresh()),
+    [Commands.ShowLivePanel]: () => ctx.viewer.revealLive(),
+    [Commands.OpenLog]: () => ctx.log.show(),
+    [Commands.RefreshRuns]: () => ctx.runsView.refresh(),
 
-    registerCommand(Commands.DeleteRun, async (item, selected, opts) => {
+    [Commands.DeleteRun]: async (item, selected, opts) => {
       const refs = selected?.length ? selected : item ? [item] : ctx.runsView.selection();
       if (!refs.length) return 0;
       const active = new Set(ctx.activeSessions().map((s) => s.runDir));
@@ -286,14 +262,14 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       }
       ctx.runsView.refresh();
       return n;
-    }),
+    },
 
-    registerCommand(Commands.RevealRun, async (item) => {
+    [Commands.RevealRun]: async (item) => {
       const dir = item?.runDir ?? ctx.runsView.selection()[0]?.runDir ?? (await pickRun(ctx, 'Reveal which run?'))?.dir;
       if (!dir) return;
       await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(dir, 'run.json')));
-    }),
-  ];
+    },
+  };
 }
 
 /** Runs of the runs folder (for tests and the API). */

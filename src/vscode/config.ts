@@ -1,7 +1,9 @@
-// The allocatorLab.* settings, read in one place with their defaults.
+// The allocatorLab.* settings, read in one place with their defaults and types: nothing else in the extension
+// calls getConfiguration for them.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AllocatorOptions, CustomAllocatorSetting } from '../protocol/lsp';
+import type { Ranking } from '../core/profilers/model';
+import type { AllocatorOptions, CustomAllocatorSetting, HotspotSettings } from '../protocol/lsp';
 import { Config } from './constants';
 
 function section(): vscode.WorkspaceConfiguration {
@@ -37,4 +39,40 @@ export function allocatorOptions(): AllocatorOptions {
     custom: custom.map((c) => ({ ...c, library: c.library ? path.resolve(root, c.library) : undefined })),
     searchPaths: section().get<string[]>(Config.LibrarySearchPaths, []).map((p) => path.resolve(root, p)),
   };
+}
+
+/** allocatorLab.sourceFileMap with ${workspaceFolder} expanded, the workspace folders, and the lens count. */
+export function hotspotSettings(): HotspotSettings {
+  const root = workspaceRoot() ?? process.cwd();
+  const raw = section().get<Record<string, string>>(Config.SourceFileMap, {}) ?? {};
+  const sourceFileMap: Record<string, string> = {};
+  for (const [from, to] of Object.entries(raw)) {
+    if (typeof to === 'string') sourceFileMap[from] = path.resolve(root, to.replace(/\$\{workspaceFolder\}/g, root));
+  }
+  return {
+    sourceFileMap,
+    workspaceRoots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    top: Math.max(1, section().get<number>(Config.HotspotsTop, 20)),
+  };
+}
+
+/** allocatorLab.hotspots.ranking, or undefined when it names no ranking. */
+export function hotspotsRanking(): Ranking | undefined {
+  const r = section().get<string>(Config.HotspotsRanking, 'growth');
+  return (['growth', 'peak', 'calls', 'leaked'] as const).find((x) => x === r);
+}
+
+/** allocatorLab.debug.openPanel: open the live panel for debug sessions. */
+export function debugOpenPanel(): boolean {
+  return section().get<boolean>(Config.DebugOpenPanel, false);
+}
+
+/** allocatorLab.debug.liveMemory: sample debug sessions' memory. */
+export function debugLiveMemory(): boolean {
+  return section().get<boolean>(Config.DebugLiveMemory, true);
+}
+
+/** allocatorLab.debug.adapterPath, or undefined to search PATH. */
+export function debugAdapterPath(): string | undefined {
+  return section().get<string>(Config.DebugAdapterPath, '').trim() || undefined;
 }

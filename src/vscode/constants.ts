@@ -1,5 +1,5 @@
-// Command ids, their argument types, and the other ids package.json mirrors. A unit test checks that
-// package.json's contributes.commands and this file name the same commands, so the two never drift.
+// Command ids, their argument types, and the other ids package.json mirrors. The commands themselves are listed
+// in commandTable.ts; a unit test checks package.json's contributes.commands against that table both ways.
 // Runtime-free of vscode (type imports only) so plain-Node unit tests can import the ids.
 import type * as vscode from 'vscode';
 
@@ -30,19 +30,6 @@ export const enum Commands {
   OpenHotspot = 'allocatorLab.openHotspot',
   ConfigureSourceFileMap = 'allocatorLab.configureSourceFileMap',
 }
-
-/** Every command id, for the registration check and the package.json test. */
-export const allCommands: readonly Commands[] = [
-  Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.StopRun, Commands.OpenRun,
-  Commands.CompareRuns, Commands.ShowAllocators, Commands.NewScenario, Commands.ShowLivePanel, Commands.OpenLog,
-  Commands.RefreshRuns, Commands.DeleteRun, Commands.RevealRun,
-  Commands.DebugWithAllocator, Commands.MemorySnapshot, Commands.CompareSnapshots, Commands.ShowDebugMemory,
-  Commands.ProfileAllocationSites, Commands.OpenProfile, Commands.DiffProfiles, Commands.ClearHotspots, Commands.HotspotsRankBy,
-  Commands.RevealHotspot, Commands.OpenHotspot, Commands.ConfigureSourceFileMap,
-];
-
-/** Commands that start programs: disabled in untrusted workspaces (enablement isWorkspaceTrusted). */
-export const launchCommands: readonly Commands[] = [Commands.RunScenario, Commands.WatchProcess, Commands.CompareAllocators, Commands.DebugWithAllocator, Commands.ProfileAllocationSites];
 
 /** Options that let a caller (a test, another extension) skip the pickers. */
 export interface RunOptions {
@@ -117,8 +104,8 @@ export interface CommandResults {
   [Commands.RefreshRuns]: void;
   [Commands.DeleteRun]: number;
   [Commands.RevealRun]: void;
-  /** True when the debug session started. */
-  [Commands.DebugWithAllocator]: boolean;
+  /** True when the debug session started (undefined when launching is refused here). */
+  [Commands.DebugWithAllocator]: boolean | undefined;
   /** The snapshot recorded (a MemorySnapshot of core/debug), undefined when none could be taken. */
   [Commands.MemorySnapshot]: import('../core/debug').MemorySnapshot | undefined;
   /** The comparison as markdown (also opened in an editor). */

@@ -1,7 +1,8 @@
 // Entry point of the extension host side: builds the services object and the commands, and exposes a small API
 // (used by the integration tests; other extensions may use it too).
 import * as vscode from 'vscode';
-import { registerCommands, savedRuns } from './commands';
+import { registerCommandTable } from './commandRegistry';
+import { runCommandHandlers, savedRuns } from './commands';
 import { runsDirectory } from './config';
 import { Ctx } from './ctx';
 import { registerDebugFeatures } from './debug';
@@ -21,10 +22,10 @@ export interface AllocatorLabApi {
 
 export async function activate(context: vscode.ExtensionContext): Promise<AllocatorLabApi> {
   const ctx = new Ctx(context);
-  context.subscriptions.push(...registerCommands(ctx));
-  context.subscriptions.push(...registerDebugFeatures(ctx));
+  const debug = registerDebugFeatures(ctx);
   const hotspots = registerHotspots(ctx);
-  context.subscriptions.push(...hotspots.disposables);
+  context.subscriptions.push(...debug.disposables, ...hotspots.disposables);
+  context.subscriptions.push(...registerCommandTable({ runs: runCommandHandlers(ctx), debug: debug.handlers, hotspots: hotspots.handlers }));
   if (process.platform !== 'linux') {
     void vscode.window.showWarningMessage(`Allocator Lab runs its targets on Linux only; this extension host runs on ${process.platform}. Saved runs can be viewed; to run, open the workspace on Linux (Remote - SSH, WSL, Dev Containers).`);
   }

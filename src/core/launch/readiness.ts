@@ -4,7 +4,6 @@ import * as http from 'node:http';
 import { CancelledError, TargetError, printableOutput } from '../errors';
 import { canConnect, pinUrl, pinnedLookup, portOwner, type PinnedUrl } from '../os/net';
 import { formatDuration } from '../units';
-import type { ExitStatus, LineListener } from './target';
 
 export interface ResolvedReady {
   tcpPort?: number;
@@ -14,6 +13,14 @@ export interface ResolvedReady {
   delayMs?: number;
   timeoutMs: number;
 }
+
+/** How a process ended (the shape of launch/target.ts's ExitStatus). */
+interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+type LineListener = (stream: 'stdout' | 'stderr', line: string) => void;
 
 /** What the checks need to see of a running target. */
 export interface ReadinessSubject {

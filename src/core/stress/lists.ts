@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { AlloclabError } from '../errors';
 import { readRegularFile } from '../files';
-import type { ListSource } from './scenario';
+import type { ListSource } from './fields';
 
 /** Resolves every list to its values; .json files hold an array, other files one value per non-empty line. */
 export function resolveLists(lists: Readonly<Record<string, ListSource>> | undefined, baseDir: string): Record<string, string[]> {

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { diffSnapshots, ENVIRONMENT_KEY, envShapeOf, parseSnapshots, SNAPSHOTS_FILE, type MemorySnapshot } from '../../core/debug';
 import { openRun } from '../../core/runs/store';
 import { formatMiB } from '../../core/units';
-import { registerCommand } from '../commandRegistry';
+import type { FactoryHandlers } from '../commandTable';
 import { allocatorOptions } from '../config';
 import { Commands } from '../constants';
 import type { Ctx } from '../ctx';
@@ -48,18 +48,20 @@ export function snapshotDiffMarkdown(a: MemorySnapshot, b: MemorySnapshot): stri
 const SNAPSHOT_DIFF_SCHEME = 'alloclab-snapshots';
 const diffDocuments = new Map<string, string>();
 
-/** Registers the debugging commands. */
-export function registerDebugCommands(ctx: Ctx, sessions: DebugSessions): vscode.Disposable[] {
+/** The snapshot comparison documents the debugging commands open. */
+export function registerSnapshotDocuments(): vscode.Disposable[] {
   return [
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_DIFF_SCHEME, {
       provideTextDocumentContent: (uri) => diffDocuments.get(uri.toString()) ?? 'This comparison is gone (the window was reloaded); run "Allocator Lab: Compare Snapshots…" again.',
     }),
     { dispose: () => diffDocuments.clear() },
-    registerCommand(Commands.DebugWithAllocator, async (configName, environment) => {
-      if (process.platform !== 'linux' || !vscode.workspace.isTrusted) {
-        void vscode.window.showWarningMessage('Allocator Lab debugs under an allocator only on Linux, in a trusted workspace.');
-        return false;
-      }
+  ];
+}
+
+/** The handlers of the debugging commands (the "debug" factory of the command table). */
+export function debugCommandHandlers(ctx: Ctx, sessions: DebugSessions): FactoryHandlers<'debug'> {
+  return {
+    [Commands.DebugWithAllocator]: async (configName, environment) => {
       const entries = launchConfigurations().filter((e) => e.config.request === 'launch');
       if (!entries.length) {
         void vscode.window.showWarningMessage('No launch configuration in this workspace. Add one to .vscode/launch.json (e.g. of type "alloclab-lldb", "cppdbg" or "lldb").');
@@ -94,9 +96,9 @@ export function registerDebugCommands(ctx: Ctx, sessions: DebugSessions): vscode
         envId = pick.label;
       }
       return vscode.debug.startDebugging(entry.folder, { ...entry.config, [ENVIRONMENT_KEY]: envId });
-    }),
+    },
 
-    registerCommand(Commands.MemorySnapshot, async (labelArg) => {
+    [Commands.MemorySnapshot]: async (labelArg) => {
       const run = sessions.runOf() ?? sessions.all()[0];
       if (!run) {
         void vscode.window.showInformationMessage('Allocator Lab: start a debug session (and pause it) to take a memory snapshot.');
@@ -116,9 +118,9 @@ export function registerDebugCommands(ctx: Ctx, sessions: DebugSessions): vscode
         void vscode.window.showErrorMessage(`Allocator Lab: ${(e as Error).message}`);
         return undefined;
       }
-    }),
+    },
 
-    registerCommand(Commands.CompareSnapshots, async (runRef, picks) => {
+    [Commands.CompareSnapshots]: async (runRef, picks) => {
       let runDir = runRef?.runDir ?? sessions.runOf()?.runDir ?? undefined;
       if (!runDir) {
         const candidates = ctx.runsView.runs().filter((r) => r.kind === 'debug');
@@ -158,15 +160,15 @@ export function registerDebugCommands(ctx: Ctx, sessions: DebugSessions): vscode
       await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
       await vscode.window.showTextDocument(doc, { preview: true, preserveFocus: true });
       return md;
-    }),
+    },
 
-    registerCommand(Commands.ShowDebugMemory, () => {
+    [Commands.ShowDebugMemory]: () => {
       const run = sessions.runOf() ?? sessions.all()[0];
       if (!run) {
         ctx.viewer.revealLive();
         return;
       }
       run.mirror();
-    }),
-  ];
+    },
+  };
 }

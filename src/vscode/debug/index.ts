@@ -1,30 +1,28 @@
 // Debugging sessions under an allocator environment: the one entry the extension calls.
 import * as vscode from 'vscode';
 import { ALLOCLAB_DEBUG_TYPE } from '../../core/debug';
-import { Config } from '../constants';
+import { debugLiveMemory, debugOpenPanel } from '../config';
+import type { FactoryHandlers } from '../commandTable';
 import type { Ctx } from '../ctx';
-import { registerDebugCommands } from './commands';
+import { debugCommandHandlers, registerSnapshotDocuments } from './commands';
 import { AllocatorConfigurationProvider, AlloclabLldbAdapterFactory, AlloclabLldbProvider } from './providers';
 import { DebugSessions } from './tracker';
 
-function setting<T>(key: string, fallback: T): T {
-  return vscode.workspace.getConfiguration(Config.Section).get<T>(key, fallback);
-}
-
-/** Registers the debug trackers, configuration providers, the alloclab-lldb adapter and the debug commands. */
-export function registerDebugFeatures(ctx: Ctx): vscode.Disposable[] {
+/** Registers the debug trackers, configuration providers and the alloclab-lldb adapter; returns the debug commands' handlers. */
+export function registerDebugFeatures(ctx: Ctx): { disposables: vscode.Disposable[]; handlers: FactoryHandlers<'debug'> } {
   const sessions = new DebugSessions({
     engine: ctx.engine, viewer: ctx.viewer, log: ctx.log, statusBar: ctx.statusBar,
     otherRunsActive: () => ctx.activeSessions().length > 0,
     get openPanel() {
-      return setting<boolean>(Config.DebugOpenPanel, false);
+      return debugOpenPanel();
     },
-  }, () => setting<boolean>(Config.DebugLiveMemory, true));
-  return [
+  }, debugLiveMemory);
+  const disposables = [
     sessions,
     vscode.debug.registerDebugConfigurationProvider('*', new AllocatorConfigurationProvider(ctx.log)),
     vscode.debug.registerDebugConfigurationProvider(ALLOCLAB_DEBUG_TYPE, new AlloclabLldbProvider()),
     vscode.debug.registerDebugAdapterDescriptorFactory(ALLOCLAB_DEBUG_TYPE, new AlloclabLldbAdapterFactory(ctx.log)),
-    ...registerDebugCommands(ctx, sessions),
+    ...registerSnapshotDocuments(),
   ];
+  return { disposables, handlers: debugCommandHandlers(ctx, sessions) };
 }

@@ -6,12 +6,8 @@ import { guardLaunch, startWatchdog } from '../../core/os/groups';
 import {
   ALLOCLAB_DEBUG_TYPE, ENVIRONMENT_KEY, findDebugAdapter, injectEnvironment, toLldbDapLaunch, type LaunchConfig,
 } from '../../core/debug';
-import { allocatorOptions } from '../config';
-import { Config } from '../constants';
-
-function setting<T>(key: string, fallback: T): T {
-  return vscode.workspace.getConfiguration(Config.Section).get<T>(key, fallback);
-}
+import { launchRefusal } from '../commandRegistry';
+import { allocatorOptions, debugAdapterPath } from '../config';
 
 /** Injects `allocatorLab.environment` into any debug type we know; undefined (launch aborted) with a message on error. */
 export class AllocatorConfigurationProvider implements vscode.DebugConfigurationProvider {
@@ -24,8 +20,9 @@ export class AllocatorConfigurationProvider implements vscode.DebugConfiguration
       void vscode.window.showErrorMessage(`Allocator Lab: "${ENVIRONMENT_KEY}" in "${config.name}" must be an environment id such as "jemalloc".`);
       return undefined;
     }
-    if (config.request === 'launch' && !vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Allocator Lab injects allocator environments only in a trusted workspace.');
+    const refusal = config.request === 'launch' ? launchRefusal() : null;
+    if (refusal) {
+      void vscode.window.showWarningMessage(refusal);
       return undefined;
     }
     const profiles = discoverAllocators(allocatorOptions() as Parameters<typeof discoverAllocators>[0]);
@@ -74,7 +71,7 @@ export class AlloclabLldbAdapterFactory implements vscode.DebugAdapterDescriptor
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
   createDebugAdapterDescriptor(): vscode.DebugAdapterDescriptor {
-    const explicitPath = setting<string>(Config.DebugAdapterPath, '').trim() || undefined;
+    const explicitPath = debugAdapterPath();
     try {
       const found = findDebugAdapter({ explicitPath });
       this.log.info(`[debug] ${ALLOCLAB_DEBUG_TYPE} adapter: ${found.path}`);

@@ -4,57 +4,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RequestType } from 'vscode-jsonrpc';
 import { hasProfiles } from '../../core/profilers/locate';
 import type { Ranking } from '../../core/profilers/model';
 import { parseDuration } from '../../core/units';
-import { Lsp, type BackendInfo, type HotspotSettings, type HotspotsState } from '../../protocol/lsp';
+import { Lsp, type BackendInfo, type HotspotsState } from '../../protocol/lsp';
 import { splitArgs } from '../argv';
-import type { EngineClient } from '../client';
-import { registerCommand } from '../commandRegistry';
-import { allocatorOptions, runsDirectory, workspaceRoot } from '../config';
+import type { FactoryHandlers } from '../commandTable';
+import { allocatorOptions, hotspotSettings, hotspotsRanking, runsDirectory, workspaceRoot } from '../config';
 import { Commands, Config, SCENARIO_GLOB, Views, type RunRef } from '../constants';
 import type { Ctx } from '../ctx';
 import { HotspotsView } from './hotspotsView';
-
-/** The hotspot requests on the engine's language client. */
-class HotspotsEngine {
-  constructor(private readonly engine: EngineClient) {}
-
-  request<P, R>(type: RequestType<P, R, void>, params: P): Promise<R> {
-    return this.engine.request(type, params);
-  }
-}
-
-function section(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration(Config.Section);
-}
-
-/** allocatorLab.sourceFileMap with ${workspaceFolder} expanded, the workspace folders, and the lens count. */
-export function hotspotSettings(): HotspotSettings {
-  const root = workspaceRoot() ?? process.cwd();
-  const raw = section().get<Record<string, string>>(Config.SourceFileMap, {}) ?? {};
-  const sourceFileMap: Record<string, string> = {};
-  for (const [from, to] of Object.entries(raw)) {
-    if (typeof to === 'string') sourceFileMap[from] = path.resolve(root, to.replace(/\$\{workspaceFolder\}/g, root));
-  }
-  return {
-    sourceFileMap,
-    workspaceRoots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
-    top: Math.max(1, section().get<number>(Config.HotspotsTop, 20)),
-  };
-}
-
-function configuredRanking(): Ranking | undefined {
-  const r = section().get<string>(Config.HotspotsRanking, 'growth');
-  return (['growth', 'peak', 'calls', 'leaked'] as const).find((x) => x === r);
-}
-
-function launchRefusal(): string | null {
-  if (process.platform !== 'linux') return `Profiling runs targets on Linux only; this extension host runs on ${process.platform}.`;
-  if (!vscode.workspace.isTrusted) return 'Allocator Lab starts programs only in a trusted workspace. Trust this workspace to profile; saved profiles can still be opened.';
-  return null;
-}
 
 /** The folder holding profile.json for a run reference (a run folder, an environment folder, a file). */
 function profilePath(ref: RunRef | vscode.Uri | string): string {
@@ -74,9 +33,9 @@ function profiledRuns(ctx: Ctx): { label: string; description: string; dir: stri
   }).map((r) => ({ label: r.name, description: `${path.basename(r.dir)} · ${r.environments.join(', ')}`, dir: r.dir }));
 }
 
-/** Registers the Hotspots view and commands; everything returned goes to the extension context. */
-export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: vscode.Disposable[] } {
-  const engine = new HotspotsEngine(ctx.engine);
+/** Registers the Hotspots view; returns it, what goes to the extension context, and the hotspot commands' handlers. */
+export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: vscode.Disposable[]; handlers: FactoryHandlers<'hotspots'> } {
+  const engine = ctx.engine;
   const view = new HotspotsView(Views.Hotspots);
   // What to re-activate when the engine restarts (it forgets its state) and what Clear forgets.
   let lastActivation: (() => Promise<HotspotsState>) | null = null;
@@ -104,7 +63,7 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
     }
   };
 
-  const activatePath = (p: string, ranking?: Ranking) => activate(() => engine.request(Lsp.activateProfile, { path: p, settings: hotspotSettings(), ranking: ranking ?? configuredRanking() }));
+  const activatePath = (p: string, ranking?: Ranking) => activate(() => engine.request(Lsp.activateProfile, { path: p, settings: hotspotSettings(), ranking: ranking ?? hotspotsRanking() }));
 
   const pickBackend = async (preset?: string): Promise<BackendInfo | undefined> => {
     const all = await engine.request(Lsp.listBackends, {});
@@ -148,15 +107,8 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
     return picked?.[0];
   };
 
-  const disposables: vscode.Disposable[] = [
-    view,
-
-    registerCommand(Commands.ProfileAllocationSites, async (target, opts) => {
-      const why = launchRefusal();
-      if (why) {
-        void vscode.window.showWarningMessage(why);
-        return undefined;
-      }
+  const handlers: FactoryHandlers<'hotspots'> = {
+    [Commands.ProfileAllocationSites]: async (target, opts) => {
       const uri = target instanceof vscode.Uri ? target : await pickTarget();
       if (!uri) return undefined;
       const backend = await pickBackend(opts?.backend);
@@ -194,9 +146,9 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
       }, { openPanel: !opts?.noPanel });
       if (!outcome.runDir || outcome.error) return undefined;
       return activatePath(outcome.runDir);
-    }),
+    },
 
-    registerCommand(Commands.OpenProfile, async (arg) => {
+    [Commands.OpenProfile]: async (arg) => {
       let p = arg ? profilePath(arg) : undefined;
       if (!p) {
         const picked = await vscode.window.showOpenDialog({
@@ -208,9 +160,9 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
       }
       if (!p) return undefined;
       return activatePath(p);
-    }),
+    },
 
-    registerCommand(Commands.DiffProfiles, async (before, after) => {
+    [Commands.DiffProfiles]: async (before, after) => {
       let a = before ? profilePath(before) : undefined;
       let b = after ? profilePath(after) : undefined;
       if (!a || !b) {
@@ -226,15 +178,15 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
       }
       const [x, y] = [a, b];
       return activate(() => engine.request(Lsp.diffProfiles, { before: x, after: y, settings: hotspotSettings() }));
-    }),
+    },
 
-    registerCommand(Commands.ClearHotspots, async () => {
+    [Commands.ClearHotspots]: async () => {
       lastActivation = null;
       view.show(null);
       await engine.request(Lsp.clearHotspots, {}).catch(() => undefined);
-    }),
+    },
 
-    registerCommand(Commands.HotspotsRankBy, async (ranking) => {
+    [Commands.HotspotsRankBy]: async (ranking) => {
       const state = view.current();
       if (!state) {
         void vscode.window.showInformationMessage('No active profile: run Profile Allocation Sites or Open Profile first.');
@@ -256,13 +208,13 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
       const next = await engine.request(Lsp.setHotspotOptions, { ranking: r });
       if (next) view.show(next);
       return next ?? undefined;
-    }),
+    },
 
-    registerCommand(Commands.RevealHotspot, async (rank) => {
+    [Commands.RevealHotspot]: async (rank) => {
       if (rank != null) await view.reveal(rank);
-    }),
+    },
 
-    registerCommand(Commands.OpenHotspot, async (rank, frame) => {
+    [Commands.OpenHotspot]: async (rank, frame) => {
       const site = rank != null ? view.site(rank) : undefined;
       if (!site) return undefined;
       const h = site.hotspot;
@@ -276,11 +228,15 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
       }
       const pos = new vscode.Position(f.line - 1, 0);
       return vscode.window.showTextDocument(vscode.Uri.file(f.workspaceFile), { selection: new vscode.Range(pos, pos), preview: true });
-    }),
+    },
 
-    registerCommand(Commands.ConfigureSourceFileMap, async () => {
+    [Commands.ConfigureSourceFileMap]: async () => {
       await vscode.commands.executeCommand('workbench.action.openSettings', `${Config.Section}.${Config.SourceFileMap}`);
-    }),
+    },
+  };
+
+  const disposables: vscode.Disposable[] = [
+    view,
 
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!view.current()) return;
@@ -295,5 +251,5 @@ export function registerHotspots(ctx: Ctx): { view: HotspotsView; disposables: v
       if (lastActivation) void activate(lastActivation);
     }),
   ];
-  return { view, disposables };
+  return { view, disposables, handlers };
 }

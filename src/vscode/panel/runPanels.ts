@@ -9,10 +9,10 @@ import { trimCallName, trimEvent, trimRunFolder } from '../../core/ledger';
 import { openRun } from '../../core/runs/store';
 import { formatMiB } from '../../core/units';
 import { isFromWebview, RUN_PANEL_VIEW_TYPE, type ExportFormat, type FromWebview, type RunSnapshot, type ToWebview } from '../../protocol/webview';
-import type { RunViewer } from '../panelBridge';
+import type { RunViewer } from './viewer';
 import { makeNonce, panelHtml } from './panelHtml';
 import { panelHotspots } from './panelHotspots';
-import { hotspotSettings } from '../hotspots';
+import { hotspotSettings } from '../config';
 import { RunRouter, runKey, type PanelSink } from './runRouter';
 
 /** Where the panel reports what users cannot see otherwise (the extension's output channel). */

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { openRun } from '../../../src/core/runs/store';
-import { allCommands, Commands, EXTENSION_ID, type RunOutcome } from '../../../src/vscode/constants';
+import { allCommands } from '../../../src/vscode/commandTable';
+import { Commands, EXTENSION_ID, type RunOutcome } from '../../../src/vscode/constants';
 import type { AllocatorLabApi } from '../../../src/vscode/extension';
 import { until } from '../support';
 

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { parseScenarioText } from '../../../src/core/stress/scenario';
 import { splitArgs } from '../../../src/vscode/argv';
 import { compareRunsMarkdown } from '../../../src/vscode/compareRuns';
-import { allCommands, Commands, launchCommands } from '../../../src/vscode/constants';
+import { allCommands, COMMAND_TABLE, launchCommands } from '../../../src/vscode/commandTable';
+import { Commands } from '../../../src/vscode/constants';
 import { starterScenario } from '../../../src/vscode/scenarioTemplate';
 import { repoRoot } from '../support/paths';
 
@@ -28,10 +29,13 @@ interface Manifest {
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as Manifest;
 
-test('contributes.commands and constants.ts name the same commands', () => {
-  const declared = pkg.contributes.commands.map((c) => c.command).sort();
-  assert.deepEqual(declared, [...allCommands].sort());
-  assert.equal(new Set(declared).size, declared.length, 'a command is declared twice');
+test('contributes.commands and the command table name the same commands, both ways', () => {
+  const declared = pkg.contributes.commands.map((c) => c.command);
+  assert.equal(new Set(declared).size, declared.length, 'a command is declared twice in package.json');
+  const table = new Set<string>(allCommands);
+  for (const id of declared) assert.ok(table.has(id), `package.json declares ${id}, which is not in the command table`);
+  for (const id of allCommands) assert.ok(declared.includes(id), `the command table has ${id}, which package.json does not declare`);
+  assert.ok(allCommands.length > 0 && allCommands.every((id) => COMMAND_TABLE[id].needs === 'launch' || COMMAND_TABLE[id].needs === 'none'));
 });
 
 test('every command is in the "Allocator Lab" category with a title', () => {
