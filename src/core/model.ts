@@ -345,3 +345,12 @@ export interface Diagnosis {
   /** What lowered the confidence (unequal work, a driver killed before it finished, an unread driver output...). */
   caveats: string[];
 }
+
+/** One environment as the panel sees it: its record plus everything sampled so far. */
+export interface EnvironmentSnapshot { record: EnvironmentRecord; samples: Sample[]; events: RunEvent[] }
+
+/**
+ * A whole run (a StoredRun from src/core/runs/store is one). `dir` is the run folder, when known; `live` is true
+ * while the run is still going (more samples will come), so an incomplete record is not shown as interrupted.
+ */
+export interface RunSnapshot { dir?: string; live?: boolean; record: RunRecord; environments: EnvironmentSnapshot[] }

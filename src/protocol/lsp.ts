@@ -217,6 +217,9 @@ export interface BackendInfo {
 }
 
 /** Every custom message, by name. */
+/** The command a hotspot lens runs: the extension's Reveal Hotspot (its argument is the rank). */
+export const HOTSPOT_LENS_COMMAND = 'allocatorLab.revealHotspot';
+
 export const Lsp = {
   startRun: new RequestType<StartRunParams, StartRunResult, void>('alloclab/startRun'),
   cancelRun: new RequestType<CancelRunParams, { cancelled: boolean }, void>('alloclab/cancelRun'),

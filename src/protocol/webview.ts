@@ -2,18 +2,12 @@
 // file, and both validate what arrives with the guards below: a webview message is untrusted input, and a
 // host message may come from an older or newer extension after a reload. Types only plus small hand-written
 // guards (no zod), so the webview bundle stays small.
-import type { EnvironmentRecord, RunEvent, RunRecord, Sample } from '../core/model';
+import type { EnvironmentRecord, EnvironmentSnapshot, RunEvent, RunRecord, RunSnapshot, Sample } from '../core/model';
+
+// The run as the panel and the report see it lives in core/model.ts (the report is written by core).
+export type { EnvironmentSnapshot, RunSnapshot } from '../core/model';
 
 export const RUN_PANEL_VIEW_TYPE = 'alloclab.run';
-
-/** One environment as the panel sees it: its record plus everything sampled so far. */
-export interface EnvironmentSnapshot { record: EnvironmentRecord; samples: Sample[]; events: RunEvent[] }
-
-/**
- * A whole run (a StoredRun from src/core/runs/store is one). `dir` is the run folder, when known; `live` is true
- * while the run is still going (more samples will come), so an incomplete record is not shown as interrupted.
- */
-export interface RunSnapshot { dir?: string; live?: boolean; record: RunRecord; environments: EnvironmentSnapshot[] }
 
 export type ExportFormat = 'png' | 'csv' | 'json';
 

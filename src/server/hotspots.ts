@@ -11,12 +11,9 @@ import {
   supportedRankings, describeFrame, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { formatGrowth, formatMiB } from '../core/units';
-import type {
-  BackendInfo, HotspotFrameInfo, HotspotInfo, HotspotSettings, HotspotsState, RankingInfo,
+import {
+  HOTSPOT_LENS_COMMAND, type BackendInfo, type HotspotFrameInfo, type HotspotInfo, type HotspotSettings, type HotspotsState, type RankingInfo,
 } from '../protocol/lsp';
-
-/** The command a lens runs (the client reveals the site in the Hotspots view); its argument is the rank. */
-export const REVEAL_HOTSPOT_COMMAND = 'allocatorLab.revealHotspot';
 
 /** Source file extensions served besides the c/cpp language ids (headers and sources by extension). */
 export const SOURCE_EXTENSIONS = ['c', 'cc', 'cpp', 'cxx', 'c++', 'h', 'hh', 'hpp', 'hxx', 'inl', 'ipp', 'tcc'];
@@ -219,7 +216,7 @@ export class HotspotService {
         : `Allocator Lab #${h.rank}: ${h.figures}`;
       return {
         range: { start: { line, character: 0 }, end: { line, character: 0 } },
-        command: { title, command: REVEAL_HOTSPOT_COMMAND, arguments: [h.rank] },
+        command: { title, command: HOTSPOT_LENS_COMMAND, arguments: [h.rank] },
       };
     });
   }

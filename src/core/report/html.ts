@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AlloclabError } from '../errors';
 import type { StoredRun } from '../runs/store';
-import type { RunSnapshot } from '../../protocol/webview';
+import type { RunSnapshot } from '../model';
 import { packageRoot } from '../workers';
 
 // The panel reads these from VS Code; a report has no VS Code, so it gets a light theme's values.

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { clearPathMapCache, formatCount, openProfile, type AllocationProfile } from '../../../src/core/profilers';
 import type { HotspotSettings, RunFinishedParams } from '../../../src/protocol/lsp';
-import { backendForRun, describeBackends, HotspotService, REVEAL_HOTSPOT_COMMAND, uriToPath } from '../../../src/server/hotspots';
+import { backendForRun, describeBackends, HotspotService, uriToPath } from '../../../src/server/hotspots';
+import { Commands } from '../../../src/vscode/constants';
 import { RunHost } from '../../../src/server/runHost';
 import { fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
 import { nativeProgram } from '../support/paths';
@@ -48,7 +49,8 @@ describe('HotspotService lenses and hovers', () => {
     const title = top.command!.title;
     // heaptrack supports every figure: growth, calls, peak, leaked.
     assert.match(title, /^Allocator Lab #1: \+[\d.]+ MiB\/min · [\d.]+k? allocs · [\d.]+ MiB at peak · [\d.]+ MiB leaked$/);
-    assert.equal(top.command!.command, REVEAL_HOTSPOT_COMMAND);
+    // The lens runs the command the extension registers (not a copy of its id).
+    assert.equal(top.command!.command, Commands.RevealHotspot);
     assert.deepEqual(top.command!.arguments, [1]);
     // The shrinking cache is not a growth hotspot: no lens on it.
     assert.ok(!lenses.some((l) => l.range.start.line === markerLine('sites.c', 'cache') - 1));
