@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeLens, DocumentSelector, Hover } from 'vscode-languageserver';
 import { AlloclabError } from '../core/errors';
 import {
-  diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS,
+  diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS, resolveSourceFile,
   supportedRankings, describeFrame, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { formatGrowth, formatMiB } from '../core/units';
@@ -157,6 +157,11 @@ export class HotspotService {
     const withFile = hotspots.filter((h) => h.file).length;
     if (withFile > linked) {
       warnings.push(`${withFile - linked} of ${withFile} sites name source files that are not in this workspace (a profile from another machine or build folder?). Map their folders with the allocatorLab.sourceFileMap setting.`);
+    }
+    const ambiguous = hotspots.map((h) => resolveSourceFile(h.file, this.settings)).filter((r) => r.ambiguous.length);
+    if (ambiguous.length) {
+      const first = ambiguous[0].ambiguous;
+      warnings.push(`${ambiguous.length} site${ambiguous.length > 1 ? 's name files' : ' names a file'} that several workspace files match equally well (${path.basename(first[0])}: ${first.join(', ')}), so they are not linked. Map the right folder with the allocatorLab.sourceFileMap setting.`);
     }
     // probe-sampled looked for symbols itself and says per module what it tried and how to get them.
     if (hotspots.length && hotspots.every((h) => !h.file) && !main.modules) {

@@ -1,10 +1,8 @@
 // How a hotspot is shown (lenses, hovers, the Hotspots view, the run panel): figures in words, and the local
 // file a frame opens. Shared by the language server and the extension, so it lives with the model.
-import { existsSync, statSync } from 'node:fs';
-import * as path from 'node:path';
 import { formatGrowth, formatMiB } from '../units';
 import type { AllocationProfile } from './model';
-import { mapToWorkspace, type PathMapOptions } from './pathmap';
+import { resolveSourceFile, type PathMapOptions } from './pathmap';
 import type { Hotspot } from './rank';
 
 /** "1.2M", "34k", "950" */
@@ -27,10 +25,7 @@ export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities
   return parts.join(' · ');
 }
 
-/** The local file for a frame: mapped into the workspace, else its own absolute path when it exists here. */
+/** The local file for a frame: by sourceFileMap, else its recorded path when it exists here, else a workspace file by suffix. */
 export function localFile(file: string | null, settings: PathMapOptions): string | null {
-  const mapped = mapToWorkspace(file, settings);
-  if (mapped) return mapped;
-  // Recorded on this machine but outside the workspace folders (a library checkout next to it): still openable.
-  return file && path.isAbsolute(file) && existsSync(file) && statSync(file).isFile() ? file : null;
+  return resolveSourceFile(file, settings).file;
 }

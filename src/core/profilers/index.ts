@@ -2,7 +2,7 @@
 export * from './model';
 export * from './backends';
 export { rankHotspots, slopePerMinute, supportedRankings, type Hotspot, type RankOptions, type TimeWindow } from './rank';
-export { mapToWorkspace, clearPathMapCache, type PathMapOptions } from './pathmap';
+export { mapToWorkspace, resolveSourceFile, clearPathMapCache, type PathMapOptions, type SourceResolution } from './pathmap';
 export { openProfile, detectProfileKind, readProfileJson, PROFILE_JSON, type ProfileKind } from './open';
 export { diffProfiles, type SiteDiff } from './diff';
 export { findProfiles, hasProfiles, type ProfileLocation } from './locate';

@@ -5,16 +5,16 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { clearPathMapCache, formatCount, openProfile, type AllocationProfile } from '../../../src/core/profilers';
 import type { HotspotSettings, RunFinishedParams } from '../../../src/protocol/lsp';
 import { backendForRun, describeBackends, HotspotService, uriToPath } from '../../../src/server/hotspots';
 import { Commands } from '../../../src/vscode/constants';
 import { RunHost } from '../../../src/server/runHost';
-import { fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
+import { fixtureFromElsewhere, fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
 import { nativeProgram } from '../support/paths';
 
-const heaptrack = path.join(fixturesDir, 'heaptrack.sites.zst');
+let heaptrack = '';
 const massif = path.join(fixturesDir, 'massif.out.sites');
 const sitesC = path.join(proftestDir, 'sites.c');
 const LEAK = markerLine('sites.c', 'leak');
@@ -28,6 +28,12 @@ function tempDir(label: string): string {
 }
 after(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+before(async () => {
+  // Named like the fixture: a profile is labelled by its folder.
+  const dir = path.join(tempDir('fixture'), 'heaptrack.sites.zst');
+  mkdirSync(dir);
+  heaptrack = await fixtureFromElsewhere('heaptrack.sites.zst', dir);
 });
 
 function settings(roots: string[], extra: Partial<HotspotSettings> = {}): HotspotSettings {

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { clearPathMapCache, openProfile } from '../../../src/core/profilers';
 import { isToWebview } from '../../../src/protocol/webview';
 import { panelHotspots } from '../../../src/vscode/panel/panelHotspots';
-import { fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
+import { fixtureFromElsewhere, fixturesDir, markerLine, proftestDir } from '../profilers/helpers';
 
 const run = mkdtempSync(path.join(tmpdir(), 'alloclab-panelhot-'));
 after(() => rmSync(run, { recursive: true, force: true }));
@@ -18,7 +18,7 @@ describe('panel hotspot tables', () => {
     mkdirSync(path.join(run, '1-glibc'));
     mkdirSync(path.join(run, '2-jemalloc'));
     mkdirSync(path.join(run, '3-none'));
-    writeFileSync(path.join(run, '1-glibc', 'profile.json'), JSON.stringify(await openProfile(path.join(fixturesDir, 'heaptrack.sites.zst'))));
+    await fixtureFromElsewhere('heaptrack.sites.zst', path.join(run, '1-glibc'));
     writeFileSync(path.join(run, '2-jemalloc', 'profile.json'), JSON.stringify(await openProfile(path.join(fixturesDir, 'massif.out.sites'))));
     const tables = panelHotspots(run, [proftestDir]);
     assert.deepEqual(tables.map((t) => [t.environment, t.backend, t.ranking]), [['1-glibc', 'heaptrack', 'growth'], ['2-jemalloc', 'massif', 'growth']]);

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { clearPathMapCache, diffProfiles, mapToWorkspace, openProfile, rankHotspots, slopePerMinute, type AllocationProfile, type CallSite } from '../../../src/core/profilers';
+import { clearPathMapCache, diffProfiles, localFile, mapToWorkspace, openProfile, resolveSourceFile, rankHotspots, slopePerMinute, type AllocationProfile, type CallSite } from '../../../src/core/profilers';
 import { fixturesDir, markerLine } from './helpers';
 
 function site(id: string, file: string, line: number, live: number[], extra: Partial<CallSite> = {}): CallSite {
@@ -45,6 +45,33 @@ test('stacks sharing a user line are merged unless grouped by stack', () => {
   assert.deepEqual(byLine[0].siteIds.sort(), ['a1', 'a2']);
   assert.equal(rankHotspots(p, 'peak', { groupBy: 'stack' })[0].file, '/src/b.c');
   assert.equal(rankHotspots(p, 'peak', { top: 1 }).length, 1);
+});
+
+test('source mapping prefers the recorded path when it exists, then the longest suffix, and names a tie', () => {
+  // An outside program's sites.c must not open the workspace's own sites.c of the same name.
+  const ws = mkdtempSync(path.join(tmpdir(), 'alloclab-ws-rec-'));
+  const outside = mkdtempSync(path.join(tmpdir(), 'alloclab-outside-'));
+  try {
+    for (const f of ['native/proftest/sites.c', 'lib/a/util.h', 'lib/b/util.h']) {
+      mkdirSync(path.dirname(path.join(ws, f)), { recursive: true });
+      writeFileSync(path.join(ws, f), '');
+    }
+    writeFileSync(path.join(outside, 'sites.c'), '');
+    clearPathMapCache();
+    const opts = { workspaceRoots: [ws] };
+    const recorded = path.join(outside, 'sites.c');
+    assert.equal(localFile(recorded, opts), recorded, 'the file at the recorded path is the one opened');
+    assert.equal(mapToWorkspace(recorded, opts), null, 'and it is not a workspace file');
+    assert.equal(resolveSourceFile(recorded, opts).how, 'recorded');
+    // A recorded path that does not exist here still maps by suffix into the workspace.
+    assert.equal(localFile('/build/ci/native/proftest/sites.c', opts), path.join(ws, 'native/proftest/sites.c'));
+    const tie = resolveSourceFile('/nowhere/util.h', opts);
+    assert.equal(tie.file, null);
+    assert.deepEqual([...tie.ambiguous].sort(), [path.join(ws, 'lib/a/util.h'), path.join(ws, 'lib/b/util.h')]);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  }
 });
 
 test('mapToWorkspace: prefix map, suffix match, ambiguity and unmapped files', () => {

@@ -1,9 +1,9 @@
 // Shared by the profiler tests: where the SITE markers are, and checks on ranked hotspots.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { repoRoot } from '../support/paths';
-import type { AllocationProfile, AttributionBackend, Hotspot } from '../../../src/core/profilers';
+import { openProfile, type AllocationProfile, type AttributionBackend, type Hotspot } from '../../../src/core/profilers';
 import type { EnvironmentRecord } from '../../../src/core/model';
 import { profileRun, type ProfileRunOutcome } from '../../../src/core/runs/profile';
 
@@ -33,4 +33,23 @@ export async function profileBinary(backend: AttributionBackend, command: string
   const env = r.record.environments[0];
   assert.ok(r.profiles.length === 1, `no profile recorded: ${env.error ?? ''}`);
   return { ...r, env, profile: r.profiles[0].profile };
+}
+
+/** Where the fixtures' sources are said to be: a build host that does not exist here. */
+export const ELSEWHERE = '/nonexistent-build-host/native/proftest';
+
+/**
+ * A fixture profile as if recorded on another machine, written as profile.json in dir: the fixtures name the
+ * sources of the checkout that recorded them, which may exist on this machine and would then be opened as they
+ * are (the recorded path wins); moved elsewhere, the workspace is found by suffix, as for a profile from CI.
+ */
+export async function fixtureFromElsewhere(name: string, dir: string): Promise<string> {
+  const p = await openProfile(path.join(fixturesDir, name));
+  const moved = {
+    ...p,
+    sites: p.sites.map((s) => ({ ...s, frames: s.frames.map((f) => ({ ...f, file: f.file?.includes('/native/proftest/') ? ELSEWHERE + f.file.slice(f.file.indexOf('/native/proftest/') + '/native/proftest'.length) : f.file })) })),
+  };
+  const out = path.join(dir, 'profile.json');
+  writeFileSync(out, JSON.stringify(moved));
+  return out;
 }
