@@ -1,6 +1,7 @@
 // jemalloc's own sampling heap profiler, with interval dumps (parsed by ../jeprof.ts).
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { allocatorFamilyOfLibrary } from '../../allocators/profiles';
 import { composePreload } from '../../os/env';
 import { readJeprofProfile } from '../jeprof';
 import { terminateGroup } from '../stop';
@@ -34,7 +35,10 @@ export function jemallocProfBackend(options: BackendOptions = {}): AttributionBa
         `lg_prof_interval:${opts.lgProfInterval ?? 24}`,
         `prof_prefix:${path.join(envDir, 'jeprof')}`,
       ].join(',');
-      const preload = composePreload([lib() ?? JEMALLOC_PATHS[0]], launch.env.LD_PRELOAD);
+      // Under the jemalloc environment the discovered library is preloaded already: adding another path in front
+      // would load two jemallocs while verification still says "applied".
+      const has = (launch.env.LD_PRELOAD ?? '').split(/[:\s]+/).some((e) => e && allocatorFamilyOfLibrary(e) === 'jemalloc');
+      const preload = has ? launch.env.LD_PRELOAD! : composePreload([lib() ?? JEMALLOC_PATHS[0]], launch.env.LD_PRELOAD);
       const mallocConf = [launch.env.MALLOC_CONF, conf].filter(Boolean).join(',');
       // Set on the target itself only: a wrapper would write dumps of its own.
       return { command: launch.command, args: launch.args, env: { ...launch.env, LD_PRELOAD: preload, MALLOC_CONF: mallocConf } };
