@@ -191,7 +191,7 @@ export interface ProbeReadOptions {
 /** Reads the probe's samples in a folder (or one samples.<pid>.bin file) into a symbolized profile. */
 export async function readProbeSampledProfile(where: string, opts: ProbeReadOptions = {}): Promise<AllocationProfile> {
   const files = SAMPLE_FILE.test(path.basename(where)) ? [where] : findSampleFiles(where);
-  if (!files.length) throw new ProfileFormatError(path.join(where, 'samples.PID.bin'), null, 'the probe wrote no samples (did the target start, and is it dynamically linked? see target.log in the run folder)');
+  if (!files.length) throw new ProfileFormatError(path.join(where, 'samples.PID.bin'), null, `the probe wrote no samples (did the target start, and is it dynamically linked? a profiled run keeps its output in stdout.log and stderr.log of the environment folder, ${path.dirname(where)})`);
   const chosen = (opts.pid != null && files.find((f) => path.basename(f) === `samples.${opts.pid}.bin`)) || files[0];
   const s = parseSampleFile(chosen);
   const warnings: string[] = [];

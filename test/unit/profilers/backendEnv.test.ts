@@ -23,3 +23,24 @@ test('jemalloc-prof run without the jemalloc environment preloads the jemalloc i
   assert.ok(JEMALLOC_PATHS.includes(entries[0]));
   assert.equal(entries[1], '/opt/alloclab-test/lib/libshim.so');
 });
+
+test('a backend that recorded nothing points at the logs a run writes (stdout.log, stderr.log), not at target.log', async () => {
+  const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const envDir = mkdtempSync(path.join(tmpdir(), 'alloclab-nothing-'));
+  const raw = path.join(envDir, 'profile');
+  mkdirSync(raw);
+  try {
+    for (const id of ['heaptrack', 'massif', 'probe-sampled']) {
+      await assert.rejects(getBackend(id).collect(raw, { startedAtMs: Date.now() }), (e: Error) => {
+        assert.doesNotMatch(e.message, /target\.log/, id);
+        assert.match(e.message, /stdout\.log and stderr\.log/, id);
+        assert.ok(e.message.includes(envDir), `${id}: ${e.message}`);
+        return true;
+      });
+    }
+  } finally {
+    rmSync(envDir, { recursive: true, force: true });
+  }
+});

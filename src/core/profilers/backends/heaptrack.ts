@@ -28,7 +28,7 @@ export function heaptrackBackend(): AttributionBackend {
     terminate: terminateTarget,
     async collect(envDir) {
       const file = ['heaptrack.zst', 'heaptrack.gz', 'heaptrack'].map((n) => path.join(envDir, n)).find((p) => existsSync(p) && statSync(p).size > 0);
-      if (!file) throw new ProfileFormatError(path.join(envDir, 'heaptrack.zst'), null, 'heaptrack wrote no trace (did the target start? see target.log in the run folder)');
+      if (!file) throw new ProfileFormatError(path.join(envDir, 'heaptrack.zst'), null, `heaptrack wrote no trace (did the target start? its output is in stdout.log and stderr.log in ${path.dirname(envDir)})`);
       return readHeaptrackProfile(file);
     },
     format: {

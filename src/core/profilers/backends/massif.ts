@@ -32,7 +32,7 @@ export function massifBackend(): AttributionBackend {
     terminate: terminateGroup,
     async collect(envDir) {
       const name = readdirSync(envDir).find((n) => n.startsWith('massif.out'));
-      if (!name) throw new ProfileFormatError(path.join(envDir, 'massif.out'), null, 'massif wrote no output (did the target start? see target.log in the run folder)');
+      if (!name) throw new ProfileFormatError(path.join(envDir, 'massif.out'), null, `massif wrote no output (did the target start? its output is in stdout.log and stderr.log in ${path.dirname(envDir)})`);
       return readMassifProfile(path.join(envDir, name));
     },
     format: {
