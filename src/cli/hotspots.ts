@@ -190,10 +190,11 @@ function printDiff(base: AllocationProfile, profile: AllocationProfile, o: { by:
   }
   const fmt = (v: number | null | undefined) => (v == null ? '-' : o.by === 'calls' ? String(Math.round(v)) : o.by === 'growth' ? formatGrowth(v) : formatMiB(v));
   process.stdout.write(`Change in ${o.by} since the baseline (${base.backend} -> ${profile.backend})\n`);
-  for (const d of rows) {
-    const sign = d.delta > 0 ? '+' : '';
-    process.stdout.write(`${(sign + fmt(d.delta)).padStart(16)}  ${fmt(d.before?.value).padStart(14)} -> ${fmt(d.after?.value).padEnd(14)}  ${d.function ?? '??'} (${d.file ?? '?'}:${d.line ?? '?'})\n`);
-  }
+  // The same layout as the hotspots table: a header row, figures right-aligned, the site last.
+  const lines = rows.map((d) => [`${d.delta > 0 ? '+' : ''}${fmt(d.delta)}`, fmt(d.before?.value), fmt(d.after?.value), `${d.function ?? '??'} (${d.file ?? '?'}:${d.line ?? '?'})`]);
+  const head = ['change', 'baseline', 'now', 'site'];
+  const w = head.map((x, i) => Math.max(x.length, ...lines.map((l) => l[i].length)));
+  for (const l of [head, ...lines]) process.stdout.write(l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n');
 }
 
 function notes(profile: AllocationProfile, rows: Hotspot[], by: Ranking): string[] {

@@ -128,6 +128,13 @@ test('hotspots --baseline lists the change per line', () => {
   assert.ok(cache, 'the cache line is in both');
   assert.ok(cache.before > 0 && cache.after > 0);
   assert.equal(cache.delta, cache.after - cache.before);
+  // The table has a header row naming its columns, above rows of the same layout.
+  const table = alloclab(['hotspots', path.join(fixturesDir, 'heaptrack.sites.zst'), '--baseline', path.join(fixturesDir, 'massif.out.sites'), '--by', 'peak']);
+  assert.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^Change in peak since the baseline \(massif -> heaptrack\)$/);
+  assert.match(lines[1], /^\s*change\s+baseline\s+now\s+site$/);
+  assert.ok(lines.length > 2 && lines.slice(2).every((l) => /^\s*[+-]?[\d.]+ MiB\s+(-|[\d.]+ MiB)\s+(-|[\d.]+ MiB)\s+\S.*\(.*\)$/.test(l)), lines.join('\n'));
 });
 
 test('profile without --backend uses probe-sampled (the probe applies), keeps --env, and hotspots writes pprof', () => {
