@@ -83,7 +83,7 @@ export function registerProfileCommands(program: Command): void {
     .command('hotspots')
     .description('rank the allocation sites of a profile (run folder, profile.json, heaptrack .zst, massif.out, jemalloc .heap dumps)')
     .argument('<path>', 'run folder or profile file')
-    .addOption(new Option('--by <ranking>', 'growth (default), peak, calls or leaked').choices([...RANKINGS]))
+    .addOption(new Option('--by <ranking>', 'growth (default), peak, calls or leaked (not freed at exit)').choices([...RANKINGS]))
     .option('--top <n>', 'rows', '20')
     .option('--workspace <dir...>', 'workspace roots to map source files into (default: the current folder)')
     .option('--baseline <path>', 'an earlier profile: list the sites by how much they changed since it')
@@ -173,7 +173,8 @@ function rankProfile(profile: AllocationProfile, where: string, o: PrintOptions)
   let text = `Hotspots by ${by} (${profile.backend}${how}) in ${path.relative(process.cwd(), where) || '.'}\n`;
   // The ranked figure first; peak beside it as the sense of scale (unless peak is what is ranked).
   const lines = rows.map((h) => [String(h.rank), value(h), ...(by === 'peak' ? [] : [formatMiB(h.peakBytes)]), where2(h)]);
-  const head = ['#', by, ...(by === 'peak' ? [] : ['peak']), 'site'];
+  // `leaked` ranks what was not freed at exit: a cache kept to the end is not a leak, and no backend tells them apart.
+  const head = ['#', by === 'leaked' ? 'not freed at exit' : by, ...(by === 'peak' ? [] : ['peak']), 'site'];
   const w = head.map((x, i) => Math.max(x.length, ...lines.map((l) => l[i].length)));
   for (const l of [head, ...lines]) text += l.map((c, i) => (i === l.length - 1 ? c : c.padStart(w[i]))).join('  ') + '\n';
   for (const warning of notes(profile, rows, by)) text += `note: ${warning}\n`;

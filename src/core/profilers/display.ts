@@ -21,7 +21,8 @@ export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities
   if (caps.growth && h.growthBytesPerMin != null) parts.push(formatGrowth(h.growthBytesPerMin));
   if (caps.calls && h.allocations != null) parts.push(`${est}${formatCount(h.allocations)} allocs`);
   if (caps.peak) parts.push(`${est}${formatMiB(h.peakBytes)} at peak`);
-  if (caps.leaked && h.leakedBytes) parts.push(`${formatMiB(h.leakedBytes)} leaked`);
+  // What no backend here can tell is whether a block was still reachable (a cache kept to the end is not a leak).
+  if (caps.leaked && h.leakedBytes) parts.push(`${formatMiB(h.leakedBytes)} not freed at exit`);
   return parts.join(' · ');
 }
 

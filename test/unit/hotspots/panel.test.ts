@@ -27,7 +27,7 @@ describe('panel hotspot tables', () => {
     assert.equal(top.function, 'leak_step');
     assert.equal(top.line, markerLine('sites.c', 'leak'));
     assert.equal(top.openFile, path.join(proftestDir, 'sites.c'));
-    assert.match(top.figures, /MiB\/min · .* allocs · .* at peak · .* leaked/);
+    assert.match(top.figures, /MiB\/min · .* allocs · .* at peak · .* not freed at exit$/);
     // massif gives base names: mapped by suffix into the workspace, no allocation counts.
     assert.equal(tables[1].rows[0].openFile, path.join(proftestDir, 'sites.c'));
     assert.doesNotMatch(tables[1].rows[0].figures, /allocs/);

@@ -12,7 +12,7 @@ export function heaptrackBackend(): AttributionBackend {
   return {
     id: 'heaptrack',
     label: 'heaptrack (every allocation)',
-    cost: 'about 12x slower; exact counts, peak, temporary and leaked',
+    cost: 'about 12x slower; exact counts, peak, temporary, and what was not freed at exit',
     capabilities: { growth: true, peak: true, calls: true, leaked: true },
     environment: 'glibc',
     available() {
