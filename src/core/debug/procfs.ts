@@ -50,11 +50,6 @@ export function findDebuggeePid(adapterPid: number, opts: { exclude?: Iterable<n
   return candidates.find((p) => !DEBUGGER_COMMS.test(p.comm))?.pid ?? null;
 }
 
-/** The direct children of a process whose command matches `comm` (debug adapters spawned by the extension host). */
-export function childrenNamed(parentPid: number, comm: RegExp): number[] {
-  return allProcesses().filter((p) => p.ppid === parentPid && comm.test(p.comm)).map((p) => p.pid);
-}
-
 /** The debuggee's memory, read from /proc/PID/smaps_rollup and /proc/PID/status at one moment. Bytes. */
 export interface MemorySnapshot {
   /** Wall-clock time, ISO 8601. */

@@ -54,7 +54,3 @@ export function describeFrame(f: Frame): string {
   if (f.module) return `${fn} (in ${path.basename(f.module)}${f.address ? ` ${f.address}` : ''})`;
   return f.address ? `${fn} ${f.address}` : fn;
 }
-
-export function emptyFrame(): Frame {
-  return { function: null, file: null, line: null, module: null, address: null };
-}
