@@ -3,7 +3,8 @@
 // under test/vscode-host/, driven by Playwright through Debian's Chromium.
 //
 //   node scripts/vscode-host.mjs install   install code-server once (idempotent, works offline once cached)
-//   node scripts/vscode-host.mjs test      build, package the .vsix, then run in three VS Code instances:
+//   node scripts/vscode-host.mjs test      build, package the .vsix, then run in three VS Code instances (the UI
+//                                          checks of 2 and 3 are in test/ui/workbench.mjs):
 //                                          1. the integration suite (mocha in the extension host)
 //                                          2. UI checks on the installed .vsix: palette -> Run Scenario -> panel
 //                                          3. UI check of an untrusted workspace
@@ -18,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { uiSuite, untrustedSuite } from '../test/ui/workbench.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Screenshots of the UI checks: into docs/ only when asked (ALLOCLAB_UPDATE_DOCS=1), so a test run leaves the tree clean.
@@ -342,126 +344,12 @@ function packageAndInstall(extensionsDir) {
   return vsix;
 }
 
-async function uiSuite(browser) {
-  const pages = [];
-  const extRoot = mkdtempSync(join(tmpdir(), 'alloclab-vsix-'));
-  const extensionsDir = join(extRoot, 'extensions');
-  mkdirSync(extensionsDir, { recursive: true });
-  let installedOk = false;
-  await check('vsce package offline and --install-extension', () => {
-    packageAndInstall(extensionsDir);
-    installedOk = true;
-    return 'vsix installed';
-  });
-  const ws = makeWorkspace('ui');
-  writeDemoScenario(ws);
-  // Falls back to the development path when the vsix could not be installed, so the UI checks still say something.
-  const server = await startCodeServer({ extensionsDir: installedOk ? extensionsDir : undefined });
-  try {
-    const page = await openWorkbench(browser, workbenchUrl(server.url, ws, installedOk ? {} : { extensionDevelopmentPath: repo }));
-    pages.push(page);
-    await check('the installed extension activates: its view container is in the activity bar', async () => {
-      await page.locator('.activitybar [aria-label^="Allocator Lab"]').first().waitFor({ timeout: 30_000 });
-    });
-    let frame;
-    await check('palette -> Run Scenario opens the live panel with one line per environment', async () => {
-      await runFromPalette(page, 'Allocator Lab: Run Scenario');
-      // Run Scenario asks whether phases end once settled; the check keeps the scenario's fixed durations.
-      await pickQuickItem(page, 'Fixed durations');
-      frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-      await frame.locator('#chart canvas').first().waitFor({ timeout: 60_000 });
-      const end = Date.now() + 60_000;
-      let n = 0;
-      while ((n = await frame.locator('.legend-item').count()) < 2) {
-        if (Date.now() > end) throw new Error(`legend shows ${n} environments, want 2`);
-        await page.waitForTimeout(250);
-      }
-      await page.screenshot({ path: join(shotsDir, 'panel-live.png') });
-      return `${n} legend items; ${join(shotsDir, 'panel-live.png')}`;
-    });
-    await check('the metrics table fills (one row per environment) and the verdict appears', async () => {
-      if (!frame) throw new Error('no panel');
-      const end = Date.now() + 90_000;
-      for (;;) {
-        const rows = await frame.locator('table#metrics tbody tr').count();
-        const verdict = (await frame.locator('#verdict').textContent().catch(() => '')) ?? '';
-        const text = rows ? await frame.locator('table#metrics tbody').innerText() : '';
-        // Rows exist from the start of the run; finished means no row still running and the real verdict.
-        const done = rows === 2 && verdict.trim() && !/when the run completes/i.test(verdict) && !/running/i.test(text);
-        if (done && (text.match(/MiB/g) ?? []).length >= 4) {
-          // The finished toast covers the table; the screenshot is about the panel.
-          const hide = await page.addStyleTag({ content: '.notifications-toasts { visibility: hidden !important; }' });
-          await page.screenshot({ path: join(shotsDir, 'panel-finished.png') });
-          await hide.evaluate((el) => el.remove());
-          return `rows=${rows}, verdict "${verdict.trim().slice(0, 80)}"; ${join(shotsDir, 'panel-finished.png')}`;
-        }
-        if (Date.now() > end) throw new Error(`table rows=${rows}, verdict="${verdict}", text="${text.slice(0, 200)}"`);
-        await page.waitForTimeout(500);
-      }
-    });
-    await check('the Runs view lists the finished run', async () => {
-      await page.locator('.activitybar [aria-label^="Allocator Lab"]').first().click();
-      await page.locator('.pane-body [aria-label*="ui-demo"], .pane-body .monaco-list-row:has-text("ui-demo")').first().waitFor({ timeout: 20_000 });
-    });
-    await check('closing VS Code mid-run leaves no target behind', async () => {
-      await runFromPalette(page, 'Allocator Lab: Run Scenario');
-      const pids = await waitForValue('a target to start', 30_000, () => {
-        const p = processesIn(ws);
-        return p.length ? p : undefined;
-      });
-      for (const p of pages.splice(0)) await p.close().catch(() => undefined);
-      await server.stop();
-      await waitForValue('the targets to be gone', 5000, () => (processesIn(ws).length ? undefined : true))
-        .catch(() => { throw new Error(`still running: ${processesIn(ws).join(', ')}`); });
-      return `target pid ${pids.join(', ')} stopped with the instance`;
-    });
-  } finally {
-    for (const p of pages.splice(0)) await p.close().catch(() => undefined);
-    await server.stop();
-    if (!keep) {
-      rmSync(ws, { recursive: true, force: true });
-      rmSync(extRoot, { recursive: true, force: true });
-    }
-  }
-}
-
-async function untrustedSuite(browser) {
-  const ws = makeWorkspace('untrusted');
-  writeDemoScenario(ws);
-  const resultsFile = join(tmpdir(), `alloclab-untrusted-${process.pid}.json`);
-  rmSync(resultsFile, { force: true });
-  const server = await startCodeServer({ trusted: false, env: { ALLOCLAB_TEST_RESULTS: resultsFile } });
-  try {
-    let exitCode;
-    const exited = new Promise((r) => (exitCode = r));
-    const page = await openWorkbench(browser, workbenchUrl(server.url, ws, {
-      extensionDevelopmentPath: repo, extensionTestsPath: join(repo, 'dist', 'test', 'integration', 'untrusted.js'),
-    }), { onExit: (c) => exitCode(c) });
-    // The trust prompt asks first; answer no (restricted mode).
-    const no = page.locator('.monaco-dialog-box .monaco-button', { hasText: /don't trust|No/i }).first();
-    await no.waitFor({ timeout: 15_000 }).then(() => no.click()).catch(() => undefined);
-    await check('untrusted workspace: Run Scenario invoked anyway shows why it refuses', async () => {
-      const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'trusted workspace' }).first();
-      await toast.waitFor({ timeout: 60_000 });
-      await page.screenshot({ path: join(shotsDir, 'untrusted.png') });
-      return `"${(await toast.innerText()).slice(0, 100)}…"`;
-    });
-    const code = await Promise.race([exited, after(90_000, 'timeout')]);
-    await page.close().catch(() => undefined);
-    if (!existsSync(resultsFile)) {
-      record('untrusted workspace checks in the extension host', false, `no results (exit ${code}):\n${server.output().slice(-3000)}`);
-    } else {
-      const res = JSON.parse(readFileSync(resultsFile, 'utf8'));
-      for (let i = 0; i < res.passed; i++) results.push({ name: `untrusted #${i + 1}`, ok: true });
-      for (const f of res.failures) record(f.title, false, f.error);
-      recordSkips('untrusted', res);
-      console.log(`untrusted (in the extension host): ${res.passed} passed, ${res.failed} failed, ${(res.skipped ?? []).length} skipped`);
-    }
-  } finally {
-    await server.stop();
-    rmSync(resultsFile, { force: true });
-    if (!keep) rmSync(ws, { recursive: true, force: true });
-  }
+/** What the UI checks in test/ui/workbench.mjs use of this script. */
+function uiHelpers() {
+  return {
+    check, record, results, recordSkips, startCodeServer, openWorkbench, workbenchUrl, makeWorkspace, writeDemoScenario,
+    runFromPalette, pickQuickItem, packageAndInstall, processesIn, waitForValue, after, shotsDir, keep, repo,
+  };
 }
 
 async function test() {
@@ -481,7 +369,7 @@ async function test() {
     for (const [name, suite] of [['integration', integrationSuite], ['ui', uiSuite], ['untrusted', untrustedSuite]]) {
       if (only.length && !only.includes(name)) continue;
       const t0 = Date.now();
-      await suite(browser);
+      await suite(browser, uiHelpers());
       console.log(`[${name} instance took ${((Date.now() - t0) / 1000).toFixed(0)} s]`);
     }
   } finally {
