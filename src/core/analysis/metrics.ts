@@ -97,7 +97,8 @@ export function phaseMetrics(samples: Sample[], w: PhaseWindow, baselineRss: num
   if (w.reason) m.endReason = w.reason;
   if (w.kind === 'idle') {
     // How fast: the time until half of what the phase gave back (down to its settled level) was given back.
-    const settled = trajectory?.steadyBytes ?? endRss;
+    // A phase still giving back at its end has no settled level yet: its end is as far as it got.
+    const settled = Math.min(trajectory?.steadyBytes ?? endRss, endRss);
     const returned = startRss - settled;
     const half = returned > 0 ? inside.find((s) => s.rssBytes <= startRss - returned / 2) : undefined;
     m.returnHalfMs = half ? half.t - w.startMs : null;

@@ -63,3 +63,17 @@ test('without phases, growth is the robust slope over the whole run, the least-s
   assert.equal(m.trajectory?.class, 'rising');
   assert.equal(m.throughputRps, null);
 });
+
+test('phases carry why they ended, their trajectory, and for idle phases how fast memory came back', () => {
+  // 100 MiB, +20 MiB over the load (2-12 s), then given back linearly over 5 s of idle.
+  const s = series(100 * MiB, 120 * MiB, 2000, 12_000, 17_000, 20 * MiB);
+  const ev = phases(2000, 12_000, 17_000).map((e) => (e.type === 'phase-end' ? { ...e, reason: 'duration' as const } : e));
+  const m = computeEnvironmentMetrics(s, ev);
+  assert.equal(m.phases[0].endReason, 'duration');
+  assert.equal(m.phases[0].trajectory?.class, 'rising');
+  assert.ok(m.lsGrowthBytesPerMin != null && m.growthIntervalBytesPerMin != null);
+  assert.ok(m.steadyRssBytes! > 100 * MiB && m.meanRssBytes! > 100 * MiB);
+  // Half of the 20 MiB given back after about 2.5 s of the 5 s idle phase.
+  const half = m.phases[1].returnHalfMs!;
+  assert.ok(half > 2000 && half < 3000, `half returned after ${half} ms`);
+});
