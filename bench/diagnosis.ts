@@ -217,7 +217,7 @@ function debianPrograms(): string[] {
   const cases = JSON.parse(readFileSync(path.join(debianDir, 'programs.json'), 'utf8')) as DebianCase[];
   const lines: string[] = [];
   lines.push('Real programs from Debian that none of us wrote, each under its own benchmark client on loopback (bench/diagnosis/), ' +
-    `${reps} run(s) each, fixed durations then --until-settled, without the ledger. "Right" is our reading of what the program does under that client.`);
+    `up to ${reps} run(s) each, fixed durations then --until-settled, without the ledger. "Right" is our reading of what the program does under that client.`);
   lines.push('');
   lines.push('| program (client) | settled | environments applied | finding (confidence) | expected | right | wall s | what the engine said |');
   lines.push('|---|---|---|---|---|---|---|---|');
