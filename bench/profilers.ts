@@ -65,7 +65,13 @@ function plain(mode: string, env: Record<string, string>): Row {
   return { mode, throughput: parseThroughput(r.stdout + r.stderr), wallMs: Date.now() - t0, collectMs: null, sites: null };
 }
 
-async function profiled(backend: AttributionBackend, keep: string): Promise<Row> {
+let profiledRuns = 0;
+const lastRunDir = new Map<string, string>();
+
+async function profiled(backend: AttributionBackend, parent: string): Promise<Row> {
+  // A run folder takes one run: each repetition gets its own.
+  const keep = `${parent}-${++profiledRuns}`;
+  lastRunDir.set(backend.id, keep);
   const t0 = Date.now();
   const r = await profileRun({ backend, target: { command: demo, args: demoArgs, durationMs: 600_000, cwd: keep }, runsDir: keep, outDir: keep });
   const wallMs = Date.now() - t0;
@@ -101,7 +107,7 @@ async function main() {
 
     // Ranking a heaptrack trace: ours (stream, parse, rank) vs heaptrack_print's full text report.
     // The run folder of the heaptrack mode: its one environment folder keeps the raw trace in profile/.
-    const trace = path.join(tmp, 'heaptrack', `01-${getBackend('heaptrack').environment}`, 'profile', 'heaptrack.zst');
+    const trace = path.join(lastRunDir.get('heaptrack') ?? path.join(tmp, 'heaptrack'), `01-${getBackend('heaptrack').environment}`, 'profile', 'heaptrack.zst');
     let rankRows: string[] = [];
     if (existsSync(trace)) {
       const runs = 3;
