@@ -399,7 +399,17 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
 
   const settledSpanMin = (settled.at(-1)!.t - settled[0].t + bucketMs) / 60_000;
   const fewEffective = effective < MIN_EFFECTIVE;
-  if (settled.length < MIN_SETTLED || effective < MIN_TREND_EFFECTIVE) {
+  // The data's own range bounds any trend in it: when the settled bucket medians never spread further apart than
+  // the band allows over the whole settled span, no change faster than the band happened in this window, whatever
+  // the interval says. This matters for RSS that moves in page- or arena-sized steps: a flat series with one step
+  // has residuals that look strongly autocorrelated (a long run on each side of the step), which inflates the
+  // variance factor and leaves Sen's interval wider than anything the data's range allows, so the window would stay
+  // "too-short" however long it ran. Noise only widens the range, so this test can only err towards "undecided".
+  const settledRange = settled.reduce((m, p) => Math.max(m, p.v), -Infinity) - settled.reduce((m, p) => Math.min(m, p.v), Infinity);
+  const withinBandByRange = settled.length >= MIN_SETTLED && settledRange <= band * settledSpanMin;
+  if (withinBandByRange) {
+    out.class = rampRise != null && rampRise > band ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
+  } else if (settled.length < MIN_SETTLED || effective < MIN_TREND_EFFECTIVE) {
     out.class = 'too-short';
     const moreEffective = Math.ceil((MIN_EFFECTIVE - effective) * trend.factor);
     out.needMs = Math.max(MIN_SETTLED - settled.length, moreEffective, 1) * bucketMs;

@@ -202,3 +202,21 @@ test('a warm-up burst given back (a level shift) is cut off: what follows is fla
   assert.equal(leak.rampEndMs, null);
   assert.equal(leak.class, 'rising');
 });
+
+test('RSS that moves in page-sized steps around a level is flat, not undecided for ever', () => {
+  // Per-second medians of the corpus' flat-service under glibc over its 40 s load (recorded), in pages above
+  // 65.6 MiB: it never moves more than 0.66 MiB. The steps make long runs of residuals, which inflate the
+  // autocorrelation factor until Sen's interval ([-24, +22] MiB/min) is far wider than the data's own range allows.
+  const pages = [0, 0, 8, 12, 12, 13, 13, 13, 13, 13, 17, 17, 17, 17, 17, 17, 17.5, 18, 18, 18, 18, 26, 26, 26, 26, 26, 26, 26, 76, 169, 169, 169, 169, 66, 66, 102, 102, 102, 102, 87, 64];
+  const recorded = pages.map((p, i) => ({ t: 500 + i * 1000, v: 68_804_608 + p * 4096 }));
+  const tr = classifyTrajectory(recorded, 0, pages.length * 1000);
+  assert.equal(tr.class, 'flat', cls(tr));
+  assert.equal(tr.need, null);
+});
+
+test('a leak that grows in steps is still rising: the range test never hides growth faster than the band', () => {
+  // 60 MiB, +0.5 MiB every 5 s (6 MiB/min, ten times the band's 2 %/min of the level).
+  const steps = series(60, (t) => 60 * MiB + Math.floor(t / 5000) * 0.5 * MiB);
+  const tr = classifyTrajectory(steps);
+  assert.equal(tr.class, 'rising', cls(tr));
+});
