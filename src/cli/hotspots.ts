@@ -201,7 +201,7 @@ function printDiff(base: AllocationProfile, profile: AllocationProfile, o: { by:
 function notes(profile: AllocationProfile, rows: Hotspot[], by: Ranking): string[] {
   const out = [...profile.warnings];
   if (by === 'growth' && rows.length && rows.every((h) => h.growthBytesPerMin == null)) {
-    out.push(`fewer than two snapshots${profile.windows ? ' inside the load phases' : ''}: growth cannot be measured.${profile.backend === 'jemalloc-prof' ? ' Dump more often with a lower --lg-prof-interval (each step halves the bytes between dumps).' : ' Run longer.'}`);
+    out.push(`fewer than two snapshots${profile.windows ? ' inside the load phases' : ''}: growth cannot be measured. ${listBackends().find((b) => b.id === profile.backend)?.fewSnapshotsHint ?? 'Run longer.'}`);
   }
   return out;
 }

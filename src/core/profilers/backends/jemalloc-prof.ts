@@ -43,6 +43,7 @@ export function jemallocProfBackend(options: BackendOptions = {}): AttributionBa
       // Set on the target itself only: a wrapper would write dumps of its own.
       return { command: launch.command, args: launch.args, env: { ...launch.env, LD_PRELOAD: preload, MALLOC_CONF: mallocConf } };
     },
+    fewSnapshotsHint: 'Dump more often with a lower --lg-prof-interval (each step halves the bytes between dumps).',
     terminate: terminateGroup,
     collect: (envDir, ctx) => readJeprofProfile([envDir], { startedAtMs: ctx.startedAtMs }),
     format: {

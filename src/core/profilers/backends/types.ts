@@ -74,6 +74,8 @@ export interface AttributionBackend {
    * group signal: its interpreter and compressor would die with the target and leave an empty trace.
    */
   terminate(pgid: number, binary: string): void;
+  /** What to do when a profile has too few snapshots to measure growth (default: run longer). */
+  fewSnapshotsHint?: string;
   /** Reads what the backend recorded in envDir after the target exited. */
   collect(envDir: string, ctx: CollectContext): Promise<AllocationProfile>;
   format: ProfileFormat;
