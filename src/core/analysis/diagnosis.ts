@@ -81,6 +81,13 @@ function defaultOf(list: readonly Weighed[]): Weighed {
   return list.find((x) => x.rec.env === 'glibc') ?? list[0];
 }
 
+/** The level an environment reached: its steady level, or for one still rising, where the load left it. */
+function levelReached(x: Weighed): number {
+  if (!isRising(x.tr)) return x.steady;
+  const lastLoad = x.m.phases.filter((p) => p.kind === 'load').at(-1);
+  return Math.max(x.steady, lastLoad?.endRssBytes ?? 0);
+}
+
 function materiallyAbove(high: number, low: number): boolean {
   return high - low >= MATERIAL_LEVEL_FLOOR && low <= (1 - MATERIAL_LEVEL_FRACTION) * high;
 }
@@ -123,8 +130,7 @@ export function recommend(list: readonly Weighed[]): Recommendation | null {
   // A default that keeps growing has no level: it is priced at where the load left it, and any bounded environment
   // helps, since the default's memory has no bound at all.
   const baseGrows = isRising(base.tr);
-  const lastLoad = base.m.phases.filter((p) => p.kind === 'load').at(-1);
-  const baseLevel = baseGrows ? Math.max(base.steady, lastLoad?.endRssBytes ?? 0) : base.steady;
+  const baseLevel = levelReached(base);
   if (!pick || pick === base || (!baseGrows && !materiallyAbove(baseLevel, pick.steady))) return null;
   const setting = deploymentSetting(pick.rec.appliedEnv);
   const rec: Recommendation = {
@@ -349,6 +355,14 @@ function read(list: readonly Weighed[]): Reading {
     if (liveRising.length) {
       return { finding: 'inconclusive', confidence: 'low', basis: ids, evidence: ev,
         next: `Run the load longer: the live heap grows under ${liveRising.map((x) => x.rec.label).join(', ')} while RSS is bounded under ${bounded.map((x) => x.rec.label).join(', ')}.`, detail: {} };
+    }
+    // A rise that has not yet carried the level materially above the bounded environments' is a drift, not yet a
+    // difference in memory: it may go on (the allocator's retention) or level off at the same level (the program's
+    // own memory, reached more slowly). Only a longer load tells them apart.
+    const apart = rising.filter((x) => bounded.some((b) => materiallyAbove(levelReached(x), b.steady)));
+    if (!apart.length) {
+      return { finding: 'inconclusive', confidence: 'low', basis: ids, evidence: ev,
+        next: `Run the load longer: ${rising.map((x) => x.rec.label).join(', ')} still rises but is not yet materially above ${bounded.map((x) => x.rec.label).join(', ')}; a rise that goes on is the allocator's, one that levels off at the same level is the program's.`, detail: {} };
     }
     return { finding: 'allocator-retention', confidence: undecided.length ? 'medium' : 'high', basis: [...rising, ...bounded].map((x) => x.rec.env), evidence: ev,
       next: undecided.length ? longest() : null, detail: {} };

@@ -276,3 +276,14 @@ test('the lowest level owed to less work done is said, and lowers the confidence
   assert.match(d.caveats.join(' '), /jemalloc served 40000 requests against 60000 under glibc/);
   assert.equal(d.confidence, 'medium');
 });
+
+test('a slow rise under one allocator at the same level as the others is not yet retention: inconclusive, run longer', () => {
+  // jemalloc creeps up 3 %/min of its level (rising), glibc is flat at that level: no difference in memory yet.
+  const d = diagnose([
+    env('glibc', { rss: flat(60 * MiB), noise: 0.2 * MiB }),
+    env('jemalloc', { rss: linear(59 * MiB, 1.8 * MiB), noise: 0.2 * MiB }),
+  ]);
+  assert.equal(d.environments['08-jemalloc'].trajectory, 'rising', d.summary);
+  assert.equal(d.finding, 'inconclusive', d.summary);
+  assert.match(d.next ?? '', /still rises but is not yet materially above glibc/);
+});
