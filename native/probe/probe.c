@@ -557,9 +557,10 @@ struct probe_shm *probe_file(void) { return __atomic_load_n(&shm, __ATOMIC_ACQUI
 int probe_allocator_kind(void) { return allocator_kind; }
 void probe_internal_thread(void) { in_probe = 1; }
 
-static void start_stats_thread(void) {
-  /* Block every signal in our thread so it never takes a process-directed signal meant for the target
-   * (a target that sigwait()s in main would otherwise be killed by the default action). */
+/* Starts one of the probe's own threads, detached, with every signal blocked so it never takes a process-directed
+ * signal meant for the target (a target that sigwait()s in main would otherwise be killed by the default action).
+ * Returns pthread_create's result. */
+int probe_start_thread(void *(*fn)(void *)) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -568,10 +569,14 @@ static void start_stats_thread(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t t;
-  int rc = pthread_create(&t, &attr, probe_stats_thread, NULL);
+  int rc = pthread_create(&t, &attr, fn, NULL);
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc == 0) shm->h.flags |= PROBE_FLAG_STATS_THREAD;
+  return rc;
+}
+
+static void start_stats_thread(void) {
+  if (probe_start_thread(probe_stats_thread) == 0) shm->h.flags |= PROBE_FLAG_STATS_THREAD;
 }
 
 static void after_fork_child(void) {

@@ -840,16 +840,6 @@ void sampling_init(void) {
   sampling_countdown = draw_countdown();
   pthread_atfork(NULL, NULL, sampling_after_fork_child);
 
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_t t;
-  if (pthread_create(&t, &attr, drain_thread, NULL) != 0) warn("alloclab-probe: no drain thread; samples are written at exit only\n");
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (probe_start_thread(drain_thread) != 0) warn("alloclab-probe: no drain thread; samples are written at exit only\n");
   in_probe = saved;
 }

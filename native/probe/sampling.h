@@ -21,6 +21,9 @@ extern uint64_t sampling_interval;
 extern uint8_t *sampling_bucket_used;
 extern unsigned sampling_bucket_shift;
 
+/* From probe.c: starts a detached probe thread with every signal blocked (0 on success). */
+int probe_start_thread(void *(*fn)(void *));
+
 void sampling_init(void);
 /* True once sampling runs in this process. */
 int sampling_active(void);

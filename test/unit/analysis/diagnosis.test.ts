@@ -5,21 +5,11 @@ import { diagnosisSentences, FINDING_SENTENCES, FINDING_TITLES, renderDiagnosis 
 import { computeEnvironmentMetrics } from '../../../src/core/analysis/metrics';
 import { judgeRun, verdict } from '../../../src/core/analysis/verdict';
 import type { Diagnosis, EnvironmentRecord, Finding, LoadStats, PhaseEndReason, RunEvent, RunRecord, Sample } from '../../../src/core/model';
+import { prng } from '../support/prng';
 
 const MiB = 1024 * 1024;
 const LOAD_FROM = 2000;
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
 interface Shape {

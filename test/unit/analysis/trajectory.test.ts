@@ -4,20 +4,10 @@ import {
   bucketMedians, classifyTrajectory, hamedRaoFactor, median, robustTrend, theilSen, timeAverage,
   type SeriesPoint, type Trajectory,
 } from '../../../src/core/analysis/trajectory';
+import { prng } from '../support/prng';
 
 const MiB = 1024 * 1024;
 
-/** Deterministic PRNG (mulberry32) so every synthetic series is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gauss(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

@@ -5,18 +5,10 @@ import { AlloclabError } from '../../../src/core/errors';
 import { buildProgram, exitCodeOf } from '../../../src/cli/main';
 import { CommanderError } from 'commander';
 import { STACK_TRACE } from './support';
+import { prng } from '../support/prng';
 
-/** mulberry32: a fixed seed gives the same cases on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' one seeded generator, under the name the fuzz cases use. */
+export const rng = prng;
 
 export type Random = () => number;
 const int = (r: Random, n: number) => Math.floor(r() * n);
