@@ -300,7 +300,7 @@ interface Reading {
 }
 
 /** The finding from the weighed environments (before the caveats lower its confidence). */
-function read(list: readonly Weighed[]): Reading {
+function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   const ids = list.map((x) => x.rec.env);
   const rising = list.filter((x) => isRising(x.tr));
   const bounded = list.filter((x) => isBounded(x.tr));
@@ -310,7 +310,9 @@ function read(list: readonly Weighed[]): Reading {
   const ev: DiagnosisEvidence[] = [];
   const longest = () => {
     const ms = Math.max(...undecided.map((x) => x.tr.needMs ?? 0));
-    return ms > 0 ? `Run the load ${Math.ceil(ms / 1000)} s longer (or with --until-settled): ${undecided.map((x) => x.rec.label).join(', ')} did not settle.` : null;
+    // A run already made until settled hit its phase bound: only a longer bound helps.
+    const how = ranUntilSettled ? 'raise the load phase\'s duration bound' : 'or with --until-settled';
+    return ms > 0 ? `Run the load ${Math.ceil(ms / 1000)} s longer (${how}): ${undecided.map((x) => x.rec.label).join(', ')} did not settle.` : null;
   };
 
   // With the ledger, live memory growing under every allocator is a leak by definition, whatever RSS shows yet.
@@ -452,7 +454,7 @@ export function diagnose(envs: readonly EnvironmentRecord[], scenario: unknown =
     d.summary = diagnosisHeadline(d);
     return d;
   }
-  const r = read(list);
+  const r = read(list, (scenario as { untilSettled?: unknown } | null)?.untilSettled === true);
   const caveats = workCaveats(list, scenario);
   if (list.length === 1 && r.finding !== 'inconclusive') caveats.push(`Only ${list[0].rec.label} was measured: no other allocator to compare with.`);
   let confidence = r.confidence;

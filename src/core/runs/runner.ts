@@ -115,7 +115,10 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
 
   const writer = RunWriter.create({
     runsDir: req.runsDir, outDir: req.outDir, name: scenario.name, kind: req.kind,
-    scenarioPath: req.loaded.file, scenario: { ...scenario, environments: profiles.map((p) => p.id), phases },
+    scenarioPath: req.loaded.file,
+    // The scenario as run: overrides applied (environments, phase durations, until-settled), so the diagnosis and
+    // `show` read what was done, not what the file said.
+    scenario: { ...scenario, environments: profiles.map((p) => p.id), phases, untilSettled: req.untilSettled ?? scenario.untilSettled ?? false },
   });
   observer.runStarted?.(writer.dir, writer.record);
 

@@ -147,8 +147,11 @@ test('flat everywhere is stable; a swinging but flat series is oscillating, neve
 test('a load too short to tell is inconclusive and says how much longer to run', () => {
   const d = diagnose([env('glibc', { rss: linear(100 * MiB, 5 * MiB), noise: 4 * MiB, loadMs: 6000 }), env('jemalloc', { rss: flat(90 * MiB), noise: 4 * MiB, loadMs: 6000 })]);
   assert.equal(d.finding, 'inconclusive');
-  assert.match(d.next!, /Run the load \d+ s longer/);
+  assert.match(d.next!, /Run the load \d+ s longer \(or with --until-settled\)/);
   assert.equal(d.recommendation, null);
+  // A run already made until settled hit its bound: the advice is a longer bound, not the flag it already used.
+  const settled = diagnose([env('glibc', { rss: linear(100 * MiB, 5 * MiB), noise: 4 * MiB, loadMs: 6000 }), env('jemalloc', { rss: flat(90 * MiB), noise: 4 * MiB, loadMs: 6000 })], { untilSettled: true });
+  assert.match(settled.next!, /Run the load \d+ s longer \(raise the load phase's duration bound\)/);
 });
 
 test('no measured environment is inconclusive, and says so once', () => {
