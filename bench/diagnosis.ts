@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { packageRoot } from '../src/core/workers';
+import { writeResultsSection } from './support/results';
 
 const root = packageRoot();
 const cli = path.join(root, 'bin', 'alloclab');
@@ -266,20 +267,9 @@ function demoMatrix(): string[] {
 }
 
 function writeSection(body: string): void {
-  const file = path.join(root, 'bench', 'RESULTS.md');
-  const heading = '## Diagnosis accuracy';
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
   const args = process.argv.slice(2).filter((a) => a !== '--write').join(' ');
-  const section = `${heading}\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- diagnosis ${args}\`.\n\n${body}\n`;
-  const start = text.indexOf(`\n${heading}\n`);
-  let out: string;
-  if (start < 0) out = text.replace(/\n*$/, '\n\n') + section;
-  else {
-    const next = text.indexOf('\n## ', start + 1);
-    out = text.slice(0, start + 1) + section + (next < 0 ? '' : '\n' + text.slice(next + 1));
-  }
-  writeFileSync(file, out);
-  console.error(`wrote ${heading} in ${file}`);
+  writeResultsSection('## Diagnosis accuracy', `npm run bench -- diagnosis ${args}`, body);
+  console.error('wrote ## Diagnosis accuracy in bench/RESULTS.md');
 }
 
 function main(): void {

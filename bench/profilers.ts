@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { getBackend, JEMALLOC_PATHS, rankHotspots, readHeaptrackProfile, type AttributionBackend } from '../src/core/profilers';
 import { profileRun } from '../src/core/runs/profile';
 import { packageRoot } from '../src/core/workers';
+import { writeResultsSection } from './support/results';
 import { probeLibraryPath } from '../src/core/ledger/probe';
 import { findSampleFiles, parseSampleFile, readProbeSampledProfile } from '../src/core/profilers/probeSampled';
 import type { AllocationProfile } from '../src/core/profilers';
@@ -205,17 +206,7 @@ async function main() {
 
 // Replaces only the "## Profilers" section of bench/RESULTS.md (other benchmarks own the other sections).
 function writeSection(table: string): void {
-  const file = path.join(root, 'bench', 'RESULTS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const section = `## Profilers\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`node scripts/bench.mjs profilers --write\`.\n\n${table}\n`;
-  const start = text.indexOf('\n## Profilers');
-  let out: string;
-  if (start < 0) out = text.replace(/\n*$/, '\n\n') + section;
-  else {
-    const next = text.indexOf('\n## ', start + 1);
-    out = text.slice(0, start + 1) + section + (next < 0 ? '' : '\n' + text.slice(next + 1));
-  }
-  writeFileSync(file, out);
+  writeResultsSection('## Profilers', 'node scripts/bench.mjs profilers --write', table);
 }
 
 // ---- the probe's sampled profiler ----------------------------------------------------------------------
