@@ -5,7 +5,7 @@
 // --debian, the same engine on real programs from Debian under their own benchmark clients (bench/diagnosis/):
 // what it said, and whether that was right by our reading of the program. Thresholds are never tuned to these.
 //
-//   npm run build && make -C native && npm run bench -- diagnosis [--reps 3] [--cases a,b] [--ledger off,on]
+//   npm run build && make -C native && npm run bench -- diagnosis [--reps 3] [--derive] [--cases a,b] [--ledger off,on]
 //        [--settled off,on] [--ci] [--debian | --debian-only] [--demo | --demo-only] [--keep DIR | --from DIR] [--write]
 //
 // --demo: the demo's matrix (examples/demo.alloclab.json, six environments) with fixed 60 s load phases and with
@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { packageRoot } from '../src/core/workers';
+import { deriveRun } from './support/deriveRun';
 import { writeResultsSection } from './support/results';
 
 const root = packageRoot();
@@ -46,6 +47,10 @@ const demo = flag('demo') || demoOnly;
 const write = flag('write');
 const keepDir = option('keep') ? path.resolve(option('keep')!) : null;
 const fromDir = option('from') ? path.resolve(option('from')!) : null;
+// --derive (with --from): a configuration that was not kept is derived from the kept run with the ledger and fixed
+// durations of the same case and repetition (bench/support/deriveRun.ts): the same samples judged without the
+// ledger, and/or with each phase ended where --until-settled would have ended it.
+const derive = flag('derive');
 
 interface Truth {
   case: string;
@@ -71,12 +76,13 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-diagnosis-'));
 if (keepDir) mkdirSync(keepDir, { recursive: true });
 
 /** One run of a scenario through the CLI; the finding is `diagnosis.finding` of its --json document. */
-function runScenario(scenario: string, ledger: boolean, settled: boolean, label: string): Outcome | null {
+function runScenario(scenario: string, ledger: boolean, settled: boolean, label: string, source?: string): Outcome | null {
   const name = label.replace(/[^\w.-]+/g, '_');
   const out = path.join(fromDir ?? keepDir ?? tmp, name);
   const meta = `${out}.meta.json`;
   let r: SpawnSyncReturns<string>;
   let wallMs: number;
+  if (fromDir && derive && source && !existsSync(meta)) return derivedOutcome(path.join(fromDir, source), ledger, settled);
   if (fromDir) {
     if (!existsSync(meta)) return null; // not kept (fewer repetitions of this configuration): counted as not run
     wallMs = (JSON.parse(readFileSync(meta, 'utf8')) as { wallMs: number }).wallMs;
@@ -112,6 +118,26 @@ function runScenario(scenario: string, ledger: boolean, settled: boolean, label:
   };
 }
 
+/** The outcome of a kept run (ledger, fixed durations) judged as another configuration would have judged it. */
+function derivedOutcome(dir: string, ledger: boolean, settled: boolean): Outcome | null {
+  if (!existsSync(`${dir}.meta.json`)) return null;
+  const kept = JSON.parse(readFileSync(`${dir}.meta.json`, 'utf8')) as { wallMs: number; exitCode: number | null };
+  const { run, savedMs } = deriveRun(dir, { ledger, settled });
+  const d = run.record.diagnosis;
+  return {
+    finding: d?.finding ?? '(none)',
+    confidence: d?.confidence ?? null,
+    summary: d?.summary ?? null,
+    wallMs: kept.wallMs - savedMs,
+    exitCode: kept.exitCode,
+    environments: run.environments.map((e) => ({
+      env: e.record.env, applied: e.record.verification?.applied ?? false, notAppliedReason: e.record.verification?.notAppliedReason ?? null,
+      phases: (e.record.metrics?.phases ?? []).map((p) => ({ phase: p.phase, startMs: p.startMs, endMs: p.endMs })),
+    })),
+    error: null,
+  };
+}
+
 function loadTruths(): Truth[] {
   const all = readdirSync(casesDir).filter((f) => f.endsWith('.truth.json')).sort()
     .map((f) => JSON.parse(readFileSync(path.join(casesDir, f), 'utf8')) as Truth);
@@ -137,7 +163,7 @@ function corpus(): string[] {
         const expected = ledger ? truth.expected.withLedger : truth.expected.withoutLedger;
         const result: CaseResult = { truth, ledger, settled, expected, outcomes: [] };
         for (const rep of repNumbers) {
-          const o = runScenario(path.join(casesDir, truth.scenario), ledger, settled, `${truth.case}-${ledger}-${settled}-${rep}`);
+          const o = runScenario(path.join(casesDir, truth.scenario), ledger, settled, `${truth.case}-${ledger}-${settled}-${rep}`, `${truth.case}-true-false-${rep}`);
           if (!o) continue;
           result.outcomes.push(o);
           console.error(`${truth.case} [${configName(ledger, settled)}] #${rep}: ${o.finding}${o.finding === expected ? '' : ` (expected ${expected})`} ` +

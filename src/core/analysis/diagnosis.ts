@@ -24,6 +24,12 @@ const MiB = 1024 * 1024;
 // mappings: a few MiB), which is not retention. The same threshold decides "the allocator changes little".
 export const MATERIAL_LEVEL_FRACTION = 0.2;
 export const MATERIAL_LEVEL_FLOOR = 8 * MiB;
+// The finding names who owns most of the memory. Between bounded environments, the part of the higher level that
+// the lowest does without is the allocator's; the part they share is the program's. The allocator's part is the
+// larger one (retention) when the higher level is at least twice the lowest. A material difference short of that
+// (jemalloc's page-rounded large blocks, a few arenas' slack) is said with its figures and priced by the
+// recommendation, but the memory is still mostly the program's, and so is the finding.
+const ALLOCATOR_SHARE = 0.5;
 // A start-up ramp counts as the program filling its own memory (a cache) when it rises by at least 20 % of the
 // steady level and by the same floor: less is within what any service maps while it warms up.
 const MATERIAL_RAMP_FRACTION = 0.2;
@@ -90,6 +96,11 @@ function levelReached(x: Weighed): number {
 
 function materiallyAbove(high: number, low: number): boolean {
   return high - low >= MATERIAL_LEVEL_FLOOR && low <= (1 - MATERIAL_LEVEL_FRACTION) * high;
+}
+
+/** Most of the higher level is what the lower one does without: the allocator's, not the program's. */
+function allocatorDominates(high: number, low: number): boolean {
+  return high - low >= MATERIAL_LEVEL_FLOOR && high - low >= ALLOCATOR_SHARE * high;
 }
 
 const LOWER: Record<Confidence, Confidence> = { high: 'medium', medium: 'low', low: 'low' };
@@ -394,12 +405,13 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   if (undecided.length) {
     // Not settled, but none shown to grow: a gap in level far beyond the retention threshold, for the same work, is
     // already the allocator's (medium: a longer run could still see the lower one climb).
-    if (!rising.length && above.length && !above.some((x) => x === best)) {
-      for (const x of above) {
+    const far = above.filter((x) => allocatorDominates(x.steady, best.steady));
+    if (!rising.length && far.length) {
+      for (const x of far) {
         ev.push({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
           text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` });
       }
-      return { finding: 'allocator-retention', confidence: 'medium', basis: [...above, best].map((x) => x.rec.env), evidence: ev,
+      return { finding: 'allocator-retention', confidence: 'medium', basis: [...far, best].map((x) => x.rec.env), evidence: ev,
         next: longest(), detail: { best: best.rec.env } };
     }
     return { finding: 'inconclusive', confidence: 'low', basis: undecided.map((x) => x.rec.env), evidence: ev, next: longest(), detail: {} };
@@ -410,19 +422,22 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
     const held = x.m.steadyAllocatorHeldBytes;
     return held != null && held >= MATERIAL_HELD_FRACTION * x.steady && held >= MATERIAL_LEVEL_FLOOR;
   });
-  if (above.length || holding.length) {
+  // A material difference in level that leaves most of the memory the program's is said as figures under the
+  // program's own finding (below), not as retention.
+  const levelRatios = above.map((x) => ({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
+    text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` }));
+  const dominated = above.filter((x) => allocatorDominates(x.steady, best.steady));
+  if (dominated.length || holding.length) {
     for (const x of holding) {
       ev.push({ env: x.rec.dir, metric: 'heldFraction', value: x.m.steadyAllocatorHeldBytes! / x.steady, unit: 'ratio',
         text: `${x.rec.label}: the allocator holds ${formatMiB(x.m.steadyAllocatorHeldBytes)} free of ${formatMiB(x.steady)} resident` });
     }
-    for (const x of above) {
-      ev.push({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
-        text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` });
-    }
-    const confidence: Confidence = above.length && holding.length ? 'high' : above.length ? (withLedger.length ? 'medium' : 'high') : 'medium';
-    return { finding: 'allocator-retention', confidence, basis: [...new Set([...above, ...holding, best].map((x) => x.rec.env))], evidence: ev, next: null,
+    ev.push(...levelRatios.filter((r) => dominated.some((x) => x.rec.dir === r.env)));
+    const confidence: Confidence = dominated.length && holding.length ? 'high' : dominated.length ? (withLedger.length ? 'medium' : 'high') : 'medium';
+    return { finding: 'allocator-retention', confidence, basis: [...new Set([...dominated, ...holding, best].map((x) => x.rec.env))], evidence: ev, next: null,
       detail: { best: best.rec.env } };
   }
+  ev.push(...levelRatios);
   const filled = list.filter((x) => x.tr.rampRiseBytes != null && x.tr.rampRiseBytes >= MATERIAL_RAMP_FRACTION * x.steady && x.tr.rampRiseBytes >= MATERIAL_LEVEL_FLOOR);
   if (filled.length) {
     // The program fills memory and then keeps it, at about the same level whatever the allocator: its own.

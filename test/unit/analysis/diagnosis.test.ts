@@ -280,3 +280,22 @@ test('a slow rise under one allocator at the same level as the others is not yet
   assert.equal(d.finding, 'inconclusive', d.summary);
   assert.match(d.next ?? '', /still rises but is not yet materially above glibc/);
 });
+
+test('a bounded cache one allocator needs a quarter more for is still the program\'s memory: the difference is said, not called retention', () => {
+  // The corpus's bounded-cache: 64 MiB of 16 KiB blocks; jemalloc rounds each large block up a page (85 against 67 MiB).
+  const d = diagnose([
+    env('glibc', { rss: cache(4 * MiB, 67 * MiB, 10_000), noise: 0.3 * MiB }),
+    env('jemalloc', { rss: cache(5 * MiB, 85 * MiB, 10_000), noise: 0.3 * MiB }),
+  ]);
+  assert.equal(d.environments['08-jemalloc'].trajectory, 'levelling-off', d.summary);
+  assert.equal(d.finding, 'application-memory', d.summary);
+  assert.match(d.summary, /the allocator changes it by up to 1\.3x \(jemalloc\), less than the program's own part/);
+  assert.doesNotMatch(d.summary, /changes little/);
+  assert.ok(d.evidence.some((e) => e.metric === 'levelRatio' && e.env === '08-jemalloc' && Math.abs(e.value! - 85 / 67) < 0.03));
+  // Twice the level or more is most of the memory: that is the allocator's.
+  const twice = diagnose([
+    env('glibc', { rss: cache(4 * MiB, 150 * MiB, 10_000), noise: 0.3 * MiB }),
+    env('jemalloc', { rss: cache(5 * MiB, 70 * MiB, 10_000), noise: 0.3 * MiB }),
+  ]);
+  assert.equal(twice.finding, 'allocator-retention', twice.summary);
+});

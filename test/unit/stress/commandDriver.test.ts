@@ -137,3 +137,24 @@ test('siege and wrk summaries are parsed; unknown output is marked unparsed', ()
   assert.equal(w.parsed, true);
   assert.equal(parseDriverOutput('hello', 10).parsed, false);
 });
+
+test('redis-benchmark and memcaslap summaries are parsed: the requests of every test, and the throughput', () => {
+  // Trimmed from the real tools (redis-benchmark 7.0 without -q, memcaslap 1.1), progress lines and all.
+  const redis = ' \rSET: rps=25004.0 (overall: 25004.0) avg_msec=0.105 (overall: 0.105)\r\n====== SET ======\n  20000 requests completed in 0.75 seconds\n' +
+    '  4 parallel clients\n  64 bytes payload\nSummary:\n  throughput summary: 26631.16 requests per second\n  latency summary (msec):\n' +
+    '          avg       min       p50       p95       p99       max\n        0.098     0.024     0.079     0.183     0.431     5.327\n' +
+    '====== GET ======\n  30000 requests completed in 1.25 seconds\n  4 parallel clients\n';
+  const r = parseDriverOutput(redis, 2500);
+  assert.equal(r.parsed, true);
+  assert.equal(r.requests, 50_000);
+  assert.equal(r.throughputRps, 25_000);
+  assert.equal(r.latencyMs, undefined);
+  const memcaslap = 'servers: 127.0.0.1:16398\nthreads count: 1\nconcurrency: 4\nexecute number: 20000\ncmd_get: 18000\ncmd_set: 2000\n\n' +
+    'Run time: 0.3s Ops: 20000 TPS: 57768 Net_rate: 15.2M/s\n';
+  const m = parseDriverOutput(memcaslap, 300);
+  assert.equal(m.parsed, true);
+  assert.equal(m.requests, 20_000);
+  assert.equal(m.throughputRps, 57_768);
+  // redis-benchmark -q prints rates only: the work done stays unknown, not zero.
+  assert.equal(parseDriverOutput('SET: 26702.27 requests per second, p50=0.087 msec\n', 1000).parsed, false);
+});

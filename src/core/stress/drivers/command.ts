@@ -158,7 +158,10 @@ async function stopGroup(pid: number | undefined, hasExited: () => boolean, exit
   unregisterGroup(pid);
 }
 
-/** Reads the summary of wrk or siege out of their output; for other drivers `parsed` is false (figures unknown). */
+/**
+ * Reads the summary of wrk, siege, redis-benchmark (without -q) or memcaslap out of their output; for other drivers
+ * `parsed` is false (figures unknown).
+ */
 export function parseDriverOutput(text: string, durationMs: number): LoadStats {
   const stats: LoadStats = { ...emptyStats(durationMs), parsed: false };
   const wrk = /(\d+) requests in ([\d.]+)(us|ms|s|m|h)/.exec(text);
@@ -182,6 +185,24 @@ export function parseDriverOutput(text: string, durationMs: number): LoadStats {
     const lat = /Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m)/.exec(text);
     const [p50, p90, p99] = [pct('50'), pct('90'), pct('99')];
     if (p50 != null && p90 != null && p99 != null && lat) stats.latencyMs = { p50, p90, p99, max: toMs(Number(lat[1]), lat[2]) };
+    return stats;
+  }
+  // redis-benchmark: one block per test ("====== SET ======", "N requests completed in S seconds"); the phase's
+  // requests are the sum over its tests. Its latency summary has p95, not the p90 a LoadStats carries: left out.
+  const redisTests = [...text.matchAll(/^\s*(\d+) requests completed in ([\d.]+) seconds/gm)];
+  if (redisTests.length) {
+    stats.parsed = true;
+    stats.requests = redisTests.reduce((a, m) => a + Number(m[1]), 0);
+    const seconds = redisTests.reduce((a, m) => a + Number(m[2]), 0);
+    stats.throughputRps = seconds > 0 ? stats.requests / seconds : 0;
+    return stats;
+  }
+  // memcaslap (libmemcached-tools): "Run time: 12.3s Ops: 2000000 TPS: 162601 Net_rate: ...".
+  const memcaslap = /Run time: ([\d.]+)s\s+Ops: (\d+)\s+TPS: (\d+)/.exec(text);
+  if (memcaslap) {
+    stats.parsed = true;
+    stats.requests = Number(memcaslap[2]);
+    stats.throughputRps = Number(memcaslap[3]);
     return stats;
   }
   // siege 4 prints a JSON-like summary; older versions "Transactions: N hits".
