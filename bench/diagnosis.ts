@@ -70,6 +70,8 @@ interface Outcome {
   exitCode: number | null;
   environments: { env: string; applied: boolean; notAppliedReason: string | null; phases: { phase: string; endMs: number; startMs: number }[] }[];
   error: string | null;
+  /** Judged from the kept run with the ledger and fixed durations (--derive), not run in this configuration. */
+  derived?: boolean;
 }
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'alloclab-bench-diagnosis-'));
@@ -135,6 +137,7 @@ function derivedOutcome(dir: string, ledger: boolean, settled: boolean): Outcome
       phases: (e.record.metrics?.phases ?? []).map((p) => ({ phase: p.phase, startMs: p.startMs, endMs: p.endMs })),
     })),
     error: null,
+    derived: true,
   };
 }
 
@@ -178,15 +181,15 @@ function corpus(): string[] {
   lines.push(`Corpus: ${truths.length} cases (native/diagnosis/cases), up to ${reps} run(s) each per configuration (the "right" column counts the runs), each case under the environments its scenario names; ` +
     `${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end. A run is right when \`diagnosis.finding\` equals the truth file's expected finding for that ledger setting.`);
   lines.push('');
-  lines.push('| configuration | right | accuracy | median time to a finding |');
-  lines.push('|---|---|---|---|');
+  lines.push('| configuration | right | accuracy | median time to a finding | runs derived from a fixed ledger run |');
+  lines.push('|---|---|---|---|---|');
   const configs = ledgerModes.flatMap((l) => settledModes.map((s) => [l, s] as const));
   for (const [ledger, settled] of configs) {
     const mine = results.filter((r) => r.ledger === ledger && r.settled === settled);
     const all = mine.flatMap((r) => r.outcomes.map((o) => ({ o, right: o.finding === r.expected })));
     const right = all.filter((x) => x.right).length;
     lines.push(`| ${configName(ledger, settled)} | ${right} / ${all.length} | ${all.length ? ((100 * right) / all.length).toFixed(0) : '-'} % | ` +
-      `${all.length ? seconds(medianOf(all.map((x) => x.o.wallMs))) : '-'} s |`);
+      `${all.length ? seconds(medianOf(all.map((x) => x.o.wallMs))) : '-'} s | ${all.filter((x) => x.o.derived).length} |`);
   }
   for (const [ledger, settled] of configs) {
     const mine = results.filter((r) => r.ledger === ledger && r.settled === settled);

@@ -28,14 +28,12 @@ export const MATERIAL_LEVEL_FLOOR = 8 * MiB;
 // the lowest does without is the allocator's; the part they share is the program's. The allocator's part is the
 // larger one (retention) when the higher level is at least twice the lowest. A material difference short of that
 // (jemalloc's page-rounded large blocks, a few arenas' slack) is said with its figures and priced by the
-// recommendation, but the memory is still mostly the program's, and so is the finding.
+// recommendation, but the memory is still mostly the program's, and so is the finding. With the ledger the same
+// share is measured inside one run: the free-but-resident bytes the allocator holds against the steady RSS.
 const ALLOCATOR_SHARE = 0.5;
 // A start-up ramp counts as the program filling its own memory (a cache) when it rises by at least 20 % of the
 // steady level and by the same floor: less is within what any service maps while it warms up.
 const MATERIAL_RAMP_FRACTION = 0.2;
-// With the ledger, the allocator holds "far more than the program uses" when the free-but-resident bytes are at
-// least a quarter of the steady RSS (and the floor): the same 20 %-and-margin reasoning, measured inside one run.
-const MATERIAL_HELD_FRACTION = 0.25;
 // The recommendation: the lowest steady memory among environments within 10 % of the best throughput and of the
 // best p99 (the brief's tolerance: what a user would accept as "as fast").
 const PERFORMANCE_TOLERANCE = 0.1;
@@ -420,7 +418,7 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   // Bounded everywhere.
   const holding = withLedger.filter((x) => {
     const held = x.m.steadyAllocatorHeldBytes;
-    return held != null && held >= MATERIAL_HELD_FRACTION * x.steady && held >= MATERIAL_LEVEL_FLOOR;
+    return held != null && held >= ALLOCATOR_SHARE * x.steady && held >= MATERIAL_LEVEL_FLOOR;
   });
   // A material difference in level that leaves most of the memory the program's is said as figures under the
   // program's own finding (below), not as retention.

@@ -299,3 +299,18 @@ test('a bounded cache one allocator needs a quarter more for is still the progra
   ]);
   assert.equal(twice.finding, 'allocator-retention', twice.summary);
 });
+
+test('with the ledger, the allocator holding free memory is retention only when that is most of RSS', () => {
+  // Held = RSS - live - 10 MiB in these samples: 40 MiB of 110 (36 %), then 130 MiB of 200 (65 %).
+  const some = diagnose([
+    env('glibc', { rss: cache(10 * MiB, 110 * MiB, 10_000), live: cache(5 * MiB, 60 * MiB, 10_000), noise: 0.3 * MiB }),
+    env('jemalloc', { rss: cache(10 * MiB, 100 * MiB, 10_000), live: cache(5 * MiB, 60 * MiB, 10_000), noise: 0.3 * MiB }),
+  ]);
+  assert.equal(some.finding, 'application-memory', some.summary);
+  const most = diagnose([
+    env('glibc', { rss: cache(10 * MiB, 200 * MiB, 10_000), live: cache(5 * MiB, 60 * MiB, 10_000), noise: 0.3 * MiB }),
+    env('jemalloc', { rss: cache(10 * MiB, 190 * MiB, 10_000), live: cache(5 * MiB, 60 * MiB, 10_000), noise: 0.3 * MiB }),
+  ]);
+  assert.equal(most.finding, 'allocator-retention', most.summary);
+  assert.ok(most.evidence.some((e) => e.metric === 'heldFraction' && e.value! > 0.6), JSON.stringify(most.evidence.filter((e) => e.metric === 'heldFraction')));
+});
