@@ -317,6 +317,11 @@ export interface DiagnosisEnvironment {
   requests: number | null;
   /** Why its load phases ended (phase-end reason), in order; unknown for runs before the field existed. */
   loadEndReasons: string[];
+  /**
+   * The allocator library it really ran with (glibc when none was mapped) and its settings: environments with the
+   * same one are one point of comparison. Absent in runs judged before the field existed.
+   */
+  configuration?: string;
 }
 
 /** The environment to deploy, with its price against the default. Ratios are this environment over the default. */

@@ -210,10 +210,24 @@ function requestsBound(scenario: unknown, phase: string): number | null {
   return typeof p?.requests === 'number' ? p.requests : null;
 }
 
+/** The allocator an environment really ran with and its settings (the variables it adds, other than LD_PRELOAD). */
+function configurationOf(x: Weighed): string {
+  const { LD_PRELOAD: preload, ...rest } = x.rec.appliedEnv;
+  const settings = deploymentSetting(rest);
+  // The mapped library is the truth; a record without it (a run killed before verification) names what it asked for.
+  const allocator = x.rec.verification?.mappedAllocator ?? (deploymentSetting(preload ? { LD_PRELOAD: preload } : {}) || 'glibc');
+  return `${allocator}${settings ? ` ${settings}` : ''}`;
+}
+
+function configurations(list: readonly Weighed[]): number {
+  return new Set(list.map(configurationOf)).size;
+}
+
 function environmentView(x: Weighed): DiagnosisEnvironment {
   return {
     env: x.rec.env,
     label: x.rec.label,
+    configuration: configurationOf(x),
     trajectory: x.tr.class,
     steadyRssBytes: x.steady,
     meanRssBytes: x.m.meanRssBytes ?? null,
@@ -253,6 +267,11 @@ function trajectoryEvidence(x: Weighed): DiagnosisEvidence[] {
     if (x.m.steadyAllocatorHeldBytes != null) out.push({ env, metric: 'steadyAllocatorHeldBytes', value: x.m.steadyAllocatorHeldBytes, unit: 'bytes', text: `${x.rec.label}: held free by the allocator ${formatMiB(x.m.steadyAllocatorHeldBytes)}` });
   }
   return out;
+}
+
+function levelRatio(x: Weighed, best: Weighed): DiagnosisEvidence {
+  return { env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
+    text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` };
 }
 
 function mibPerMin(b: number): string {
@@ -315,7 +334,12 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   const bounded = list.filter((x) => isBounded(x.tr));
   const undecided = list.filter((x) => x.tr.class === 'too-short');
   const withLedger = list.filter((x) => x.m.liveHeapTrajectory);
-  const single = list.length === 1;
+  // One allocator configuration, however many environments ran it (a binary that links jemalloc, run as shipped
+  // and with jemalloc preloaded, is one): nothing to compare with.
+  const single = configurations(list) === 1;
+  const secondAllocator = list.some((x) => x.rec.env === 'as-shipped')
+    ? 'The binary links its own allocator, so no other can be swapped in: relink it against glibc malloc to compare allocators.'
+    : null;
   const ev: DiagnosisEvidence[] = [];
   const longest = () => {
     const ms = Math.max(...undecided.map((x) => x.tr.needMs ?? 0));
@@ -356,7 +380,7 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
         next: 'Run the load longer: the live heap neither clearly grows nor stays apart from RSS under every allocator.', detail: {} };
     }
     return { finding: 'leak', confidence: single ? 'low' : 'medium', basis: ids, evidence: ev,
-      next: single ? 'Run under a second allocator (e.g. --env glibc,jemalloc) and with --ledger: growth under every allocator, with the live heap growing, is a leak.'
+      next: single ? secondAllocator ?? 'Run under a second allocator (e.g. --env glibc,jemalloc) and with --ledger: growth under every allocator, with the live heap growing, is a leak.'
         : 'Run with --ledger to confirm that the live heap grows with RSS.', detail: {} };
   }
 
@@ -405,10 +429,7 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
     // already the allocator's (medium: a longer run could still see the lower one climb).
     const far = above.filter((x) => allocatorDominates(x.steady, best.steady));
     if (!rising.length && far.length) {
-      for (const x of far) {
-        ev.push({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
-          text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` });
-      }
+      ev.push(...far.map((x) => levelRatio(x, best)));
       return { finding: 'allocator-retention', confidence: 'medium', basis: [...far, best].map((x) => x.rec.env), evidence: ev,
         next: longest(), detail: { best: best.rec.env } };
     }
@@ -422,8 +443,7 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   });
   // A material difference in level that leaves most of the memory the program's is said as figures under the
   // program's own finding (below), not as retention.
-  const levelRatios = above.map((x) => ({ env: x.rec.dir, metric: 'levelRatio', value: x.steady / best.steady, unit: 'ratio',
-    text: `${x.rec.label}: steady RSS ${(x.steady / best.steady).toFixed(2)}x that of ${best.rec.label}` }));
+  const levelRatios = above.map((x) => levelRatio(x, best));
   const dominated = above.filter((x) => allocatorDominates(x.steady, best.steady));
   if (dominated.length || holding.length) {
     for (const x of holding) {
@@ -442,7 +462,7 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
     const liveAgrees = withLedger.every((x) => !liveGrows(x));
     const confidence: Confidence = single ? 'low' : withLedger.length && liveAgrees ? 'high' : 'medium';
     return { finding: 'application-memory', confidence, basis: ids, evidence: ev,
-      next: single ? 'Run under a second allocator (e.g. --env glibc,jemalloc) to see whether the level depends on the allocator.' : null, detail: {} };
+      next: single ? secondAllocator ?? 'Run under a second allocator (e.g. --env glibc,jemalloc) to see whether the level depends on the allocator.' : null, detail: {} };
   }
   const oscillating = list.filter((x) => x.tr.class === 'oscillating');
   return { finding: 'stable', confidence: single || oscillating.length ? 'medium' : 'high', basis: ids, evidence: ev,
@@ -469,7 +489,10 @@ export function diagnose(envs: readonly EnvironmentRecord[], scenario: unknown =
   }
   const r = read(list, (scenario as { untilSettled?: unknown } | null)?.untilSettled === true);
   const caveats = workCaveats(list, scenario);
-  if (list.length === 1 && r.finding !== 'inconclusive') caveats.push(`Only ${list[0].rec.label} was measured: no other allocator to compare with.`);
+  if (configurations(list) === 1 && r.finding !== 'inconclusive') {
+    caveats.push(list.length === 1 ? `Only ${list[0].rec.label} was measured: no other allocator to compare with.`
+      : `Only one allocator was measured: ${list.map((x) => x.rec.label).join(' and ')} ran the same one (${list[0].rec.verification?.mappedAllocator ?? 'glibc malloc'}) with the same settings, so there is no other allocator to compare with.`);
+  }
   let confidence = r.confidence;
   // Each kind of doubt lowers the confidence one step (not once per sentence: two sentences on one doubt are one doubt).
   const kinds = new Set(caveats.map((c) => (c.startsWith('Only') ? 'single' : 'work')));

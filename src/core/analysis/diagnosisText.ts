@@ -80,7 +80,7 @@ export function diagnosisHeadline(d: Diagnosis): string {
     case 'application-memory': {
       // A material difference between allocators that leaves most of the memory the program's: its size, not "little".
       const top = d.evidence.filter((x) => x.metric === 'levelRatio').sort((a, b) => (b.value ?? 0) - (a.value ?? 0))[0];
-      const effect = all.length < 2 ? ''
+      const effect = new Set(all.map((e) => e.configuration ?? e.env)).size < 2 ? ''
         : top ? `; the allocator changes it by up to ${(top.value ?? 1).toFixed(1)}x (${d.environments[top.env!]?.label ?? top.env}), less than the program's own part`
         : '; changing the allocator changes little';
       return `${title}: RSS rises to a bounded level and stays there (${list(all.map(levelOf))})${effect}.`;

@@ -314,3 +314,19 @@ test('with the ledger, the allocator holding free memory is retention only when 
   assert.equal(most.finding, 'allocator-retention', most.summary);
   assert.ok(most.evidence.some((e) => e.metric === 'heldFraction' && e.value! > 0.6), JSON.stringify(most.evidence.filter((e) => e.metric === 'heldFraction')));
 });
+
+test('a binary that links jemalloc, run as shipped and with jemalloc preloaded, is one allocator: nothing was compared', () => {
+  // Debian's redis-server: the as-shipped environment and the jemalloc one map the same library.
+  const je = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+  const mapped = { verification: { applied: true, mappedAllocator: je, mappedLibraries: [je] } };
+  const d = diagnose([
+    env('as-shipped', { rss: cache(10 * MiB, 150 * MiB, 10_000), noise: 0.3 * MiB }, mapped),
+    env('jemalloc', { rss: cache(10 * MiB, 151 * MiB, 10_000), noise: 0.3 * MiB }, mapped),
+  ]);
+  assert.equal(d.finding, 'application-memory', d.summary);
+  assert.equal(d.confidence, 'low');
+  assert.doesNotMatch(d.summary, /changing the allocator/);
+  assert.match(d.caveats.join(' '), /Only one allocator was measured: as-shipped and jemalloc ran the same one \(\/usr\/lib\/x86_64-linux-gnu\/libjemalloc\.so\.2\)/);
+  assert.match(d.next ?? '', /links its own allocator.*relink it against glibc malloc/);
+  assert.equal(d.environments['01-as-shipped'].configuration, je);
+});
