@@ -403,19 +403,23 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
       next: undecided.length ? longest() : null, detail: {} };
   }
 
-  if (rising.length && undecided.length) {
-    // Not settled elsewhere, but growing there at a small fraction of the rate here, for certain (the interval's
-    // top under a quarter of the bottom here): at least three quarters of this growth is the allocator's.
-    const slower = undecided.filter((u) => rising.every((x) => {
-      const top = u.tr.slopeIntervalBytesPerMin?.[1], bottom = x.tr.slopeIntervalBytesPerMin?.[0];
-      return top != null && bottom != null && bottom > 0 && top < SLOWER_FRACTION * bottom;
-    }));
+  if (rising.length) {
+    // Growing far more slowly elsewhere for the same work, for certain (the slower one's interval top under a
+    // quarter of the bottom of the fastest's), whether that one is still settling or itself rising slowly: at least
+    // three quarters of the fastest growth is the allocator's. Not when the live heap grows with it (a leak).
+    const bottom = (x: Weighed) => x.tr.slopeIntervalBytesPerMin?.[0] ?? 0;
+    const fastest = [...rising].sort((a, b) => bottom(b) - bottom(a))[0];
+    const slower = bottom(fastest) > 0 && !liveGrows(fastest) ? [...undecided, ...rising].filter((u) => {
+      const top = u.tr.slopeIntervalBytesPerMin?.[1];
+      return u !== fastest && top != null && top < SLOWER_FRACTION * bottom(fastest);
+    }) : [];
     if (slower.length) {
       for (const u of slower) {
         ev.push({ env: u.rec.dir, metric: 'growthUpperBytesPerMin', value: u.tr.slopeIntervalBytesPerMin![1], unit: 'bytes/min',
           text: `${u.rec.label}: growth at most ${mibPerMin(u.tr.slopeIntervalBytesPerMin![1])}` });
       }
-      return { finding: 'allocator-retention', confidence: 'medium', basis: [...rising, ...slower].map((x) => x.rec.env), evidence: ev,
+      const faster = rising.filter((x) => !slower.includes(x));
+      return { finding: 'allocator-retention', confidence: 'medium', basis: [...faster, ...slower].map((x) => x.rec.env), evidence: ev,
         next: longest(), detail: { slower: 1 } };
     }
   }

@@ -60,7 +60,9 @@ export function diagnosisHeadline(d: Diagnosis): string {
       const slower = d.evidence.filter((x) => x.metric === 'growthUpperBytesPerMin');
       if (rising.length && slower.length) {
         const atMost = slower.map((x) => `${formatGrowth(x.value)} under ${d.environments[x.env!]?.label ?? x.env}`);
-        return `${title}, not a leak: RSS keeps growing under ${list(rising.map(growth))}, and at most ${list(atMost)} for the same work.`;
+        // An environment that rises slowly is named once, with its bound, not also among the fast ones.
+        const fast = rising.filter((e) => !slower.some((x) => d.environments[x.env!] === e));
+        return `${title}, not a leak: RSS keeps growing under ${list(fast.map(growth))}, and at most ${list(atMost)} for the same work.`;
       }
       if (rising.length && bounded.length) {
         return `${title}, not a leak: RSS keeps growing under ${list(rising.map(growth))} but stays bounded under ${list(bounded.map(levelOf))} for the same work.`;

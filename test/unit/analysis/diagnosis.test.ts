@@ -330,3 +330,21 @@ test('a binary that links jemalloc, run as shipped and with jemalloc preloaded, 
   assert.match(d.next ?? '', /links its own allocator.*relink it against glibc malloc/);
   assert.equal(d.environments['01-as-shipped'].configuration, je);
 });
+
+test('growth far slower under another allocator that is itself still rising is retention too: most of the fast growth is the allocator\'s', () => {
+  // The demo on a loaded machine: glibc +200 MiB/min, tcmalloc creeping +8 MiB/min (rising), jemalloc not settled.
+  const d = diagnose([
+    env('glibc', { rss: linear(150 * MiB, 200 * MiB), noise: 4 * MiB }),
+    env('tcmalloc', { rss: linear(110 * MiB, 8 * MiB), noise: 0.2 * MiB }),
+    env('jemalloc', { rss: flat(150 * MiB), noise: 3 * MiB, loadMs: 8000 }),
+  ]);
+  assert.equal(d.environments['08-tcmalloc'].trajectory, 'rising', d.summary);
+  assert.equal(d.environments['08-jemalloc'].trajectory, 'too-short', d.summary);
+  assert.equal(d.finding, 'allocator-retention', d.summary);
+  assert.equal(d.confidence, 'medium');
+  // tcmalloc is named once, with its bound, not among the environments that keep growing.
+  assert.match(d.summary, /keeps growing under glibc \+\d+\.\d MiB\/min, and at most \+\d+\.\d MiB\/min under tcmalloc for the same work/);
+  // Growth at comparable rates everywhere stays a leak.
+  const leak = diagnose([env('glibc', { rss: linear(100 * MiB, 40 * MiB) }), env('tcmalloc', { rss: linear(90 * MiB, 30 * MiB) })]);
+  assert.equal(leak.finding, 'leak', leak.summary);
+});
