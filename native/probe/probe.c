@@ -267,10 +267,21 @@ static __attribute__((noinline, cold)) void forget_sampled(void *p) {
     if (UNLIKELY(sampling_maybe_live(PTR))) forget_sampled(PTR);      \
   } while (0)
 
+/* The hottest entry points (malloc, free, plain new and delete) are each one indirect jump through entry_<name>:
+ * to the full path (counting, and always during start-up), or, once the constructor knows the probe only
+ * samples, to a short path (short_paths_init). One jump is all either mode pays for the other's existence.
+ * The short paths keep no frame pointer (they save one register at most); a frame-pointer walk still sees the
+ * program's call site, since the sampling slow path is reached by a tail call into sample_then, whose own frame
+ * then holds the return address into the program. */
+#define SHORT_FN static __attribute__((noinline, optimize("omit-frame-pointer")))
+
+static __attribute__((noinline)) void *sample_then(void *p, size_t request) {
+  sampling_take(p, request);
+  return p;
+}
+
 /* ---- C entry points ---------------------------------------------------------------------------------- */
 
-/* Each hot entry point is a short exported function and a full path it tail-calls (`..._full`): kept apart, the
- * short one saves no registers it does not use. */
 static __attribute__((noinline)) void *malloc_full(size_t n) {
   if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
     if (resolving) return boot_alloc(n);
@@ -283,8 +294,7 @@ static __attribute__((noinline)) void *malloc_full(size_t n) {
   return p;
 }
 
-EXPORT void *malloc(size_t n) {
-  if (counting) return malloc_full(n);
+SHORT_FN void *malloc_short(size_t n) {
   void *p;
   if (LIKELY(direct_c)) {
     p = next_malloc(n);
@@ -294,9 +304,13 @@ EXPORT void *malloc(size_t n) {
     p = next_malloc(n);
     in_probe = 0;
   }
-  if (LIKELY(p != NULL)) sampling_on_alloc(p, n);
+  if (LIKELY(p != NULL) && sampling_due(n)) return sample_then(p, n);
   return p;
 }
+
+static void *(*entry_malloc)(size_t) = malloc_full;
+
+EXPORT void *malloc(size_t n) { return entry_malloc(n); }
 
 static __attribute__((noinline)) void free_full(void *p) {
   if (!p || UNLIKELY(is_boot(p))) return;
@@ -312,15 +326,15 @@ static __attribute__((noinline)) void free_full(void *p) {
   count_free(n);
 }
 
-EXPORT void free(void *p) {
-  if (counting) {
-    free_full(p);
-    return;
-  }
+SHORT_FN void free_short(void *p) {
   if (UNLIKELY(is_boot(p))) return;
   SHORT_FREE_CHECK(p);
   next_free(p);
 }
+
+static void (*entry_free)(void *) = free_full;
+
+EXPORT void free(void *p) { entry_free(p); }
 
 EXPORT void *calloc(size_t k, size_t n) {
   if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
@@ -516,53 +530,51 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     if (cxx_via_malloc) next_free(PTR); else next ARGS;                   \
   }
 
-/* The hottest entry points (plain new and delete, which std::allocator and every container use) have one more
- * level: a single pointer, set in the constructor when the probe only samples, says both that the short path
- * applies and where it goes; NULL falls back to the entry point above (renamed *_general). */
+/* Plain new and delete (what std::allocator and every container use) dispatch like malloc and free (above):
+ * entry_<sym> goes to <sym>_full, to <sym>_general (the flag-tested short path above, for an allocator that needs
+ * the guard), or to <sym>_short, which calls short_<sym>, the target chosen once by short_paths_init. */
 #define HOT static __attribute__((noinline))
 static void *(*short__Znwm)(size_t), *(*short__Znam)(size_t);
 static void (*short__ZdlPv)(void *), (*short__ZdaPv)(void *);
 static void (*short__ZdlPvm)(void *, size_t), (*short__ZdaPvm)(void *, size_t);
-static void (*short_cxx_free)(void *); /* libstdc++'s sized deletes are free */
 
 #define NEW_SHORT(sym)                                                    \
   NEW_FN_AS(sym, sym##_general, HOT, (size_t n), (n), n, 0, 0)            \
-  EXPORT void *sym(size_t n) {                                            \
-    void *(*f)(size_t) = short_##sym;                                     \
-    if (UNLIKELY(!f)) return sym##_general(n);                            \
-    void *p = f(n);                                                       \
+  SHORT_FN void *sym##_short(size_t n) {                                  \
+    void *p = short_##sym(n);                                             \
     if (UNLIKELY(!p)) return sym##_full(n); /* malloc failed: libstdc++'s new-handler and bad_alloc */ \
-    sampling_on_alloc(p, n);                                              \
+    if (sampling_due(n)) return sample_then(p, n);                        \
     return p;                                                             \
-  }
+  }                                                                       \
+  static void *(*entry_##sym)(size_t) = sym##_full;                       \
+  EXPORT void *sym(size_t n) { return entry_##sym(n); }
 
 #define DELETE_SHORT(sym)                                                 \
   DELETE_SIZED_FN_AS(sym, sym##_general, HOT, (void *p), (p), p, 0)       \
-  EXPORT void sym(void *p) {                                              \
-    void (*f)(void *) = short_##sym;                                      \
-    if (UNLIKELY(!f)) {                                                   \
-      sym##_general(p);                                                   \
-      return;                                                             \
-    }                                                                     \
+  SHORT_FN void sym##_short(void *p) {                                    \
     if (!p || UNLIKELY(is_boot(p))) return;                               \
     SHORT_FREE_CHECK(p);                                                  \
-    f(p);                                                                 \
-  }
+    short_##sym(p);                                                       \
+  }                                                                       \
+  static void (*entry_##sym)(void *) = sym##_full;                        \
+  EXPORT void sym(void *p) { entry_##sym(p); }
 
+/* A sized delete goes to the allocator's own (_short) or, when libstdc++'s is next (free), to free (_short_free). */
 #define DELETE_SIZED_SHORT(sym)                                           \
   DELETE_SIZED_FN_AS(sym, sym##_general, HOT, (void *p, size_t n), (p, n), p, n) \
-  EXPORT void sym(void *p, size_t n) {                                    \
-    void (*f)(void *, size_t) = short_##sym;                              \
-    void (*g)(void *) = short_cxx_free;                                   \
-    if (UNLIKELY(!f && !g)) {                                             \
-      sym##_general(p, n);                                                \
-      return;                                                             \
-    }                                                                     \
+  SHORT_FN void sym##_short(void *p, size_t n) {                          \
     if (!p || UNLIKELY(is_boot(p))) return;                               \
     SHORT_FREE_CHECK(p);                                                  \
-    if (f) f(p, n);                                                       \
-    else g(p);                                                            \
-  }
+    short_##sym(p, n);                                                    \
+  }                                                                       \
+  SHORT_FN void sym##_short_free(void *p, size_t n) {                     \
+    (void)n;                                                              \
+    if (!p || UNLIKELY(is_boot(p))) return;                               \
+    SHORT_FREE_CHECK(p);                                                  \
+    next_free(p);                                                         \
+  }                                                                       \
+  static void (*entry_##sym)(void *, size_t) = sym##_full;                \
+  EXPORT void sym(void *p, size_t n) { entry_##sym(p, n); }
 
 NEW_SHORT(_Znwm)
 NEW_SHORT(_Znam)
@@ -701,9 +713,10 @@ static void detect_allocator(void) {
   }
 }
 
-/* The hottest entry points' short-path targets (counting == 0): new goes to malloc when libstdc++'s new is
- * malloc in a loop, or to the allocator's own new, without the guard only for a known allocator (direct_c); a
- * delete goes to free or the allocator's own delete (frees never need the guard). */
+/* The hottest entry points' short paths (counting == 0): new goes to malloc when libstdc++'s new is malloc in a
+ * loop, or to the allocator's own new, without the guard only for a known allocator (direct_c; otherwise the
+ * flag-tested _general path, which keeps it); a delete goes to free or the allocator's own delete (frees never
+ * need the guard). */
 static void short_paths_init(void) {
   next__Znwm = lookup("_Znwm");
   next__Znam = lookup("_Znam");
@@ -719,13 +732,21 @@ static void short_paths_init(void) {
     short__Znam = next__Znam;
   }
   if (cxx_via_malloc) {
-    short__ZdlPv = short__ZdaPv = short_cxx_free = next_free;
+    short__ZdlPv = short__ZdaPv = next_free;
   } else {
     short__ZdlPv = next__ZdlPv;
     short__ZdaPv = next__ZdaPv;
     short__ZdlPvm = next__ZdlPvm;
     short__ZdaPvm = next__ZdaPvm;
   }
+  entry_malloc = malloc_short;
+  entry_free = free_short;
+  entry__Znwm = short__Znwm ? _Znwm_short : _Znwm_general;
+  entry__Znam = short__Znam ? _Znam_short : _Znam_general;
+  entry__ZdlPv = short__ZdlPv ? _ZdlPv_short : _ZdlPv_general;
+  entry__ZdaPv = short__ZdaPv ? _ZdaPv_short : _ZdaPv_general;
+  entry__ZdlPvm = cxx_via_malloc ? _ZdlPvm_short_free : short__ZdlPvm ? _ZdlPvm_short : _ZdlPvm_general;
+  entry__ZdaPvm = cxx_via_malloc ? _ZdaPvm_short_free : short__ZdaPvm ? _ZdaPvm_short : _ZdaPvm_general;
 }
 
 /* What figures.c needs of this file. */

@@ -65,6 +65,14 @@ static inline __attribute__((always_inline)) void sampling_on_alloc(void *p, siz
   if (__builtin_expect(left < 0 || request >= sampling_interval, 0)) sampling_take(p, request);
 }
 
+/* sampling_on_alloc for a caller that tail-calls the slow path itself: runs the countdown, true when a sample is
+ * due (then call sampling_take). */
+static inline __attribute__((always_inline)) int sampling_due(size_t request) {
+  int64_t left = sampling_countdown - (int64_t)request;
+  sampling_countdown = left;
+  return __builtin_expect(left < 0 || request >= sampling_interval, 0);
+}
+
 /* True when p may be a tracked sampled block (then sampling_forget looks it up). Meaningful only while sampling
  * runs; otherwise the filter is all zero and this is false. */
 static inline __attribute__((always_inline)) int sampling_maybe_live(const void *p) {
