@@ -6,12 +6,12 @@
 //   2. its accuracy against heaptrack's exact figures on the same fixed work;
 //   3. the cost of one stack capture, frame pointers against the unwinders, at depths 16 and 64.
 //
-//   node scripts/bench.mjs profilers [--work 300] [--threads 4] [--repeat 2] [--sampled-work 2000] [--sampled-repeat 5] [--write]   (--write updates bench/RESULTS.md)
+//   node scripts/bench.mjs profilers [--work 300] [--threads 4] [--repeat 2] [--sampled-work 2000] [--sampled-repeat 5] [--perf-repeat 3] [--write]   (--write updates bench/RESULTS.md)
 //
 // Each mode runs --repeat times and keeps its best throughput: on a shared machine the worst runs measure the
 // neighbours.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getBackend, JEMALLOC_PATHS, rankHotspots, readHeaptrackProfile, type AttributionBackend } from '../src/core/profilers';
@@ -42,6 +42,8 @@ const demoArgs = ['--work', String(work), '--threads', String(threads)];
 const sampledWork = opt('sampled-work', 2000);
 const sampledRepeat = Math.max(1, opt('sampled-repeat', 5));
 const sampledArgs = ['--work', String(sampledWork), '--threads', String(threads)];
+// One perf record of the demo holds about 5,000 samples: its shares move by a few tenths of a point between runs.
+const perfRepeat = Math.max(1, opt('perf-repeat', 3));
 const pct = (x: number | null) => (x == null ? '-' : `${(100 * x).toFixed(1)} %`);
 const mib = (x: number) => (x / 1048576).toFixed(2);
 
@@ -140,12 +142,12 @@ async function main() {
       sampledTables.push(
         `### probe-sampled: cost on the demo service`,
         '',
-        `\`demo-controller ${sampledArgs.join(' ')}\` (fixed work), median of ${sampledRepeat} runs per mode, modes alternated. Ratio = throughput / the same allocator's plain run (no probe at all); noise = (max - min) / median of that mode's runs. CPU shares from one \`perf record -F 2000\` run per mode: "probe" is every sample in liballoclab-probe.so, the unwinder libraries and the malloc_usable_size/nallocx calls the probe adds (its counting included); "sampling" only the sampling code and the unwinders. The shares barely move with the machine's load; the ratios do (load average ${loadavg()[0].toFixed(1)} after these runs).`,
+        `\`demo-controller ${sampledArgs.join(' ')}\` (fixed work), median of ${sampledRepeat} runs per mode, modes alternated. Ratio = throughput / the same allocator's plain run (no probe at all); noise = (max - min) / median of that mode's runs. CPU shares: median of ${perfRepeat} \`perf record -F 2000\` runs per mode (the probe is set on the target only, through \`env\`, not on perf). "probe" is every sample in liballoclab-probe.so and the unwinder libraries, every sample of the probe's own threads (alloclab-*, kernel time included), and the malloc_usable_size/nallocx samples beyond those of the same allocator's plain run (the probe calls them for its samples only); "sampling" is the sampling code and the unwinders. "probe (range)" is the lowest and highest of the runs. The shares barely move with the machine's load; the ratios do (load average ${loadavg()[0].toFixed(1)} after these runs).`,
         '',
-        '| mode | configs/s | noise | ratio to same allocator | probe share of CPU samples | sampling share | unwinder (auto) |',
-        '|---|---|---|---|---|---|---|',
-        ...cost.map((r) => `| ${r.mode} | ${r.throughput.toFixed(0)} | ±${(100 * r.spread).toFixed(1)} % | ${r.ratio!.toFixed(3)} | ${pct(r.probeShare)} | ${pct(r.samplingShare)} | ${r.unwinder ?? '-'} |`),
-        ...rows.filter((r) => r.mode === 'heaptrack' || r.mode === 'massif').map((r) => `| ${r.mode} (vs glibc, table above) | ${r.throughput.toFixed(0)} | - | ${r.ratio!.toFixed(3)} | - | - | - |`),
+        '| mode | configs/s | noise | ratio to same allocator | probe share of CPU samples | probe (range) | sampling share | unwinder (auto) |',
+        '|---|---|---|---|---|---|---|---|',
+        ...cost.map((r) => `| ${r.mode} | ${r.throughput.toFixed(0)} | ±${(100 * r.spread).toFixed(1)} % | ${r.ratio!.toFixed(3)} | ${pct(r.probeShare)} | ${r.probeRange ? `${pct(r.probeRange[0])} - ${pct(r.probeRange[1])}` : '-'} | ${pct(r.samplingShare)} | ${r.unwinder ?? '-'} |`),
+        ...rows.filter((r) => r.mode === 'heaptrack' || r.mode === 'massif').map((r) => `| ${r.mode} (vs glibc, table above) | ${r.throughput.toFixed(0)} | - | ${r.ratio!.toFixed(3)} | - | - | - | - |`),
         '',
       );
       const volume = path.join(root, 'native', 'build', 'proftest-volume');
@@ -222,6 +224,8 @@ interface CostRow {
   ratio: number | null;
   /** Share of CPU samples in the probe (all of it) and in its sampling part (sampling.c and the unwinders). */
   probeShare: number | null;
+  /** Lowest and highest probe share of the perf runs. */
+  probeRange: [number, number] | null;
   samplingShare: number | null;
   unwinder: string | null;
 }
@@ -234,25 +238,37 @@ function median(xs: number[]): number {
 const SAMPLING_SYMBOLS = /^(sampling_|capture|put_record|ring_|live_|draw_countdown|uniform01|mono_ns|thread_ring|claim_ring|spin_|learn_stack|gcc_step|alloclab_probe_capture)/;
 const UNWINDER_DSO = /^(libunwind\.so\.8|libunwind-x86_64\.so\.8|liblzma\.so\.5)$/;
 
-/** Shares of the probe and of its sampling part in one `perf record` of the command; nulls without perf. */
-function perfShares(argv: string[], env: Record<string, string>, scratch: string): { probe: number; sampling: number } | null {
+interface Shares {
+  probe: number;
+  sampling: number;
+  /** Share of samples in malloc_usable_size/nallocx (whoever called them). */
+  sizeCalls: number;
+}
+
+/**
+ * Shares of the probe and of its sampling part in one `perf record` of the command; null without perf. The
+ * environment goes to the target only (through `env`): set on perf, the probe would run inside perf too.
+ */
+function perfShares(argv: string[], env: Record<string, string>, scratch: string): Shares | null {
   const data = path.join(scratch, `perf.${process.hrtime.bigint()}.data`);
-  const r = spawnSync('perf', ['record', '-q', '-F', '2000', '-o', data, '--', ...argv], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const r = spawnSync('perf', ['record', '-q', '-F', '2000', '-o', data, '--', 'env', ...vars, ...argv], { stdio: 'ignore' });
   if (r.status !== 0) return null;
-  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--sort', 'comm,dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   rmSync(data, { force: true });
-  let probe = 0;
-  let sampling = 0;
+  const out: Shares = { probe: 0, sampling: 0, sizeCalls: 0 };
   for (const line of (report.stdout ?? '').split('\n')) {
-    const m = /^\s*([\d.]+)%\s+(\S+)\s+\[\.\]\s+(.*)$/.exec(line);
+    const m = /^\s*([\d.]+)%\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$/.exec(line);
     if (!m) continue;
     const share = Number(m[1]) / 100;
-    const sym = m[3].trim();
-    const unwinder = UNWINDER_DSO.test(m[2]) || (m[2] === 'libgcc_s.so.1' && /^(_Unwind_|uw_|execute_cfa|search_object|_Unwind_Find_FDE)/.test(sym));
-    if (m[2] === 'liballoclab-probe.so' || unwinder || /^(malloc_usable_size|nallocx)\b/.test(sym)) probe += share;
-    if (unwinder || (m[2] === 'liballoclab-probe.so' && SAMPLING_SYMBOLS.test(sym))) sampling += share;
+    const [comm, dso, sym] = [m[2], m[3], m[4].trim()];
+    const unwinder = UNWINDER_DSO.test(dso) || (dso === 'libgcc_s.so.1' && /^(_Unwind_|uw_|execute_cfa|search_object|_Unwind_Find_FDE)/.test(sym));
+    const ownThread = comm.startsWith('alloclab-');
+    if (/^(malloc_usable_size|nallocx)\b/.test(sym)) out.sizeCalls += share;
+    else if (dso === 'liballoclab-probe.so' || unwinder || ownThread) out.probe += share;
+    if (unwinder || ownThread || (dso === 'liballoclab-probe.so' && SAMPLING_SYMBOLS.test(sym))) out.sampling += share;
   }
-  return { probe, sampling };
+  return out;
 }
 
 /** Environment of a sampled run into dir (the probe first in LD_PRELOAD, then the allocator). */
@@ -287,21 +303,31 @@ function measureCost(o: {
       }
     }
     const base = median(runs.get(modes[0].name)!);
+    // What the program and its allocator spend in malloc_usable_size/nallocx without the probe: not the probe's.
+    const plainSizeCalls = median(Array.from({ length: perfRepeat }, () => perfShares([o.demo, ...o.demoArgs], a.lib ? { LD_PRELOAD: a.lib } : {}, o.scratch)?.sizeCalls ?? 0));
     for (const m of modes) {
       const xs = runs.get(m.name)!;
       const med = median(xs);
-      let shares: { probe: number; sampling: number } | null = null;
+      const probe: number[] = [];
+      const sampling: number[] = [];
       let unwinder: string | null = null;
       if (m.interval) {
-        const dir = path.join(o.scratch, `perf-${m.interval}`);
-        mkdirSync(dir, { recursive: true });
-        shares = perfShares([o.demo, ...o.demoArgs], sampledEnv(dir, m.interval, a.lib), o.scratch);
-        unwinder = unwinderOf(dir);
-        rmSync(dir, { recursive: true, force: true });
+        for (let i = 0; i < perfRepeat; i++) {
+          const dir = path.join(o.scratch, `perf-${m.interval}-${i}`);
+          mkdirSync(dir, { recursive: true });
+          const shares = perfShares([o.demo, ...o.demoArgs], sampledEnv(dir, m.interval, a.lib), o.scratch);
+          if (shares) {
+            probe.push(shares.probe + Math.max(0, shares.sizeCalls - plainSizeCalls));
+            sampling.push(shares.sampling);
+          }
+          unwinder ??= unwinderOf(dir);
+          rmSync(dir, { recursive: true, force: true });
+        }
       }
       rows.push({
         mode: m.name, throughput: med, spread: (Math.max(...xs) - Math.min(...xs)) / med, ratio: med / base,
-        probeShare: shares?.probe ?? null, samplingShare: shares?.sampling ?? null, unwinder,
+        probeShare: probe.length ? median(probe) : null, probeRange: probe.length ? [Math.min(...probe), Math.max(...probe)] : null,
+        samplingShare: sampling.length ? median(sampling) : null, unwinder,
       });
     }
   }

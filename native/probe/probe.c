@@ -13,7 +13,9 @@
  *   block is counted once, by the outermost entry point, and both its allocation and its free are seen at the
  *   same level.
  * - Hot path: a few thread-local reads (guard, shard) and two plain stores to a cache line that only this
- *   thread writes (up to 56 threads; more share 8 shards with atomic adds). No lock, no system call.
+ *   thread writes (up to 56 threads; more share 8 shards with atomic adds). No lock, no system call. When the
+ *   probe only samples (no file: `alloclab profile`), malloc, free, plain new and delete take shorter paths still:
+ *   no counters, no size lookup, frees without the guard (see "Short paths" below).
  * - fork() without exec: the child must not count into the parent's file (the sampler follows the main pid
  *   and the parent's figure would include the child's). The child re-creates its own file at
  *   "$ALLOCLAB_PROBE_SHM.<childpid>", seeded with the parent's counters at fork time (its heap is a copy of
@@ -63,7 +65,7 @@ static int resolved;
 static char boot_buf[64 * 1024] __attribute__((aligned(16)));
 static size_t boot_used;
 
-static int is_boot(const void *p) { return (const char *)p >= boot_buf && (const char *)p < boot_buf + sizeof boot_buf; }
+static inline int is_boot(const void *p) { return (uintptr_t)p - (uintptr_t)boot_buf < sizeof boot_buf; }
 
 static void *boot_alloc(size_t n) {
   size_t need = 16 + ((n + 15) & ~(size_t)15);
@@ -205,18 +207,31 @@ static inline size_t request_usable(void *p, size_t n) {
   return usable(p);
 }
 
-/* 0 when no file receives the counts (the probe only samples): no shard updates, and frees skip the size lookup. */
+/* 0 when no file receives the counts (the probe only samples): no shard updates and no size lookups, and malloc,
+ * free, operator new and delete take their short paths. Set once, in the constructor, before any thread of the
+ * program runs. */
 static int counting = 1;
 
-/* n: the usable size (what the ledger counts); request: what the program asked for (what the profile reports). */
-static inline __attribute__((always_inline)) void count_alloc(void *p, size_t n, size_t request) {
-  if (LIKELY(counting)) {
-    struct probe_shard *s = my_shard();
-    bump(&s->live_bytes, (int64_t)n);
-    bump((int64_t *)&s->allocations, 1);
-  }
-  sampling_on_alloc(p, n, request);
-}
+/* With counting == 0, whether the short paths may call the next allocator without the re-entry guard: set when it
+ * is one of the four known (glibc, jemalloc, tcmalloc, mimalloc). Their malloc and their own operator new never
+ * serve a block by calling another public entry point, so whatever they allocate inside (a thread's start-up,
+ * jemalloc's background thread) is a distinct block, sampled on its own merits, and no block can be sampled twice.
+ * An unknown allocator may wrap one entry point in another (a custom operator new over malloc): the guard stays.
+ * The probe's own work runs as PROBE_OWN, which the sampling slow path refuses, so it never samples itself. */
+static int direct_c;   /* malloc: the next malloc is a known allocator's */
+static int direct_cxx; /* operator new: the next one is that allocator's own (jemalloc, tcmalloc, mimalloc) */
+
+/* USABLE: the usable size (what the ledger counts), evaluated only when counting; request: what the program asked
+ * for (what the profile samples and reports). */
+#define COUNT_ALLOC(p, USABLE, request)                  \
+  do {                                                   \
+    if (LIKELY(counting)) {                              \
+      struct probe_shard *s_ = my_shard();               \
+      bump(&s_->live_bytes, (int64_t)(USABLE));          \
+      bump((int64_t *)&s_->allocations, 1);              \
+    }                                                    \
+    sampling_on_alloc((p), (request));                   \
+  } while (0)
 
 static inline __attribute__((always_inline)) void count_free(size_t n) {
   if (UNLIKELY(!counting)) return;
@@ -235,9 +250,39 @@ static void leave(int *g) { *g = 0; in_probe = 0; }
 
 #define ENSURE() do { if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) resolve(); } while (0)
 
+/* The block's usable size, for a sampled block's record (sampling.c); called under the guard. */
+size_t probe_usable_size(void *p) { return usable(p); }
+
+/* Short paths, when the probe only samples (counting == 0): no size lookup, no counters. An allocation calls the
+ * next allocator directly (direct_c, direct_cxx) or under the guard, then runs the countdown; the sampling slow
+ * path takes the guard itself. A free needs no guard: it looks at the live-sample filter and hands the block on
+ * (a tail call); the rare "maybe sampled" goes to the slow path. */
+static __attribute__((noinline, cold)) void forget_sampled(void *p) {
+  if (in_probe) return; /* a free nested in an entry point or in the probe's own work: never a sampled block */
+  sampling_forget(p);
+}
+
+#define SHORT_FREE_CHECK(PTR)                                        \
+  do {                                                               \
+    if (UNLIKELY(sampling_maybe_live(PTR))) forget_sampled(PTR);      \
+  } while (0)
+
+/* The hottest entry points (malloc, free, plain new and delete) are each one indirect jump through entry_<name>:
+ * to the full path (counting, and always during start-up), or, once the constructor knows the probe only
+ * samples, to a short path (short_paths_init). One jump is all either mode pays for the other's existence.
+ * The short paths keep no frame pointer (they save one register at most); a frame-pointer walk still sees the
+ * program's call site, since the sampling slow path is reached by a tail call into sample_then, whose own frame
+ * then holds the return address into the program. */
+#define SHORT_FN static __attribute__((noinline, optimize("omit-frame-pointer")))
+
+static __attribute__((noinline)) void *sample_then(void *p, size_t request) {
+  sampling_take(p, request);
+  return p;
+}
+
 /* ---- C entry points ---------------------------------------------------------------------------------- */
 
-EXPORT void *malloc(size_t n) {
+static __attribute__((noinline)) void *malloc_full(size_t n) {
   if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
     if (resolving) return boot_alloc(n);
     resolve();
@@ -245,11 +290,29 @@ EXPORT void *malloc(size_t n) {
   if (in_probe) return next_malloc(n);
   ENTER;
   void *p = next_malloc(n);
-  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, n), n);
+  if (LIKELY(p != NULL)) COUNT_ALLOC(p, request_usable(p, n), n);
   return p;
 }
 
-EXPORT void free(void *p) {
+SHORT_FN void *malloc_short(size_t n) {
+  void *p;
+  if (LIKELY(direct_c)) {
+    p = next_malloc(n);
+  } else {
+    if (UNLIKELY(in_probe)) return next_malloc(n);
+    in_probe = PROBE_GUARD;
+    p = next_malloc(n);
+    in_probe = 0;
+  }
+  if (LIKELY(p != NULL) && sampling_due(n)) return sample_then(p, n);
+  return p;
+}
+
+static void *(*entry_malloc)(size_t) = malloc_full;
+
+EXPORT void *malloc(size_t n) { return entry_malloc(n); }
+
+static __attribute__((noinline)) void free_full(void *p) {
   if (!p || UNLIKELY(is_boot(p))) return;
   ENSURE();
   if (in_probe) {
@@ -257,11 +320,21 @@ EXPORT void free(void *p) {
     return;
   }
   ENTER;
-  size_t n = LIKELY(counting) ? usable(p) : 0;
+  size_t n = usable(p);
   sampling_on_free(p);
   next_free(p);
   count_free(n);
 }
+
+SHORT_FN void free_short(void *p) {
+  if (UNLIKELY(is_boot(p))) return;
+  SHORT_FREE_CHECK(p);
+  next_free(p);
+}
+
+static void (*entry_free)(void *) = free_full;
+
+EXPORT void free(void *p) { entry_free(p); }
 
 EXPORT void *calloc(size_t k, size_t n) {
   if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
@@ -274,7 +347,7 @@ EXPORT void *calloc(size_t k, size_t n) {
   if (in_probe) return next_calloc(k, n);
   ENTER;
   void *p = next_calloc(k, n);
-  if (LIKELY(p != NULL)) count_alloc(p, request_usable(p, k * n), k * n);
+  if (LIKELY(p != NULL)) COUNT_ALLOC(p, request_usable(p, k * n), k * n);
   return p;
 }
 
@@ -287,15 +360,15 @@ static void *realloc_counted(void *p, size_t n) {
   ENSURE();
   if (in_probe) return next_realloc(p, n);
   ENTER;
-  size_t before = p ? usable(p) : 0;
+  size_t before = p && counting ? usable(p) : 0;
   if (p) sampling_on_free(p); /* a moved block is a new one to the profile, sampled by its new size */
   void *q = next_realloc(p, n);
   if (q) {
     if (p) {
-      count_resize(before, usable(q));
-      sampling_on_alloc(q, usable(q), n);
+      if (counting) count_resize(before, usable(q));
+      sampling_on_alloc(q, n);
     } else {
-      count_alloc(q, usable(q), n);
+      COUNT_ALLOC(q, usable(q), n);
     }
   } else if (p && n == 0) {
     count_free(before); /* glibc (and jemalloc's zero_realloc:free) free the block and return NULL */
@@ -318,7 +391,7 @@ static void *memalign_counted(size_t align, size_t n) {
   if (in_probe) return next_memalign(align, n);
   ENTER;
   void *p = next_memalign(align, n);
-  if (p) count_alloc(p, usable(p), n);
+  if (p) COUNT_ALLOC(p, usable(p), n);
   return p;
 }
 
@@ -334,7 +407,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   if (in_probe) return next_posix_memalign(out, align, n);
   ENTER;
   int rc = next_posix_memalign(out, align, n);
-  if (rc == 0) count_alloc(*out, usable(*out), n);
+  if (rc == 0) COUNT_ALLOC(*out, usable(*out), n);
   return rc;
 }
 
@@ -344,7 +417,7 @@ EXPORT void *aligned_alloc(size_t align, size_t n) {
   if (in_probe) return next_aligned_alloc(align, n);
   ENTER;
   void *p = next_aligned_alloc(align, n);
-  if (p) count_alloc(p, usable(p), n);
+  if (p) COUNT_ALLOC(p, usable(p), n);
   return p;
 }
 
@@ -373,6 +446,7 @@ typedef struct { int unused; } nothrow_t_;
  * and its operator delete is free: then call malloc and free directly, and libstdc++ only when malloc fails
  * (new-handler, bad_alloc). Saves two calls and a second pass through the probe per allocation. */
 static int cxx_via_malloc;
+static int cxx_own; /* the next operator new is in the library that serves malloc (jemalloc, tcmalloc, mimalloc) */
 
 static void *new_fallback(size_t n, size_t align, int nothrow) {
   void *p = align ? next_memalign(align, n ? n : 1) : next_malloc(n ? n : 1);
@@ -380,17 +454,43 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
   return p;
 }
 
-#define NEW_FN(sym, PARAMS, ARGS, SIZE, ALIGN, NOTHROW)                   \
-  EXPORT void *sym PARAMS {                                               \
-    static void *(*next) PARAMS;                                          \
+#define NEW_FN(sym, PARAMS, ARGS, SIZE, ALIGN, NOTHROW) NEW_FN_AS(sym, sym, EXPORT, PARAMS, ARGS, SIZE, ALIGN, NOTHROW)
+
+/* Defines next_<sym>, <sym>_full and the entry point `name` (exported, or a static one a shorter entry point
+ * falls back to). */
+#define NEW_FN_AS(sym, name, LINKAGE, PARAMS, ARGS, SIZE, ALIGN, NOTHROW)  \
+  static void *(*next_##sym) PARAMS;                                      \
+  static __attribute__((noinline)) void *sym##_full PARAMS {              \
+    void *(*next) PARAMS;                                                 \
     ENSURE();                                                             \
-    if (UNLIKELY(!next)) next = lookup(#sym);                             \
+    if (UNLIKELY(!next_##sym)) next_##sym = lookup(#sym);                 \
+    next = next_##sym;                                                    \
     if (in_probe) return next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW); \
     ENTER;                                                                \
     void *p = NULL;                                                       \
     if (!(ALIGN) && cxx_via_malloc) p = next_malloc((SIZE) ? (SIZE) : 1); \
     if (UNLIKELY(!p)) p = next ? next ARGS : new_fallback(SIZE, ALIGN, NOTHROW); \
-    if (LIKELY(p != NULL)) count_alloc(p, ALIGN ? usable(p) : request_usable(p, SIZE), SIZE); \
+    if (LIKELY(p != NULL)) COUNT_ALLOC(p, ALIGN ? usable(p) : request_usable(p, SIZE), SIZE); \
+    return p;                                                             \
+  }                                                                       \
+  LINKAGE void *name PARAMS {                                             \
+    void *(*next) PARAMS = next_##sym;                                    \
+    if (counting || UNLIKELY(!next)) return sym##_full ARGS;              \
+    void *p = NULL;                                                       \
+    if (!(ALIGN) && cxx_via_malloc && direct_c) {                         \
+      /* libstdc++'s operator new is malloc in a loop: call malloc; only a failure needs libstdc++ (new-handler, \
+       * bad_alloc), under the guard, which the full path gives. */     \
+      p = next_malloc((SIZE) ? (SIZE) : 1);                               \
+      if (UNLIKELY(!p)) return sym##_full ARGS;                           \
+    } else if (direct_cxx) {                                              \
+      p = next ARGS;                                                      \
+    } else {                                                              \
+      if (UNLIKELY(in_probe)) return next ARGS;                           \
+      ENTER;                                                              \
+      if (!(ALIGN) && cxx_via_malloc) p = next_malloc((SIZE) ? (SIZE) : 1); \
+      if (UNLIKELY(!p)) p = next ARGS;                                    \
+    }                                                                     \
+    if (LIKELY(p != NULL)) sampling_on_alloc(p, SIZE);                    \
     return p;                                                             \
   }
 
@@ -398,27 +498,86 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
  * (that lookup is what a sized delete saves the allocator; the probe should not add it back). */
 #define DELETE_SIZE(PTR, SIZE) ((SIZE) ? request_usable((PTR), (SIZE)) : usable(PTR))
 
-#define DELETE_FN(sym, PARAMS, ARGS, PTR) DELETE_SIZED_FN(sym, PARAMS, ARGS, PTR, 0)
+#define DELETE_FN(sym, PARAMS, ARGS, PTR) DELETE_SIZED_FN_AS(sym, sym, EXPORT, PARAMS, ARGS, PTR, 0)
+#define DELETE_SIZED_FN(sym, PARAMS, ARGS, PTR, SIZE) DELETE_SIZED_FN_AS(sym, sym, EXPORT, PARAMS, ARGS, PTR, SIZE)
 
-#define DELETE_SIZED_FN(sym, PARAMS, ARGS, PTR, SIZE)                     \
-  EXPORT void sym PARAMS {                                                \
-    static void (*next) PARAMS;                                           \
+#define DELETE_SIZED_FN_AS(sym, name, LINKAGE, PARAMS, ARGS, PTR, SIZE)   \
+  static void (*next_##sym) PARAMS;                                       \
+  static __attribute__((noinline)) void sym##_full PARAMS {               \
+    void (*next) PARAMS;                                                  \
     if (!PTR || UNLIKELY(is_boot(PTR))) return;                           \
     ENSURE();                                                             \
-    if (UNLIKELY(!next)) next = lookup(#sym);                             \
+    if (UNLIKELY(!next_##sym)) next_##sym = lookup(#sym);                 \
+    next = next_##sym;                                                    \
     if (in_probe) {                                                       \
       if (next && !cxx_via_malloc) next ARGS; else next_free(PTR);        \
       return;                                                             \
     }                                                                     \
     ENTER;                                                                \
-    size_t sz_ = LIKELY(counting) ? DELETE_SIZE(PTR, SIZE) : 0;          \
+    size_t sz_ = LIKELY(counting) ? DELETE_SIZE(PTR, SIZE) : 0;           \
     sampling_on_free(PTR);                                                \
     if (next && !cxx_via_malloc) next ARGS; else next_free(PTR);          \
     count_free(sz_);                                                      \
+  }                                                                       \
+  LINKAGE void name PARAMS {                                              \
+    void (*next) PARAMS = next_##sym;                                     \
+    if (counting || UNLIKELY(!next)) {                                    \
+      sym##_full ARGS;                                                    \
+      return;                                                             \
+    }                                                                     \
+    if (!PTR || UNLIKELY(is_boot(PTR))) return;                           \
+    SHORT_FREE_CHECK(PTR);                                                \
+    if (cxx_via_malloc) next_free(PTR); else next ARGS;                   \
   }
 
-NEW_FN(_Znwm, (size_t n), (n), n, 0, 0)
-NEW_FN(_Znam, (size_t n), (n), n, 0, 0)
+/* Plain new and delete (what std::allocator and every container use) dispatch like malloc and free (above):
+ * entry_<sym> goes to <sym>_full, to <sym>_general (the flag-tested short path above, for an allocator that needs
+ * the guard), or to <sym>_short, which calls short_<sym>, the target chosen once by short_paths_init. */
+#define HOT static __attribute__((noinline))
+static void *(*short__Znwm)(size_t), *(*short__Znam)(size_t);
+static void (*short__ZdlPv)(void *), (*short__ZdaPv)(void *);
+static void (*short__ZdlPvm)(void *, size_t), (*short__ZdaPvm)(void *, size_t);
+
+#define NEW_SHORT(sym)                                                    \
+  NEW_FN_AS(sym, sym##_general, HOT, (size_t n), (n), n, 0, 0)            \
+  SHORT_FN void *sym##_short(size_t n) {                                  \
+    void *p = short_##sym(n);                                             \
+    if (UNLIKELY(!p)) return sym##_full(n); /* malloc failed: libstdc++'s new-handler and bad_alloc */ \
+    if (sampling_due(n)) return sample_then(p, n);                        \
+    return p;                                                             \
+  }                                                                       \
+  static void *(*entry_##sym)(size_t) = sym##_full;                       \
+  EXPORT void *sym(size_t n) { return entry_##sym(n); }
+
+#define DELETE_SHORT(sym)                                                 \
+  DELETE_SIZED_FN_AS(sym, sym##_general, HOT, (void *p), (p), p, 0)       \
+  SHORT_FN void sym##_short(void *p) {                                    \
+    if (!p || UNLIKELY(is_boot(p))) return;                               \
+    SHORT_FREE_CHECK(p);                                                  \
+    short_##sym(p);                                                       \
+  }                                                                       \
+  static void (*entry_##sym)(void *) = sym##_full;                        \
+  EXPORT void sym(void *p) { entry_##sym(p); }
+
+/* A sized delete goes to the allocator's own (_short) or, when libstdc++'s is next (free), to free (_short_free). */
+#define DELETE_SIZED_SHORT(sym)                                           \
+  DELETE_SIZED_FN_AS(sym, sym##_general, HOT, (void *p, size_t n), (p, n), p, n) \
+  SHORT_FN void sym##_short(void *p, size_t n) {                          \
+    if (!p || UNLIKELY(is_boot(p))) return;                               \
+    SHORT_FREE_CHECK(p);                                                  \
+    short_##sym(p, n);                                                    \
+  }                                                                       \
+  SHORT_FN void sym##_short_free(void *p, size_t n) {                     \
+    (void)n;                                                              \
+    if (!p || UNLIKELY(is_boot(p))) return;                               \
+    SHORT_FREE_CHECK(p);                                                  \
+    next_free(p);                                                         \
+  }                                                                       \
+  static void (*entry_##sym)(void *, size_t) = sym##_full;                \
+  EXPORT void sym(void *p, size_t n) { entry_##sym(p, n); }
+
+NEW_SHORT(_Znwm)
+NEW_SHORT(_Znam)
 NEW_FN(_ZnwmRKSt9nothrow_t, (size_t n, const nothrow_t_ *t), (n, t), n, 0, 1)
 NEW_FN(_ZnamRKSt9nothrow_t, (size_t n, const nothrow_t_ *t), (n, t), n, 0, 1)
 NEW_FN(_ZnwmSt11align_val_t, (size_t n, size_t a), (n, a), n, a, 0)
@@ -426,10 +585,10 @@ NEW_FN(_ZnamSt11align_val_t, (size_t n, size_t a), (n, a), n, a, 0)
 NEW_FN(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const nothrow_t_ *t), (n, a, t), n, a, 1)
 NEW_FN(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const nothrow_t_ *t), (n, a, t), n, a, 1)
 
-DELETE_FN(_ZdlPv, (void *p), (p), p)
-DELETE_FN(_ZdaPv, (void *p), (p), p)
-DELETE_SIZED_FN(_ZdlPvm, (void *p, size_t n), (p, n), p, n)
-DELETE_SIZED_FN(_ZdaPvm, (void *p, size_t n), (p, n), p, n)
+DELETE_SHORT(_ZdlPv)
+DELETE_SHORT(_ZdaPv)
+DELETE_SIZED_SHORT(_ZdlPvm)
+DELETE_SIZED_SHORT(_ZdaPvm)
 DELETE_FN(_ZdlPvRKSt9nothrow_t, (void *p, const nothrow_t_ *t), (p, t), p)
 DELETE_FN(_ZdaPvRKSt9nothrow_t, (void *p, const nothrow_t_ *t), (p, t), p)
 DELETE_FN(_ZdlPvSt11align_val_t, (void *p, size_t a), (p, a), p)
@@ -539,8 +698,10 @@ static void detect_allocator(void) {
       je_classes = same;
     }
   }
+  void *alloc_base = info.dli_fbase;
   void *next_new = lookup("_Znwm");
   if (next_new && dladdr(next_new, &info) && info.dli_fname && strstr(info.dli_fname, "libstdc++")) cxx_via_malloc = 1;
+  else if (next_new && info.dli_fbase == alloc_base) cxx_own = 1;
   if (allocator_kind == PROBE_ALLOC_GLIBC && next_usable) {
     /* Check the header arithmetic against glibc's own answer on a small and an mmapped block before using it.
      * The big block is above 32 MiB (DEFAULT_MMAP_THRESHOLD_MAX): freeing a smaller mmapped block would raise
@@ -552,10 +713,46 @@ static void detect_allocator(void) {
   }
 }
 
+/* The hottest entry points' short paths (counting == 0): new goes to malloc when libstdc++'s new is malloc in a
+ * loop, or to the allocator's own new, without the guard only for a known allocator (direct_c; otherwise the
+ * flag-tested _general path, which keeps it); a delete goes to free or the allocator's own delete (frees never
+ * need the guard). */
+static void short_paths_init(void) {
+  next__Znwm = lookup("_Znwm");
+  next__Znam = lookup("_Znam");
+  next__ZdlPv = lookup("_ZdlPv");
+  next__ZdaPv = lookup("_ZdaPv");
+  next__ZdlPvm = lookup("_ZdlPvm");
+  next__ZdaPvm = lookup("_ZdaPvm");
+  if (cxx_via_malloc && direct_c) {
+    short__Znwm = next_malloc;
+    short__Znam = next_malloc;
+  } else if (direct_cxx) {
+    short__Znwm = next__Znwm;
+    short__Znam = next__Znam;
+  }
+  if (cxx_via_malloc) {
+    short__ZdlPv = short__ZdaPv = next_free;
+  } else {
+    short__ZdlPv = next__ZdlPv;
+    short__ZdaPv = next__ZdaPv;
+    short__ZdlPvm = next__ZdlPvm;
+    short__ZdaPvm = next__ZdaPvm;
+  }
+  entry_malloc = malloc_short;
+  entry_free = free_short;
+  entry__Znwm = short__Znwm ? _Znwm_short : _Znwm_general;
+  entry__Znam = short__Znam ? _Znam_short : _Znam_general;
+  entry__ZdlPv = short__ZdlPv ? _ZdlPv_short : _ZdlPv_general;
+  entry__ZdaPv = short__ZdaPv ? _ZdaPv_short : _ZdaPv_general;
+  entry__ZdlPvm = cxx_via_malloc ? _ZdlPvm_short_free : short__ZdlPvm ? _ZdlPvm_short : _ZdlPvm_general;
+  entry__ZdaPvm = cxx_via_malloc ? _ZdaPvm_short_free : short__ZdaPvm ? _ZdaPvm_short : _ZdaPvm_general;
+}
+
 /* What figures.c needs of this file. */
 struct probe_shm *probe_file(void) { return __atomic_load_n(&shm, __ATOMIC_ACQUIRE); }
 int probe_allocator_kind(void) { return allocator_kind; }
-void probe_internal_thread(void) { in_probe = 1; }
+void probe_internal_thread(void) { in_probe = PROBE_OWN; }
 
 /* Starts one of the probe's own threads, detached, with every signal blocked so it never takes a process-directed
  * signal meant for the target (a target that sigwait()s in main would otherwise be killed by the default action).
@@ -605,7 +802,10 @@ __attribute__((constructor)) static void probe_init(void) {
     /* Sampling only: the allocator's fast size paths still serve the sampled sizes; nobody reads the counts. */
     if (sampling_active()) {
       detect_allocator();
+      direct_c = allocator_kind != PROBE_ALLOC_UNKNOWN;
+      direct_cxx = direct_c && cxx_own;
       counting = 0;
+      short_paths_init();
     }
     return;
   }

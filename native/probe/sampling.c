@@ -8,10 +8,12 @@
  *   ALLOCLAB_PROBE_UNWIND           auto (default) | fp | libunwind | gcc
  *
  * Design notes (the why):
- * - Sampling by bytes with an exponential countdown per thread (as tcmalloc and heapprofd do): every allocated
- *   byte is a sampling point with probability 1/R, independently, so an allocation of s bytes is taken with
- *   probability 1 - exp(-s/R) and the reader unbiases each sample by that. Blocks of R bytes or more are
- *   always taken (weight s) and do not consume the countdown. The hot path is a subtraction and a compare.
+ * - Sampling by bytes with an exponential countdown per thread (as tcmalloc and heapprofd do): every requested
+ *   byte is a sampling point with probability 1/R, independently, so a request of s bytes is taken with
+ *   probability 1 - exp(-s/R) and the reader unbiases each sample by that. Requests of R bytes or more are
+ *   always taken (weight s) and do not consume the countdown. The hot path is a subtraction and a compare on
+ *   the requested size: the block's usable size (a page-map lookup under jemalloc, tcmalloc and mimalloc) is
+ *   looked up only for the samples taken.
  * - Stacks: frame pointers cost a few loads per frame but are wrong where code omits them (Debian builds
  *   libraries without), and unwinding from .eh_frame is right everywhere but slower. In "auto" the first
  *   samples are taken both ways; frame pointers are kept only if they agreed every time. libunwind is loaded
@@ -20,22 +22,26 @@
  * - Nothing here allocates through malloc on the sampling path: rings, the live-block hash and the drain
  *   thread's tables are mmap'd. What the unwinders or pthread_setspecific allocate happens under the caller's
  *   re-entry guard and goes straight to the next allocator.
- * - Each thread writes into its own single-producer ring (no lock); the drain thread empties them every 20 ms
- *   into the file, deduplicating stacks, so a killed target leaves everything up to its last round.
- * - Frees: sampled blocks go into a small hash (buckets of 8 slots, one cache line). A free first reads a byte
- *   of occupancy for its bucket (an 8 KiB array that stays in cache), so most frees cost one load.
+ * - Each thread writes into its own single-producer ring (no lock); the drain thread empties them every 20 ms (up
+ *   to 100 ms while the rings hold little) into the file, deduplicating stacks, so a killed target leaves
+ *   everything up to its last round.
+ * - Frees: sampled blocks go into a small hash (buckets of 8 slots, one cache line). A free first reads one bit
+ *   of a 2 KiB filter (sampling.h), so most frees cost one load that stays in L1.
  *
  * File format (little-endian), samples.<pid>.bin: a 64-byte header, then records {u32 type, u32 bytes, ...}
  * of a length that is a multiple of 8 (src/core/profilers/probeSampled.ts reads it):
- *   header  "ALCSAMPL", u32 version=1, u32 header bytes=64, u64 interval, u32 depth, u32 unwinder setting,
+ *   header  "ALCSAMPL", u32 version=2, u32 header bytes=64, u64 interval, u32 depth, u32 unwinder setting,
  *           u64 start (CLOCK_MONOTONIC ns), i32 pid
  *   1 STACK    u32 id, u32 depth, u64 return addresses (innermost first, the probe's own frames removed)
- *   2 ALLOC    u64 time, u64 address, u64 usable bytes (the sampled quantity), u32 stack id,
- *              u32 usable minus requested bytes
+ *   2 ALLOC    u64 time, u64 address, u64 usable bytes, u32 stack id, u32 usable minus requested bytes
+ *              (version 2: the requested bytes are the sampled quantity; version 1 sampled the usable ones)
  *   3 FREE     u64 time, u64 address (a sampled block was freed)
  *   4 MODULE   u64 load bias, u32 segments, u32 build-id bytes, u32 name bytes, u32 0,
  *              segments {u64 vaddr, u64 memsz, u64 file offset}, build-id, name (padded to 8)
- *   5 TICK     u64 time, u64 samples, u64 dropped, u64 untracked (blocks the live hash had no room for)
+ *   5 TICK     u64 time, u64 samples, u64 dropped, u64 untracked (blocks the live hash had no room for),
+ *              u64 live tracked (sampled blocks not yet freed), u64 bytes written (the file, this record included)
+ *              (the last two since version 2; a reader takes a record's length from its header, so a longer
+ *              record of a later version still reads)
  *   6 UNWINDER u32 method (enum probe_unwinder), u32 agreed, u32 checked, u32 0
  *   7 EXIT     u64 time (the target exited normally: what is still live was not freed at exit)
  */
@@ -64,13 +70,16 @@ struct probe_sampling *probe_sampling_block(void);
 
 SAMPLING_TLS int64_t sampling_countdown;
 uint64_t sampling_interval = UINT64_MAX;
-uint8_t *sampling_bucket_used;
-unsigned sampling_bucket_shift = 64 - 13;
+uint64_t sampling_live_filter[(1u << SAMPLING_FILTER_BITS) / 64];
+/* Tracked blocks per filter bit (the bit is set while its count is not 0); only the slow paths touch it. */
+static uint8_t filter_count[1u << SAMPLING_FILTER_BITS];
+int sampling_frees;
 
 #define MAX_DEPTH 128u
 #define RING_BYTES (256u * 1024u)
 #define MAX_RINGS 1024u
-#define BUCKETS (1u << 13)
+#define BUCKET_BITS 13u
+#define BUCKETS (1u << BUCKET_BITS)
 #define SLOTS_PER_BUCKET 8u
 #define AUTO_CHECKS 8u
 
@@ -275,7 +284,7 @@ static unsigned capture(uintptr_t *out, unsigned cap) {
 __attribute__((visibility("default"))) unsigned alloclab_probe_capture(int method, unsigned depth) {
   uintptr_t buf[MAX_DEPTH];
   int saved = in_probe;
-  in_probe = 1;
+  in_probe = PROBE_OWN;
   unsigned n = capture_with(method, buf, depth < MAX_DEPTH ? depth : MAX_DEPTH);
   in_probe = saved;
   return n;
@@ -395,12 +404,26 @@ static int put_record(const void *rec, uint32_t bytes) {
 
 static uint64_t *live_slots; /* BUCKETS x SLOTS_PER_BUCKET addresses, 0 = empty */
 
-static unsigned bucket_of(const void *p) { return (unsigned)((((uint64_t)(uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull) >> sampling_bucket_shift); }
+/* The filter bit of hash h is set while filter_count[h] is not 0. A count that drops to 0 clears the bit and
+ * then looks again: an insert racing with it has counted first and sets the bit after, or is seen and the bit is
+ * set back. The bit may be clear for an instant while a block is being inserted; that block's address has not
+ * reached the program yet, so its free cannot be missed. */
+static void filter_add(unsigned h) {
+  __atomic_fetch_add(&filter_count[h], 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_or(&sampling_live_filter[h / 64], 1ull << (h % 64), __ATOMIC_SEQ_CST);
+}
+
+static void filter_remove(unsigned h) {
+  if (__atomic_sub_fetch(&filter_count[h], 1, __ATOMIC_SEQ_CST) != 0) return;
+  __atomic_fetch_and(&sampling_live_filter[h / 64], ~(1ull << (h % 64)), __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&filter_count[h], __ATOMIC_SEQ_CST) != 0)
+    __atomic_fetch_or(&sampling_live_filter[h / 64], 1ull << (h % 64), __ATOMIC_SEQ_CST);
+}
 
 static int live_insert(void *p) {
-  unsigned b = bucket_of(p);
+  unsigned h = sampling_filter_bit(p), b = (unsigned)(sampling_hash(p) >> (64 - BUCKET_BITS));
   uint64_t *slot = live_slots + (size_t)b * SLOTS_PER_BUCKET;
-  __atomic_fetch_add(&sampling_bucket_used[b], 1, __ATOMIC_RELAXED);
+  filter_add(h); /* before the slot: a free that finds the slot must have found the bit */
   for (unsigned i = 0; i < SLOTS_PER_BUCKET; i++) {
     uint64_t expected = 0;
     if (__atomic_compare_exchange_n(&slot[i], &expected, (uint64_t)(uintptr_t)p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
@@ -408,7 +431,7 @@ static int live_insert(void *p) {
       return 1;
     }
   }
-  __atomic_fetch_sub(&sampling_bucket_used[b], 1, __ATOMIC_RELAXED);
+  filter_remove(h);
   return 0;
 }
 
@@ -416,17 +439,21 @@ struct rec_free { uint32_t type, bytes; uint64_t t, addr; };
 struct rec_alloc { uint32_t type, bytes; uint64_t t, addr, size; uint32_t depth, slack; uintptr_t frames[]; };
 
 void sampling_forget(void *p) {
-  if (!enabled) return;
-  unsigned b = bucket_of(p);
+  if (!enabled || !p) return;
+  unsigned h = sampling_filter_bit(p), b = (unsigned)(sampling_hash(p) >> (64 - BUCKET_BITS));
   uint64_t *slot = live_slots + (size_t)b * SLOTS_PER_BUCKET;
   for (unsigned i = 0; i < SLOTS_PER_BUCKET; i++) {
     uint64_t expected = (uint64_t)(uintptr_t)p;
     if (__atomic_load_n(&slot[i], __ATOMIC_RELAXED) == expected &&
         __atomic_compare_exchange_n(&slot[i], &expected, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-      __atomic_fetch_sub(&sampling_bucket_used[b], 1, __ATOMIC_RELAXED);
+      filter_remove(h);
       __atomic_fetch_sub(&stat_live, 1, __ATOMIC_RELAXED);
+      /* Writing the record may allocate (a thread's first ring registers a destructor): the probe's own work. */
+      int saved = in_probe;
+      in_probe = PROBE_OWN;
       struct rec_free rec = {REC_FREE, sizeof rec, mono_ns(), (uint64_t)(uintptr_t)p};
       if (!put_record(&rec, sizeof rec)) __atomic_fetch_add(&stat_dropped, 1, __ATOMIC_RELAXED);
+      in_probe = saved;
       return;
     }
   }
@@ -452,28 +479,33 @@ static int64_t draw_countdown(void) {
 
 static int init_done; /* before it, allocations (ld.so, libc start-up) keep taking the slow path */
 
-void sampling_take(void *p, size_t n, size_t request) {
+void sampling_take(void *p, size_t request) {
   if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
     sampling_countdown = __atomic_load_n(&init_done, __ATOMIC_ACQUIRE) ? INT64_MAX : 0;
     return;
   }
-  if (n >= sampling_interval) sampling_countdown += (int64_t)n; /* always taken; the countdown runs on */
+  /* Allocated by the probe's own work (an unwinder, the drain thread) through a short path: never a sample; the
+   * countdown stays spent, so the program's next allocation is taken in its place. */
+  if (in_probe == PROBE_OWN) return;
+  if (request >= sampling_interval) sampling_countdown += (int64_t)request; /* always taken; the countdown runs on */
   else sampling_countdown = draw_countdown();
+  int saved = in_probe;
+  in_probe = PROBE_OWN; /* the unwinders and pthread_setspecific may allocate: plain forwards from here */
   union { struct rec_alloc r; char bytes[sizeof(struct rec_alloc) + MAX_DEPTH * sizeof(uintptr_t)]; } u;
   unsigned depth = capture(u.r.frames, max_depth);
+  size_t usable = probe_usable_size(p);
+  if (usable < request) usable = request; /* the allocator cannot tell (or a foreign block): its request */
   u.r.type = REC_ALLOC;
   u.r.bytes = (uint32_t)(sizeof(struct rec_alloc) + depth * sizeof(uintptr_t));
   u.r.t = mono_ns();
   u.r.addr = (uint64_t)(uintptr_t)p;
-  u.r.size = n;
+  u.r.size = usable;
   u.r.depth = depth;
-  u.r.slack = n > request && n - request < UINT32_MAX ? (uint32_t)(n - request) : 0;
+  u.r.slack = usable - request < UINT32_MAX ? (uint32_t)(usable - request) : 0;
   __atomic_fetch_add(&stat_samples, 1, __ATOMIC_RELAXED);
-  if (!put_record(&u.r, u.r.bytes)) {
-    __atomic_fetch_add(&stat_dropped, 1, __ATOMIC_RELAXED);
-    return;
-  }
-  if (!live_insert(p)) __atomic_fetch_add(&stat_untracked, 1, __ATOMIC_RELAXED);
+  if (!put_record(&u.r, u.r.bytes)) __atomic_fetch_add(&stat_dropped, 1, __ATOMIC_RELAXED);
+  else if (!live_insert(p)) __atomic_fetch_add(&stat_untracked, 1, __ATOMIC_RELAXED);
+  in_probe = saved;
 }
 
 /* ---- the drain thread -------------------------------------------------------------------------------- */
@@ -644,10 +676,10 @@ static void publish_counters(void) {
   __atomic_store_n(&s->bytes_written, bytes_written, __ATOMIC_RELAXED);
 }
 
-/* Empties one ring into the output; returns whether it held anything. */
-static int drain_ring(struct ring *r) {
+/* Empties one ring into the output; returns the bytes it held. */
+static uint64_t drain_ring(struct ring *r) {
   uint64_t tail = r->tail, head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-  int any = tail != head;
+  uint64_t any = head - tail;
   int new_stacks = 0;
   while (tail < head) {
     const char *at = r->data + tail % RING_BYTES;
@@ -678,11 +710,13 @@ static int drain_ring(struct ring *r) {
 
 static uint64_t last_tick;
 
-static void drain_round(int final) {
+/* One round; returns the most bytes any one ring held (how close the fullest came to dropping). */
+static uint64_t drain_round(int final) {
+  uint64_t fullest = 0;
   pthread_mutex_lock(&drain_lock);
   if (finished) {
     pthread_mutex_unlock(&drain_lock);
-    return;
+    return 0;
   }
   int method = __atomic_exchange_n(&pending_method, 0, __ATOMIC_ACQ_REL);
   if (method) {
@@ -694,14 +728,19 @@ static void drain_round(int final) {
     struct ring *r = __atomic_load_n(&rings[i], __ATOMIC_ACQUIRE);
     if (!r) continue;
     int state = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
-    drain_ring(r);
+    uint64_t held = drain_ring(r);
+    if (held > fullest) fullest = held;
     if (state == RING_DEAD && r->tail == __atomic_load_n(&r->head, __ATOMIC_ACQUIRE)) __atomic_store_n(&r->state, RING_FREE, __ATOMIC_RELEASE);
   }
-  if (shared_ring) drain_ring(shared_ring);
+  if (shared_ring) {
+    uint64_t held = drain_ring(shared_ring);
+    if (held > fullest) fullest = held;
+  }
   uint64_t t = mono_ns();
   if (final || t - last_tick >= 250000000u) {
     last_tick = t;
-    struct { uint32_t type, bytes; uint64_t t, samples, dropped, untracked; } o = {OUT_TICK, 40, t, stat_samples, stat_dropped, stat_untracked};
+    struct { uint32_t type, bytes; uint64_t t, samples, dropped, untracked, live, written; } o = {
+      OUT_TICK, 56, t, stat_samples, stat_dropped, stat_untracked, __atomic_load_n(&stat_live, __ATOMIC_RELAXED), bytes_written + out_len + 56};
     out_put(&o, sizeof o);
   }
   if (final) {
@@ -712,14 +751,24 @@ static void drain_round(int final) {
   out_flush();
   publish_counters();
   pthread_mutex_unlock(&drain_lock);
+  return fullest;
 }
 
 static void *drain_thread(void *arg) {
   (void)arg;
-  in_probe = 1;
+  in_probe = PROBE_OWN;
+  /* Named like the statistics thread, so perf (--sort comm) and `top -H` count its time, kernel time included, as
+   * the probe's. */
+  pthread_setname_np(pthread_self(), "alloclab-drain");
+  /* Every wake-up costs (on the demo service under a VM, 50 rounds a second were 0.5 % of its CPU samples): sleep
+   * 20 ms while a ring comes back more than 1/8 full, else twice as long each round, up to 100 ms. At 100 ms a ring
+   * that held under 1/32 of its 256 KiB needs its thread to sample 30 times faster before it drops. */
+  long sleep_ms = 20;
   for (;;) {
-    drain_round(0);
-    struct timespec ts = {0, 20 * 1000 * 1000};
+    uint64_t fullest = drain_round(0);
+    if (fullest > RING_BYTES / 8) sleep_ms = 20;
+    else if (fullest < RING_BYTES / 32 && sleep_ms < 100) sleep_ms = sleep_ms * 2 > 100 ? 100 : sleep_ms * 2;
+    struct timespec ts = {0, sleep_ms * 1000 * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
   }
@@ -728,14 +777,14 @@ static void *drain_thread(void *arg) {
 
 __attribute__((destructor)) static void sampling_fini(void) {
   if (!enabled || out_fd < 0) return;
-  in_probe = 1;
+  in_probe = PROBE_OWN;
   drain_round(1);
 }
 
 static void sampling_after_fork_child(void) {
   /* The child's samples would land in the parent's file, and it has no drain thread. */
   enabled = 0;
-  sampling_bucket_used = NULL;
+  sampling_frees = 0;
   sampling_interval = UINT64_MAX;
   sampling_countdown = INT64_MAX;
 }
@@ -781,7 +830,7 @@ void sampling_init(void) {
     return;
   }
   int saved = in_probe;
-  in_probe = 1;
+  in_probe = PROBE_OWN;
   const char *iv = getenv("ALLOCLAB_PROBE_SAMPLE_INTERVAL");
   uint64_t interval = iv && *iv ? strtoull(iv, NULL, 10) : 524288u;
   const char *dv = getenv("ALLOCLAB_PROBE_SAMPLE_DEPTH");
@@ -817,9 +866,8 @@ void sampling_init(void) {
   out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
   out_buf = mmap(NULL, OUT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   live_slots = mmap(NULL, (size_t)BUCKETS * SLOTS_PER_BUCKET * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  uint8_t *used = mmap(NULL, BUCKETS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   shared_ring = map_ring();
-  if (out_fd < 0 || out_buf == MAP_FAILED || live_slots == MAP_FAILED || used == MAP_FAILED || pthread_key_create(&ring_key, ring_release) != 0) {
+  if (out_fd < 0 || out_buf == MAP_FAILED || live_slots == MAP_FAILED || pthread_key_create(&ring_key, ring_release) != 0) {
     warn("alloclab-probe: cannot open the samples file; sampling is off\n");
     __atomic_store_n(&init_done, 1, __ATOMIC_RELEASE);
     in_probe = saved;
@@ -827,13 +875,13 @@ void sampling_init(void) {
   }
   start_ns = mono_ns();
   struct { char magic[8]; uint32_t version, header; uint64_t interval; uint32_t depth, unwinder; uint64_t start; int32_t pid; uint32_t pad; uint64_t zero[2]; } hdr = {
-    "ALCSAMPL", 1, 64, interval, max_depth, (uint32_t)unwind_setting, start_ns, (int32_t)getpid(), 0, {0, 0}};
+    "ALCSAMPL", 2, 64, interval, max_depth, (uint32_t)unwind_setting, start_ns, (int32_t)getpid(), 0, {0, 0}};
   _Static_assert(sizeof hdr == 64, "sample file header is 64 bytes");
   out_put(&hdr, sizeof hdr);
   if (unwind_method) publish_method(unwind_method);
   out_flush();
 
-  sampling_bucket_used = used;
+  sampling_frees = 1;
   sampling_interval = interval;
   __atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
   __atomic_store_n(&init_done, 1, __ATOMIC_RELEASE);

@@ -1,8 +1,9 @@
 /* The sampled heap profiler inside liballoclab-probe.so: the hooks probe.c calls from its allocation and free
  * paths. Private to the probe (not installed, not read by TypeScript; the file format is in sampling.c).
  *
- * Both hooks run inside probe.c's re-entry guard (in_probe set), so whatever the slow paths call that allocates
- * (pthread_setspecific, the unwinders) reaches the next allocator as a plain forward, never a counted call.
+ * The slow paths run under probe.c's re-entry guard (in_probe set; they set it themselves when the caller's short
+ * path did not), so whatever they call that allocates (pthread_setspecific, the unwinders) reaches the next
+ * allocator as a plain forward, never a counted or sampled call.
  */
 #ifndef ALLOCLAB_SAMPLING_H
 #define ALLOCLAB_SAMPLING_H
@@ -15,35 +16,73 @@
 /* Bytes left before this thread's next sample; starts at 0 so a thread's first allocation takes the slow path,
  * which draws the first exponential countdown (or parks the counter at INT64_MAX when sampling is off). */
 extern SAMPLING_TLS int64_t sampling_countdown;
-/* Mean interval; allocations at least this large are always sampled. */
+/* Mean interval; allocations of at least this many requested bytes are always sampled. */
 extern uint64_t sampling_interval;
-/* Occupancy of each bucket of the live-sample hash (0: no sampled block can hash here). */
-extern uint8_t *sampling_bucket_used;
-extern unsigned sampling_bucket_shift;
+
+/* The re-entry guard (probe.c): 0 outside the probe; PROBE_GUARD inside an entry point, where nested calls are
+ * plain forwards; PROBE_OWN inside the probe's own work (the sampling slow paths, the probe's threads), where
+ * nothing is ever sampled, even by a short path that forwards without looking at the guard. */
+#define PROBE_GUARD 1
+#define PROBE_OWN 2
+
+/* The live-sample filter: one bit per 2^-SAMPLING_FILTER_BITS of the address hash, set while a tracked sampled
+ * block hashes there: 2 KiB, a fixed array with a fixed shift, so a free tests it with a multiply, two shifts and
+ * one load (no pointer to load first). At the default interval a service has tens to hundreds of tracked blocks,
+ * so well under one free in a hundred looks further. On the demo service this test is still most of what a free
+ * costs in the probe; smaller filters (64 B to 256 B) and filters indexed by address ranges measured worse, since
+ * every false hit reads a line of the live-block table. */
+#define SAMPLING_FILTER_BITS 14
+extern uint64_t sampling_live_filter[(1u << SAMPLING_FILTER_BITS) / 64];
+/* Nonzero while sampling runs in this process (the filter is meaningful). */
+extern int sampling_frees;
 
 /* From probe.c: starts a detached probe thread with every signal blocked (0 on success). */
 int probe_start_thread(void *(*fn)(void *));
+/* From probe.c: the block's usable size as the allocator reports it (0 when it cannot tell); under the guard. */
+size_t probe_usable_size(void *p);
 
 void sampling_init(void);
 /* True once sampling runs in this process. */
 int sampling_active(void);
-void sampling_take(void *p, size_t n, size_t request);
+/* The slow paths. Both take the re-entry guard themselves (and keep it when the caller already holds it). */
+void sampling_take(void *p, size_t request);
 void sampling_forget(void *p);
 
-/* After an allocation at p of n usable bytes (the sampled quantity) for a request of `request` bytes. */
-static inline __attribute__((always_inline)) void sampling_on_alloc(void *p, size_t n, size_t request) {
-  int64_t left = sampling_countdown - (int64_t)n;
+/* The address hash (Fibonacci hashing); its top bits index the filter, and the live-block table. */
+static inline __attribute__((always_inline)) uint64_t sampling_hash(const void *p) {
+  return ((uint64_t)(uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline __attribute__((always_inline)) unsigned sampling_filter_bit(const void *p) {
+  return (unsigned)(sampling_hash(p) >> (64 - SAMPLING_FILTER_BITS));
+}
+
+/* After an allocation at p for a request of `request` bytes. The countdown runs on requested bytes (as in
+ * tcmalloc and heapprofd): the hot path needs no size lookup, whatever the allocator. */
+static inline __attribute__((always_inline)) void sampling_on_alloc(void *p, size_t request) {
+  int64_t left = sampling_countdown - (int64_t)request;
   sampling_countdown = left;
-  if (__builtin_expect(left < 0 || n >= sampling_interval, 0)) sampling_take(p, n, request);
+  if (__builtin_expect(left < 0 || request >= sampling_interval, 0)) sampling_take(p, request);
+}
+
+/* sampling_on_alloc for a caller that tail-calls the slow path itself: runs the countdown, true when a sample is
+ * due (then call sampling_take). */
+static inline __attribute__((always_inline)) int sampling_due(size_t request) {
+  int64_t left = sampling_countdown - (int64_t)request;
+  sampling_countdown = left;
+  return __builtin_expect(left < 0 || request >= sampling_interval, 0);
+}
+
+/* True when p may be a tracked sampled block (then sampling_forget looks it up). Meaningful only while sampling
+ * runs; otherwise the filter is all zero and this is false. */
+static inline __attribute__((always_inline)) int sampling_maybe_live(const void *p) {
+  unsigned h = sampling_filter_bit(p);
+  return (__atomic_load_n(&sampling_live_filter[h / 64], __ATOMIC_RELAXED) >> (h % 64)) & 1;
 }
 
 /* Before p is handed back to the allocator (so the address cannot be reused while it is still tracked). */
 static inline __attribute__((always_inline)) void sampling_on_free(void *p) {
-  uint8_t *used = sampling_bucket_used;
-  if (__builtin_expect(used != NULL, 0)) {
-    uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull;
-    if (__atomic_load_n(&used[h >> sampling_bucket_shift], __ATOMIC_RELAXED)) sampling_forget(p);
-  }
+  if (__builtin_expect(sampling_frees && sampling_maybe_live(p), 0)) sampling_forget(p);
 }
 
 #endif

@@ -165,7 +165,8 @@ function rankProfile(profile: AllocationProfile, where: string, o: PrintOptions)
   const rows = rankHotspots(profile, by, { top: o.top, windows: profile.windows });
   const roots = o.workspaceRoots ?? [process.cwd()];
   const hotspots: HotspotJson[] = rows.map((h) => toJson(h, roots));
-  const json = { profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, warnings: notes(profile, rows, by), hotspots };
+  // A sampling backend's counters (samples, dropped, ...) travel with the figures they qualify.
+  const json = { profile: where, backend: profile.backend, ranking: by, capabilities: profile.capabilities, sampled: profile.sampled, ...(profile.sampling ? { sampling: profile.sampling } : {}), warnings: notes(profile, rows, by), hotspots };
   const exact = (h: Hotspot) => ({ growth: formatGrowth(h.growthBytesPerMin), peak: formatMiB(h.peakBytes), calls: String(h.allocations ?? '-'), leaked: formatMiB(h.leakedBytes) })[by];
   // A sampled site too small to rank at the interval is an estimate with a large error: marked, never a bare zero.
   const value = (h: Hotspot) => (h.belowResolution ? `~${exact(h)} (below resolution)` : exact(h));

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeLens, DocumentSelector, Hover } from 'vscode-languageserver';
 import { AlloclabError } from '../core/errors';
 import {
-  diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS, resolveSourceFile,
+  allocatedWithError, diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS, resolveSourceFile,
   supportedRankings, describeFrame, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { formatGrowth, formatMiB } from '../core/units';
@@ -246,7 +246,9 @@ export class HotspotService {
       if (v.baseline) parts.push(`Change since ${esc(v.baseline)}: ${this.deltaText(h)}`);
       const rows = a.profiles.map((p) => {
         const match = this.environmentSites(p).get(lineKey(h));
-        return `| ${esc(p.label)} | ${match ? hotspotFigures(match, p.profile.capabilities, p.profile.sampled) || '-' : 'not seen'} |`;
+        // A sampling backend's estimate carries its statistical error (probe-sampled gives one per site).
+        const figures = match && [hotspotFigures(match, p.profile.capabilities, p.profile.sampled), allocatedWithError(match)].filter(Boolean).join(' · ');
+        return `| ${esc(p.label)} | ${match ? figures || '-' : 'not seen'} |`;
       });
       parts.push(['| environment | figures |', '|---|---|', ...rows].join('\n'));
       // Frames in the workspace link to their line; the others are shown as the profile names them.

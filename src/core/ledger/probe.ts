@@ -16,10 +16,12 @@ import {
   PROBE_FILE_BYTES,
   PROBE_MAGIC,
   PROBE_VERSION,
+  SAMPLING,
   SHARD,
   SLOTS,
   SLOT_COST_NS,
   STATS,
+  UNWINDERS,
 } from './layout';
 
 export type ProbeAllocator = (typeof ALLOCATOR_KINDS)[number];
@@ -56,6 +58,23 @@ export interface ProbeStats {
   mimalloc?: StatsOf<'mimalloc'>;
 }
 
+/** The sampled heap profiler's counters in the probe's file (the sampling block), as its drain thread last published them. */
+export interface ProbeSamplingReading {
+  /** Mean bytes between samples. */
+  intervalBytes: number;
+  maxDepth: number;
+  /** How stacks are captured ('none' until the drain thread first published). */
+  unwinder: (typeof UNWINDERS)[number] | 'unknown';
+  /** Allocations sampled so far. */
+  samples: number;
+  /** Samples lost because a thread's buffer was full: the profile's figures are low by about dropped / samples. */
+  dropped: number;
+  /** Sampled blocks still live (tracked for their frees). */
+  liveTracked: number;
+  /** Bytes of sample records written into the run folder so far. */
+  bytesWritten: number;
+}
+
 /** One reading of the probe in a target process. */
 export interface ProbeReading {
   pid: number;
@@ -73,6 +92,8 @@ export interface ProbeReading {
   arenaList: boolean;
   /** Null until the probe thread published once (about 250 ms after start), or without a probe thread. */
   stats: ProbeStats | null;
+  /** The sampled heap profiler's counters; null when it does not run in this process (no interval published). */
+  sampling: ProbeSamplingReading | null;
 }
 
 /** The probe library's path in this installation (built by `make -C native`). */
@@ -224,5 +245,22 @@ function decode(buf: Buffer, length: number, file: string, ignoreSeq = false): P
     statsThread: (flags & FLAG_STATS_THREAD) !== 0,
     arenaList: (flags & FLAG_ARENA_LIST) !== 0,
     stats,
+    sampling: decodeSampling(buf),
+  };
+}
+
+function decodeSampling(buf: Buffer): ProbeSamplingReading | null {
+  const interval = buf.readBigUInt64LE(SAMPLING.intervalBytes);
+  // 0: sampling off; all ones: the probe parked it (sampling never started, or a forked child stopped it).
+  if (interval === 0n || interval === 0xffffffffffffffffn) return null;
+  const u64 = (off: number) => Number(buf.readBigUInt64LE(off));
+  return {
+    intervalBytes: Number(interval),
+    maxDepth: buf.readUInt32LE(SAMPLING.maxDepth),
+    unwinder: UNWINDERS[buf.readUInt32LE(SAMPLING.unwinder)] ?? 'unknown',
+    samples: u64(SAMPLING.samples),
+    dropped: u64(SAMPLING.dropped),
+    liveTracked: u64(SAMPLING.liveTracked),
+    bytesWritten: u64(SAMPLING.bytesWritten),
   };
 }

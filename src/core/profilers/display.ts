@@ -26,6 +26,17 @@ export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities
   return parts.join(' · ');
 }
 
+/**
+ * A sampled site's allocated bytes with their 1-sigma statistical error, e.g. "~12.3 MiB ± 0.4 MiB allocated (1σ)";
+ * null when the backend gives no error (exact backends, or jemalloc-prof). An error under 0.1 MiB is in KiB, so it
+ * never reads "± 0.0 MiB".
+ */
+export function allocatedWithError(h: Pick<Hotspot, 'allocatedBytes' | 'bytesError' | 'belowResolution'>): string | null {
+  if (h.bytesError == null || h.allocatedBytes == null) return null;
+  const error = h.bytesError < 0.1 * 1048576 ? `${Math.max(1, Math.round(h.bytesError / 1024))} KiB` : formatMiB(h.bytesError);
+  return `~${formatMiB(h.allocatedBytes)} ± ${error} allocated (1σ)${h.belowResolution ? ', below resolution' : ''}`;
+}
+
 /** The local file for a frame: by sourceFileMap, else its recorded path when it exists here, else a workspace file by suffix. */
 export function localFile(file: string | null, settings: PathMapOptions): string | null {
   return resolveSourceFile(file, settings).file;

@@ -6,7 +6,7 @@ export { mapToWorkspace, resolveSourceFile, clearPathMapCache, type PathMapOptio
 export { openProfile, detectProfileKind, readProfileJson, PROFILE_JSON, type ProfileKind } from './open';
 export { diffProfiles, type SiteDiff } from './diff';
 export { findProfiles, hasProfiles, type ProfileLocation } from './locate';
-export { formatCount, hotspotFigures, localFile } from './display';
+export { allocatedWithError, formatCount, hotspotFigures, localFile } from './display';
 export { terminateTarget, terminateGroup } from './stop';
 export { readHeaptrackProfile } from './heaptrack';
 export { readMassifProfile } from './massif';

@@ -93,6 +93,10 @@ export interface SamplingInfo {
   dropped: number;
   /** Sampled blocks whose free could not be tracked (the live-block table was full). */
   untracked: number;
+  /** Sampled blocks still tracked for frees at the probe's last tick (absent from older probes). */
+  liveTracked?: number;
+  /** Bytes the probe had written into the sample file by its last tick (absent from older probes). */
+  bytesWritten?: number;
   /** True when the target exited normally (what is live at the end was not freed at exit). */
   exited: boolean;
 }

@@ -1,9 +1,10 @@
 // The probe's sampled heap profile (native/probe/sampling.c writes samples.<pid>.bin as the target runs): stacks
 // of a Poisson sample of the allocated bytes and the frees of those blocks, read into the one profile model.
-// Each sample of s bytes at mean interval R was taken with probability p = 1 - exp(-s/R) (blocks of R bytes or
-// more always), so it stands for s/p bytes and 1/p allocations (s is the usable size the probe samples by; the
-// bytes reported are the requested ones, r/p); the variance of a site's sum is the sum of
-// w^2 (1 - p) over its samples, which gives `bytesError`.
+// Each sample of s bytes at mean interval R was taken with probability p = 1 - exp(-s/R) (requests of R bytes or
+// more always), so it stands for s/p bytes and 1/p allocations; the variance of a site's sum is the sum of
+// w^2 (1 - p) over its samples, which gives `bytesError`. s is the requested size from file version 2 on (the
+// probe's hot path no longer looks up usable sizes), the usable size in version 1; the bytes reported are always
+// the requested ones, r/p.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { findDebugInfo, symbolsAdvice, type DebugInfo } from './debuginfo';
@@ -51,8 +52,14 @@ export interface SampleFile {
   samples: number;
   dropped: number;
   untracked: number;
+  /** Sampled blocks still tracked for frees at the last tick (version 2 on; null before). */
+  liveTracked: number | null;
+  /** Bytes of the file written by the last tick, that record included (version 2 on; null before). */
+  bytesWritten: number | null;
   /** The file ended inside a record (the target was killed mid-write). */
   truncated: boolean;
+  /** File version: 1 sampled by usable size, 2 by requested size. */
+  version: number;
 }
 
 /** Parses one sample file; a truncated last record (a killed target) is dropped, anything else corrupt throws. */
@@ -60,7 +67,7 @@ export function parseSampleFile(file: string): SampleFile {
   const b = readFileSync(file);
   if (b.length < 64 || b.toString('latin1', 0, 8) !== MAGIC) throw new ProfileFormatError(file, null, 'not a probe sample file (no ALCSAMPL header)');
   const version = b.readUInt32LE(8);
-  if (version !== 1) throw new ProfileFormatError(file, null, `sample file version ${version} is not known to this alloclab; update it`);
+  if (version !== 1 && version !== 2) throw new ProfileFormatError(file, null, `sample file version ${version} is not known to this alloclab; update it`);
   const headerBytes = b.readUInt32LE(12);
   const startNs = b.readBigUInt64LE(32);
   const ms = (off: number) => Number(b.readBigUInt64LE(off) - startNs) / 1e6;
@@ -78,7 +85,10 @@ export function parseSampleFile(file: string): SampleFile {
     samples: 0,
     dropped: 0,
     untracked: 0,
+    liveTracked: null,
+    bytesWritten: null,
     truncated: false,
+    version,
   };
   const setting = b.readUInt32LE(28);
   if (setting) out.unwinder = UNWINDERS[setting] ?? 'unknown';
@@ -129,6 +139,10 @@ export function parseSampleFile(file: string): SampleFile {
         out.samples = Number(b.readBigUInt64LE(o + 16));
         out.dropped = Number(b.readBigUInt64LE(o + 24));
         out.untracked = Number(b.readBigUInt64LE(o + 32));
+        if (bytes >= 56) {
+          out.liveTracked = Number(b.readBigUInt64LE(o + 40));
+          out.bytesWritten = Number(b.readBigUInt64LE(o + 48));
+        }
         break;
       case 6:
         out.unwinder = UNWINDERS[b.readUInt32LE(o + 8)] ?? 'unknown';
@@ -259,8 +273,9 @@ export async function readProbeSampledProfile(where: string, opts: ProbeReadOpti
   for (const e of events) {
     snapshotUntil(e.t);
     if (e.size > 0) {
-      // Sampled by usable size (what the countdown runs on); reported in requested bytes, as the program sees them.
-      const p = e.size >= R ? 1 : -Math.expm1(-e.size / R);
+      // Unbiased by the size the countdown ran on; reported in requested bytes, as the program sees them.
+      const sampledBy = s.version >= 2 ? e.request : e.size;
+      const p = sampledBy >= R ? 1 : -Math.expm1(-sampledBy / R);
       const w = e.request / p;
       const a = get(e.stack);
       a.samples++;
@@ -328,7 +343,11 @@ export async function readProbeSampledProfile(where: string, opts: ProbeReadOpti
     warnings,
     sources: [chosen],
     modules,
-    sampling: { intervalBytes: R, maxDepth: s.maxDepth, unwinder: s.unwinder, samples: s.samples, dropped: s.dropped, untracked: s.untracked, exited: s.exited },
+    sampling: {
+      intervalBytes: R, maxDepth: s.maxDepth, unwinder: s.unwinder, samples: s.samples, dropped: s.dropped, untracked: s.untracked, exited: s.exited,
+      ...(s.liveTracked != null ? { liveTracked: s.liveTracked } : {}),
+      ...(s.bytesWritten != null ? { bytesWritten: s.bytesWritten } : {}),
+    },
   };
 }
 

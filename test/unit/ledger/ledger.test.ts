@@ -12,7 +12,7 @@ type Figures = Omit<ProbeStats, 'ageMs' | 'publications' | 'collectionCostUs' | 
 function reading(liveBytes: number | null, stats: Figures | null, ageMs = 10): ProbeReading {
   return {
     pid: 1, parentPid: null, liveBytes, allocations: 10, frees: 5, allocator: 'glibc', allocatorPath: '', statsThread: true, arenaList: true,
-    stats: stats && { ageMs, publications: 3, collectionCostUs: 50, map: null, ...stats },
+    stats: stats && { ageMs, publications: 3, collectionCostUs: 50, map: null, ...stats }, sampling: null,
   };
 }
 

@@ -2,13 +2,14 @@
 // available allocator, C and C++ entry points, fork, many short-lived threads, allocator statistics, the
 // ledger of a real sample, and a static binary the probe cannot enter.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { inspectBinary } from '../../../src/core/allocators/inspect';
 import { childProbePath, ledger, measuredBytes, probeApplies, probeEnvironment, probeLibraryPath, ProbeLayoutError, readProbe, type ProbeReading } from '../../../src/core/ledger';
+import { findSampleFiles, parseSampleFile } from '../../../src/core/profilers/probeSampled';
 import { nativeProgram } from '../support/paths';
 
 const LIB = '/usr/lib/x86_64-linux-gnu';
@@ -278,6 +279,35 @@ test('probeEnvironment puts the probe first, then the allocator, then the user p
   assert.equal(env.ALLOCLAB_PROBE_SHM, '/dev/shm/x.probe');
   assert.deepEqual(env.LD_PRELOAD.split(':'), [probeLibraryPath(), `${LIB}/libjemalloc.so.2`, '/opt/user/shim.so']);
   assert.deepEqual(probeEnvironment('/p', {}).LD_PRELOAD, probeLibraryPath());
+});
+
+test('readProbe: the sampling block carries the sampled profiler\'s counters, the same as its sample file; none without sampling', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alloclab-probe-sampling-'));
+  try {
+    const shm = freshShm();
+    const env = { ...process.env, ...probeEnvironment(shm), ALLOCLAB_PROBE_SAMPLE_DIR: dir, ALLOCLAB_PROBE_SAMPLE_INTERVAL: '65536' };
+    const r = spawnSync(nativeProgram('proftest-sites'), ['0'], { env, timeout: 60_000 });
+    assert.equal(r.status, 0, String(r.stderr));
+    const s = readProbe(shm)?.sampling;
+    assert.ok(s, 'no sampling counters');
+    const [file] = findSampleFiles(dir);
+    const recorded = parseSampleFile(file);
+    assert.equal(s.intervalBytes, 65536);
+    assert.equal(s.maxDepth, 64);
+    assert.ok(s.samples > 100, `samples ${s.samples}`);
+    assert.equal(s.samples, recorded.samples);
+    assert.equal(s.dropped, recorded.dropped);
+    assert.equal(s.liveTracked, recorded.liveTracked);
+    // Published after the last write: the whole file, its exit record included.
+    assert.equal(s.bytesWritten, fs.statSync(file).size);
+    assert.ok(['frame-pointers', 'libunwind', 'gcc'].includes(s.unwinder), s.unwinder);
+    // The ledger alone: no sampling block.
+    const plain = freshShm();
+    assert.equal(spawnSync(nativeProgram('proftest-sites'), ['0'], { env: { ...process.env, ...probeEnvironment(plain) }, timeout: 60_000 }).status, 0);
+    assert.equal(readProbe(plain)?.sampling, null);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('readProbe: null for a missing, short or foreign file', () => {

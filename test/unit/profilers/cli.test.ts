@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nativeProgram, repoRoot } from '../support/paths';
@@ -160,6 +160,32 @@ test('profile without --backend uses probe-sampled (the probe applies), keeps --
     const noFile = alloclab(['hotspots', out, '--format', 'pprof']);
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /-o FILE/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('profile: samples lost to a full buffer are counted in profile.json and --json, and said under the table', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'alloclab-cli-dropped-'));
+  try {
+    // Every allocation sampled (interval 1): the churn loop fills its thread's buffer long before a 20 ms drain.
+    const r = alloclab(['profile', '--interval', '1', '--unwinder', 'fp', '--out', out, '--by', 'calls', '--json', '--', nativeProgram('proftest-sites'), '0']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.ok(doc.sampling.dropped > 0, `dropped ${doc.sampling.dropped}`);
+    assert.ok(doc.sampling.samples > doc.sampling.dropped);
+    assert.ok(doc.warnings.some((w: string) => /samples were lost/.test(w)), doc.warnings.join('\n'));
+    const record = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
+    const envDir = path.join(out, record.environments[0].dir);
+    const profile = JSON.parse(readFileSync(path.join(envDir, 'profile.json'), 'utf8'));
+    assert.equal(profile.sampling.dropped, doc.sampling.dropped);
+    assert.ok(profile.sampling.liveTracked >= 0 && profile.sampling.liveTracked <= profile.sampling.samples, `live ${profile.sampling.liveTracked}`);
+    // The last tick counts the file up to itself; only the 16-byte exit record follows it.
+    const [samples] = readdirSync(path.join(envDir, 'profile')).filter((f) => /^samples\.\d+\.bin$/.test(f));
+    assert.equal(profile.sampling.bytesWritten + 16, statSync(path.join(envDir, 'profile', samples)).size);
+    const text = alloclab(['hotspots', out, '--by', 'calls']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^note: \d+ of \d+ samples were lost/m);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -80,6 +80,32 @@ describe('HotspotService lenses and hovers', () => {
     assert.equal(svc.hover(sitesC, LEAK), null);
   });
 
+  it('hover of a sampled profile gives each site\'s allocated bytes with its 1-sigma error; exact backends show none', async () => {
+    const dir = tempDir('sampled');
+    const MiB = 1048576;
+    const site = (id: string, line: number, allocated: number, error: number) => ({
+      id, frames: [{ function: 'leak_step', file: sitesC, line, module: null, address: '0x10' }], userFrame: 0,
+      liveBytes: [0, allocated], peakBytes: allocated, allocations: 1000, allocatedBytes: allocated, leakedBytes: allocated,
+      bytesError: error, belowResolution: error > 0.5 * allocated, samples: 40,
+    });
+    const profile: AllocationProfile = {
+      schemaVersion: 1, backend: 'probe-sampled', capabilities: { growth: true, peak: true, calls: true, leaked: true },
+      snapshots: [{ t: 0 }, { t: 60_000 }], sampled: true, warnings: [], sources: [],
+      sites: [site('a', LEAK, 12.3 * MiB, 0.4 * MiB), site('b', CHURN, 2 * MiB, 40 * 1024)],
+    };
+    const file = path.join(dir, 'profile.json');
+    writeFileSync(file, JSON.stringify(profile));
+    const svc = new HotspotService();
+    await svc.activate(file, settings([proftestDir]), 'peak');
+    const md = (svc.hover(sitesC, LEAK - 1)!.contents as { value: string }).value;
+    assert.match(md, /^\| alloclab-hot-sampled-\w+ \| .*~12\.3 MiB ± 0\.4 MiB allocated \(1σ\) \|$/m);
+    // A small error is in KiB, never "± 0.0 MiB".
+    assert.match((svc.hover(sitesC, CHURN - 1)!.contents as { value: string }).value, /~2\.0 MiB ± 40 KiB allocated/);
+    // heaptrack counts every allocation: no error to show.
+    await svc.activate(heaptrack, settings([proftestDir]));
+    assert.doesNotMatch((svc.hover(sitesC, LEAK - 1)!.contents as { value: string }).value, /±/);
+  });
+
   it('ranking by calls moves the top lens to the churn line; massif has no calls (disabled with a reason)', async () => {
     const svc = new HotspotService();
     await svc.activate(heaptrack, settings([proftestDir]));
