@@ -72,12 +72,15 @@ test('a running run folder: the trim event lands on the environment\'s timeline'
     assert.ok(ev, 'no trim event in events.ndjson');
     assert.equal(ev.returnedBytes, result.returnedBytes);
     assert.equal(ev.allocator, 'glibc');
-    // On the run's clock: after spawn, before the end, near the samples where RSS fell.
+    // On the run's clock: after spawn, before the end, within 2 s of the samples where RSS fell (the event is
+    // written when the answer is read, which a loaded machine can delay by some hundred milliseconds either way).
     const samples = run.environments[0].samples;
     assert.ok(ev.t > 0 && ev.t < samples.at(-1)!.t, `t ${ev.t}`);
-    const beforeDrop = samples.filter((s) => s.t < ev.t - 300).at(-1)!;
-    const afterDrop = samples.find((s) => s.t > ev.t + 300)!;
-    assert.ok(beforeDrop.rssBytes - afterDrop.rssBytes > 30 * MiB, `RSS ${beforeDrop.rssBytes / MiB} -> ${afterDrop.rssBytes / MiB} MiB around the event`);
+    const before = samples.filter((s) => s.t >= ev.t - 2000 && s.t < ev.t).map((s) => s.rssBytes);
+    const after = samples.filter((s) => s.t > ev.t && s.t <= ev.t + 2000).map((s) => s.rssBytes);
+    assert.ok(before.length && after.length, 'no samples around the event');
+    const [high, low] = [before.reduce((a, b) => Math.max(a, b)), after.reduce((a, b) => Math.min(a, b))];
+    assert.ok(high - low > 30 * MiB, `RSS ${high / MiB} -> ${low / MiB} MiB around the event`);
     // Finished: nothing left to trim.
     await assert.rejects(trimRunFolder(outcome.runDir), /No environment .* is running/);
   } finally {
