@@ -429,10 +429,16 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   const above = list.filter((x) => materiallyAbove(x.steady, best.steady));
 
   if (undecided.length) {
-    // Not settled, but none shown to grow: a gap in level far beyond the retention threshold, for the same work, is
-    // already the allocator's (medium: a longer run could still see the lower one climb).
+    // Not settled, but a gap in level where most of the higher is the allocator's, for the same work, is already
+    // the allocator's (medium: a longer run could still see the lower one climb). An environment below the gap that
+    // rises slowly does not change that, as long as its growth, at the top of its interval and over as long again
+    // as it ran, would close less than half the gap; one above it rising is the allocator's growth, unless its
+    // live heap grows with it.
     const far = above.filter((x) => allocatorDominates(x.steady, best.steady));
-    if (!rising.length && far.length) {
+    const lowestFar = Math.min(...far.map((x) => x.steady));
+    const gapHolds = (r: Weighed) => far.includes(r) ? !liveGrows(r)
+      : (r.tr.slopeIntervalBytesPerMin?.[1] ?? Infinity) * ((r.tr.endMs - r.tr.startMs) / 60_000) < (lowestFar - r.steady) / 2;
+    if (far.length && rising.every(gapHolds)) {
       ev.push(...far.map((x) => levelRatio(x, best)));
       return { finding: 'allocator-retention', confidence: 'medium', basis: [...far, best].map((x) => x.rec.env), evidence: ev,
         next: longest(), detail: { best: best.rec.env } };

@@ -67,16 +67,17 @@ export function diagnosisHeadline(d: Diagnosis): string {
       if (rising.length && bounded.length) {
         return `${title}, not a leak: RSS keeps growing under ${list(rising.map(growth))} but stays bounded under ${list(bounded.map(levelOf))} for the same work.`;
       }
-      if (rising.length) {
-        return `${title}, not a leak: RSS grows under ${list(rising.map(growth))} while the live heap does not; the allocators keep memory the program freed.`;
-      }
-      const held = d.evidence.filter((x) => x.metric === 'heldFraction');
+      // A gap in level decided it (some environments may still be settling or creeping up below the gap).
       const ratios = d.evidence.filter((x) => x.metric === 'levelRatio');
       const best = [...all].sort((a, b) => (a.steadyRssBytes ?? 0) - (b.steadyRssBytes ?? 0))[0];
       if (ratios.length && best) {
         const high = ratios.map((x) => d.environments[x.env!]).filter(Boolean);
         return `${title}: at their steady level ${list(high.map((e) => `${levelOf(e)} (${((e.steadyRssBytes ?? 0) / (best.steadyRssBytes || 1)).toFixed(1)}x)`))} against ${levelOf(best)} for the same work.`;
       }
+      if (rising.length) {
+        return `${title}, not a leak: RSS grows under ${list(rising.map(growth))} while the live heap does not; the allocators keep memory the program freed.`;
+      }
+      const held = d.evidence.filter((x) => x.metric === 'heldFraction');
       return `${title}: ${list(held.map((x) => x.text))}.`;
     }
     case 'application-memory': {

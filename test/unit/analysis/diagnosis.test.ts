@@ -348,3 +348,27 @@ test('growth far slower under another allocator that is itself still rising is r
   const leak = diagnose([env('glibc', { rss: linear(100 * MiB, 40 * MiB) }), env('tcmalloc', { rss: linear(90 * MiB, 30 * MiB) })]);
   assert.equal(leak.finding, 'leak', leak.summary);
 });
+
+test('a gap where most of the higher level is the allocator\'s stays retention while a lower environment creeps up, not when its growth could close it', () => {
+  // The demo: glibc not settled at 430 MiB (its growth slows as arenas fill), tcmalloc creeping up at 118 MiB.
+  const slowing = (t: number) => 430 * MiB - 200 * MiB * Math.exp(-t / 15_000) + (Math.floor(t / 4000) % 2 ? 12 * MiB : 0);
+  const d = diagnose([
+    env('glibc', { rss: slowing, noise: 2 * MiB }),
+    env('tcmalloc', { rss: linear(110 * MiB, 10 * MiB), noise: 0.2 * MiB }),
+  ]);
+  assert.equal(d.environments['08-tcmalloc'].trajectory, 'rising', d.summary);
+  if (d.environments['05-glibc'].trajectory === 'too-short') {
+    assert.equal(d.finding, 'allocator-retention', d.summary);
+    assert.equal(d.confidence, 'medium');
+    assert.match(d.summary, /at their steady level glibc 4\d\d\.\d MiB \(3\.\dx\) against tcmalloc 1\d\d\.\d MiB for the same work/);
+  }
+  // Forced undecided for the rule itself: a lower environment rising fast enough to close half the gap within as
+  // long again as it ran leaves it undecided.
+  const undecidedGlibc = env('glibc', { rss: flat(430 * MiB), noise: 15 * MiB, loadMs: 8000 });
+  const creeping = diagnose([undecidedGlibc, env('tcmalloc', { rss: linear(110 * MiB, 10 * MiB), noise: 0.2 * MiB, loadMs: 30_000 })]);
+  assert.equal(creeping.environments['05-glibc'].trajectory, 'too-short', creeping.summary);
+  assert.equal(creeping.finding, 'allocator-retention', creeping.summary);
+  const climbing = diagnose([undecidedGlibc, env('tcmalloc', { rss: linear(110 * MiB, 400 * MiB), noise: 0.2 * MiB, loadMs: 30_000 })]);
+  assert.ok(climbing.environments['05-glibc'].growthIntervalBytesPerMin![1] > 100 * MiB, 'glibc\'s growth is not bounded: the slower-growth rule cannot decide');
+  assert.equal(climbing.finding, 'inconclusive', climbing.summary);
+});
