@@ -346,6 +346,11 @@ export interface Diagnosis {
   /** Keyed by environment folder (e.g. 01-glibc). */
   environments: Record<string, DiagnosisEnvironment>;
   recommendation: Recommendation | null;
+  /**
+   * When nothing is recommended: the environment that needs materially less than the default at comparable
+   * throughput and p99 but did not settle (so it is not recommended yet). Absent in runs judged before it existed.
+   */
+  unsettledCandidate?: { env: string; label: string; steadyRssBytes: number; defaultLabel: string; defaultRssBytes: number } | null;
   habits: AllocatorHabit[];
   /** What lowered the confidence (unequal work, a driver killed before it finished, an unread driver output...). */
   caveats: string[];

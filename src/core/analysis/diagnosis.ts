@@ -158,6 +158,24 @@ export function recommend(list: readonly Weighed[]): Recommendation | null {
   return rec;
 }
 
+/**
+ * An environment that is not recommended only because it did not settle: it needs materially less than the
+ * default's level, within 10 % of the best throughput and p99 of every measured environment.
+ */
+function unsettledCandidate(list: readonly Weighed[]): Diagnosis['unsettledCandidate'] {
+  if (list.length < 2) return null;
+  const base = defaultOf(list);
+  const baseLevel = levelReached(base);
+  const rps = list.map((x) => x.m.throughputRps).filter((x): x is number => x != null && x > 0);
+  const p99 = list.map((x) => x.m.latencyP99Ms).filter((x): x is number => x != null && x > 0);
+  const bestRps = rps.length ? Math.max(...rps) : null, bestP99 = p99.length ? Math.min(...p99) : null;
+  const pick = list.filter((x) => x !== base && x.tr.class === 'too-short' && materiallyAbove(baseLevel, x.steady)
+    && (bestRps == null || (x.m.throughputRps ?? 0) >= (1 - PERFORMANCE_TOLERANCE) * bestRps)
+    && (bestP99 == null || (x.m.latencyP99Ms != null && x.m.latencyP99Ms <= (1 + PERFORMANCE_TOLERANCE) * bestP99)))
+    .sort((a, b) => a.steady - b.steady)[0];
+  return pick ? { env: pick.rec.env, label: pick.rec.label, steadyRssBytes: pick.steady, defaultLabel: base.rec.label, defaultRssBytes: baseLevel } : null;
+}
+
 /** What the run's environments say about work done: caveats that lower the confidence of a comparison. */
 function workCaveats(list: readonly Weighed[], scenario: unknown): string[] {
   const out: string[] = [];
@@ -513,6 +531,7 @@ export function diagnose(envs: readonly EnvironmentRecord[], scenario: unknown =
     finding: r.finding, confidence, summary: '', next: r.next, evidence, environments,
     recommendation: r.finding === 'inconclusive' ? null : recommend(list), habits, caveats,
   };
+  d.unsettledCandidate = d.recommendation ? null : unsettledCandidate(list);
   d.summary = diagnosisHeadline(d);
   return d;
 }

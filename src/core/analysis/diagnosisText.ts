@@ -133,7 +133,10 @@ export function diagnosisSentences(d: Diagnosis, records: readonly EnvironmentRe
   }
   for (const c of d.caveats) figures(c);
   if (d.recommendation) figures(d.recommendation.text);
-  else if (all.length > 1 && d.finding !== 'inconclusive') figures('No other environment needs materially less memory at comparable throughput and p99.');
+  else if (d.unsettledCandidate) {
+    const c = d.unsettledCandidate;
+    figures(`${c.label} needs less memory (${formatMiB(c.steadyRssBytes)} against ${formatMiB(c.defaultRssBytes)} under ${c.defaultLabel}) at comparable throughput and p99, but did not settle: run it longer before deploying it.`);
+  } else if (all.length > 1 && d.finding !== 'inconclusive') figures('No other environment needs materially less memory at comparable throughput and p99.');
   for (const h of d.habits) figures(`${h.allocator}: ${h.habit} (${h.evidence})${h.advice ? `; ${h.advice}` : ''}.`);
 
   const returned = records.filter((r) => r.metrics?.returnedFraction != null && d.environments[r.dir]);

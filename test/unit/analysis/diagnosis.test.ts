@@ -372,3 +372,14 @@ test('a gap where most of the higher level is the allocator\'s stays retention w
   assert.ok(climbing.environments['05-glibc'].growthIntervalBytesPerMin![1] > 100 * MiB, 'glibc\'s growth is not bounded: the slower-growth rule cannot decide');
   assert.equal(climbing.finding, 'inconclusive', climbing.summary);
 });
+
+test('an environment that needs far less but did not settle is named as such, not recommended and not hidden', () => {
+  const envs = [env('glibc', { rss: flat(400 * MiB) }), env('jemalloc', { rss: flat(150 * MiB), noise: 3 * MiB, loadMs: 8000 })];
+  const d = diagnose(envs);
+  assert.equal(d.environments['08-jemalloc'].trajectory, 'too-short');
+  assert.equal(d.recommendation, null);
+  assert.equal(d.unsettledCandidate?.env, 'jemalloc');
+  const text = renderDiagnosis(d, envs);
+  assert.match(text, /jemalloc needs less memory \(1[45]\d\.\d MiB against 40\d\.\d MiB under glibc\) at comparable throughput and p99, but did not settle: run it longer before deploying it\./);
+  assert.doesNotMatch(text, /No other environment needs materially less memory/);
+});
