@@ -37,7 +37,8 @@ export function replaySettled(samples: readonly Sample[], events: readonly RunEv
     if (!end || end.type !== 'phase-end' || end.reason !== 'duration') continue;
     const settler = new PhaseSettler(start.kind, start.t);
     for (let now = start.t + CHECK_MS; now < end.t; now += CHECK_MS) {
-      if (!settler.check(samples.filter((s) => s.t <= now), now).settled) continue;
+      // The settler looks only at the samples up to `now`, as it does while the run goes on.
+      if (!settler.check(samples, now).settled) continue;
       const share = (now - start.t) / (end.t - start.t);
       savedMs += end.t - now;
       end.t = now;

@@ -118,6 +118,17 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a != null && b != null && b > 0 ? a / b : null;
 }
 
+/** The environments within 10 % of the best throughput and of the best p99 among them (unknown figures do not count). */
+function fastEnough(list: readonly Weighed[]): Weighed[] {
+  const rps = list.map((x) => x.m.throughputRps).filter((x): x is number => x != null && x > 0);
+  const p99 = list.map((x) => x.m.latencyP99Ms).filter((x): x is number => x != null && x > 0);
+  const bestRps = rps.length ? Math.max(...rps) : null;
+  const bestP99 = p99.length ? Math.min(...p99) : null;
+  return list.filter((x) =>
+    (bestRps == null || (x.m.throughputRps != null && x.m.throughputRps >= (1 - PERFORMANCE_TOLERANCE) * bestRps))
+    && (bestP99 == null || (x.m.latencyP99Ms != null && x.m.latencyP99Ms <= (1 + PERFORMANCE_TOLERANCE) * bestP99)));
+}
+
 /**
  * The environment to deploy: the lowest steady memory among those within 10 % of the best throughput and p99,
  * when it needs materially less than the default; null when none helps.
@@ -125,16 +136,8 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
 export function recommend(list: readonly Weighed[]): Recommendation | null {
   if (list.length < 2) return null;
   const base = defaultOf(list);
-  const decided = list.filter((x) => x.tr.class !== 'too-short');
-  const rps = decided.map((x) => x.m.throughputRps).filter((x): x is number => x != null && x > 0);
-  const p99 = decided.map((x) => x.m.latencyP99Ms).filter((x): x is number => x != null && x > 0);
-  const bestRps = rps.length ? Math.max(...rps) : null;
-  const bestP99 = p99.length ? Math.min(...p99) : null;
-  const fastEnough = decided.filter((x) =>
-    (bestRps == null || (x.m.throughputRps != null && x.m.throughputRps >= (1 - PERFORMANCE_TOLERANCE) * bestRps))
-    && (bestP99 == null || (x.m.latencyP99Ms != null && x.m.latencyP99Ms <= (1 + PERFORMANCE_TOLERANCE) * bestP99)));
   // A rising environment has no steady level to deploy on: its median is only where it was mid-run.
-  const candidates = fastEnough.filter((x) => !isRising(x.tr)).sort((a, b) => a.steady - b.steady);
+  const candidates = fastEnough(list.filter((x) => x.tr.class !== 'too-short')).filter((x) => !isRising(x.tr)).sort((a, b) => a.steady - b.steady);
   const pick = candidates[0];
   // A default that keeps growing has no level: it is priced at where the load left it, and any bounded environment
   // helps, since the default's memory has no bound at all.
@@ -166,12 +169,7 @@ function unsettledCandidate(list: readonly Weighed[]): Diagnosis['unsettledCandi
   if (list.length < 2) return null;
   const base = defaultOf(list);
   const baseLevel = levelReached(base);
-  const rps = list.map((x) => x.m.throughputRps).filter((x): x is number => x != null && x > 0);
-  const p99 = list.map((x) => x.m.latencyP99Ms).filter((x): x is number => x != null && x > 0);
-  const bestRps = rps.length ? Math.max(...rps) : null, bestP99 = p99.length ? Math.min(...p99) : null;
-  const pick = list.filter((x) => x !== base && x.tr.class === 'too-short' && materiallyAbove(baseLevel, x.steady)
-    && (bestRps == null || (x.m.throughputRps ?? 0) >= (1 - PERFORMANCE_TOLERANCE) * bestRps)
-    && (bestP99 == null || (x.m.latencyP99Ms != null && x.m.latencyP99Ms <= (1 + PERFORMANCE_TOLERANCE) * bestP99)))
+  const pick = fastEnough(list).filter((x) => x !== base && x.tr.class === 'too-short' && materiallyAbove(baseLevel, x.steady))
     .sort((a, b) => a.steady - b.steady)[0];
   return pick ? { env: pick.rec.env, label: pick.rec.label, steadyRssBytes: pick.steady, defaultLabel: base.rec.label, defaultRssBytes: baseLevel } : null;
 }
@@ -445,6 +443,8 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
   // Compare the steady levels, and (ledger) what the allocator holds beside the live heap.
   const best = [...list].sort((a, b) => a.steady - b.steady)[0];
   const above = list.filter((x) => materiallyAbove(x.steady, best.steady));
+  // Those where most of the level is what the lowest does without: the allocator's part is the larger one.
+  const far = above.filter((x) => allocatorDominates(x.steady, best.steady));
 
   if (undecided.length) {
     // Not settled, but a gap in level where most of the higher is the allocator's, for the same work, is already
@@ -452,7 +452,6 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
     // rises slowly does not change that, as long as its growth, at the top of its interval and over as long again
     // as it ran, would close less than half the gap; one above it rising is the allocator's growth, unless its
     // live heap grows with it.
-    const far = above.filter((x) => allocatorDominates(x.steady, best.steady));
     const lowestFar = Math.min(...far.map((x) => x.steady));
     const gapHolds = (r: Weighed) => far.includes(r) ? !liveGrows(r)
       : (r.tr.slopeIntervalBytesPerMin?.[1] ?? Infinity) * ((r.tr.endMs - r.tr.startMs) / 60_000) < (lowestFar - r.steady) / 2;
@@ -469,21 +468,19 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
     const held = x.m.steadyAllocatorHeldBytes;
     return held != null && held >= ALLOCATOR_SHARE * x.steady && held >= MATERIAL_LEVEL_FLOOR;
   });
-  // A material difference in level that leaves most of the memory the program's is said as figures under the
-  // program's own finding (below), not as retention.
-  const levelRatios = above.map((x) => levelRatio(x, best));
-  const dominated = above.filter((x) => allocatorDominates(x.steady, best.steady));
-  if (dominated.length || holding.length) {
+  if (far.length || holding.length) {
     for (const x of holding) {
       ev.push({ env: x.rec.dir, metric: 'heldFraction', value: x.m.steadyAllocatorHeldBytes! / x.steady, unit: 'ratio',
         text: `${x.rec.label}: the allocator holds ${formatMiB(x.m.steadyAllocatorHeldBytes)} free of ${formatMiB(x.steady)} resident` });
     }
-    ev.push(...levelRatios.filter((r) => dominated.some((x) => x.rec.dir === r.env)));
-    const confidence: Confidence = dominated.length && holding.length ? 'high' : dominated.length ? (withLedger.length ? 'medium' : 'high') : 'medium';
-    return { finding: 'allocator-retention', confidence, basis: [...new Set([...dominated, ...holding, best].map((x) => x.rec.env))], evidence: ev, next: null,
+    ev.push(...far.map((x) => levelRatio(x, best)));
+    const confidence: Confidence = far.length && holding.length ? 'high' : far.length ? (withLedger.length ? 'medium' : 'high') : 'medium';
+    return { finding: 'allocator-retention', confidence, basis: [...new Set([...far, ...holding, best].map((x) => x.rec.env))], evidence: ev, next: null,
       detail: { best: best.rec.env } };
   }
-  ev.push(...levelRatios);
+  // A material difference in level that leaves most of the memory the program's is said as figures under the
+  // program's own finding, not as retention.
+  ev.push(...above.map((x) => levelRatio(x, best)));
   const filled = list.filter((x) => x.tr.rampRiseBytes != null && x.tr.rampRiseBytes >= MATERIAL_RAMP_FRACTION * x.steady && x.tr.rampRiseBytes >= MATERIAL_LEVEL_FLOOR);
   if (filled.length) {
     // The program fills memory and then keeps it, at about the same level whatever the allocator: its own.
