@@ -50,7 +50,10 @@ const fromDir = option('from') ? path.resolve(option('from')!) : null;
 // --derive (with --from): a configuration that was not kept is derived from the kept run with the ledger and fixed
 // durations of the same case and repetition (bench/support/deriveRun.ts): the same samples judged without the
 // ledger, and/or with each phase ended where --until-settled would have ended it.
-const derive = flag('derive');
+// --rederive: every configuration is derived so, even where a real run of it was kept (to judge a change of the
+// engine or of the settler on the same samples in every column).
+const rederive = flag('rederive');
+const derive = flag('derive') || rederive;
 
 interface Truth {
   case: string;
@@ -84,7 +87,7 @@ function runScenario(scenario: string, ledger: boolean, settled: boolean, label:
   const meta = `${out}.meta.json`;
   let r: SpawnSyncReturns<string>;
   let wallMs: number;
-  if (fromDir && derive && source && !existsSync(meta)) return derivedOutcome(path.join(fromDir, source), ledger, settled);
+  if (fromDir && derive && source && source !== name && (!existsSync(meta) || rederive)) return derivedOutcome(path.join(fromDir, source), ledger, settled);
   if (fromDir) {
     if (!existsSync(meta)) return null; // not kept (fewer repetitions of this configuration): counted as not run
     wallMs = (JSON.parse(readFileSync(meta, 'utf8')) as { wallMs: number }).wallMs;
@@ -282,7 +285,7 @@ function demoMatrix(): string[] {
   lines.push('|---|---|---|---|---|');
   for (const settled of [false, true]) {
     for (const rep of repNumbers) {
-      const o = runScenario(scenario, false, settled, `demo-${settled}-${rep}`);
+      const o = runScenario(scenario, false, settled, `demo-${settled}-${rep}`, `demo-false-${rep}`);
       if (!o) continue;
       console.error(`demo [${settled ? 'settled' : 'fixed'}] #${rep}: ${o.finding} in ${seconds(o.wallMs)} s${o.error ? ` -- ${o.error}` : ''}`);
       const loads = o.environments.map((e) => {

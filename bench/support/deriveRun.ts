@@ -35,7 +35,7 @@ export function replaySettled(samples: readonly Sample[], events: readonly RunEv
     if (start.type !== 'phase-start') continue;
     const end = out.find((e) => e.type === 'phase-end' && e.index === start.index);
     if (!end || end.type !== 'phase-end' || end.reason !== 'duration') continue;
-    const settler = new PhaseSettler(start.kind, start.t);
+    const settler = new PhaseSettler(start.kind, start.t, { boundMs: end.t - start.t });
     for (let now = start.t + CHECK_MS; now < end.t; now += CHECK_MS) {
       // The settler looks only at the samples up to `now`, as it does while the run goes on.
       if (!settler.check(samples, now).settled) continue;

@@ -25,6 +25,11 @@ export interface SettleOptions {
   /** What "rising" must hold for: a share of the phase (default 1/2) and at least this long (default 15 s). */
   risingHoldFraction?: number;
   minRisingHoldMs?: number;
+  /**
+   * The phase's upper bound (its duration, ms). With it, a series still undecided whose `need` reaches past the
+   * bound cannot be decided by running on either: the phase ends once that has held as long as a class must hold.
+   */
+  boundMs?: number;
 }
 
 export interface SettleCheck {
@@ -39,7 +44,7 @@ const DEFAULT_RISING_HOLD_FRACTION = 1 / 2;
 const DEFAULT_MIN_RISING_HOLD_MS = 15_000;
 const MAX_POINTS = 120;
 
-interface Held { cls: TrajectoryClass; sinceMs: number }
+interface Held { cls: TrajectoryClass | 'beyond-bound'; sinceMs: number }
 
 /** The classes of a negated idle series, in the words of the original. */
 const IDLE_WORDS: Partial<Record<TrajectoryClass, string>> = {
@@ -63,6 +68,7 @@ export class PhaseSettler {
   private readonly minHoldMs: number;
   private readonly risingHoldFraction: number;
   private readonly minRisingHoldMs: number;
+  private readonly boundMs: number | undefined;
 
   constructor(readonly kind: PhaseKind, readonly startMs: number, opts: SettleOptions = {}) {
     this.bucketMs = opts.bucketMs;
@@ -70,6 +76,7 @@ export class PhaseSettler {
     this.minHoldMs = opts.minHoldMs ?? DEFAULT_MIN_HOLD_MS;
     this.risingHoldFraction = opts.risingHoldFraction ?? DEFAULT_RISING_HOLD_FRACTION;
     this.minRisingHoldMs = opts.minRisingHoldMs ?? DEFAULT_MIN_RISING_HOLD_MS;
+    this.boundMs = opts.boundMs;
   }
 
   /** Is what this phase is there to show settled, from the samples so far? */
@@ -89,13 +96,19 @@ export class PhaseSettler {
       const points = seriesOf(inside, value);
       if (this.kind === 'idle') for (const p of points) p.v = -p.v;
       const t = classifyTrajectory(points, this.startMs, nowMs, bucketMs ? { bucketMs } : {});
+      // Undecided, and by the trajectory's own estimate (an interval narrowing as n^-3/2) not decidable before the
+      // bound: running on to the bound would end the phase undecided all the same, only later. Not in a warm-up,
+      // whose length is also what keeps start-up out of the load phase that follows.
+      const beyond = this.kind !== 'warmup' && !isDecided(t) && this.boundMs != null && t.needMs != null && nowMs + t.needMs > this.startMs + this.boundMs;
+      const cls = beyond ? 'beyond-bound' : t.class;
       const prev = this.held.get(name);
-      const held: Held = prev && prev.cls === t.class ? prev : { cls: t.class, sinceMs: nowMs };
+      const held: Held = prev && prev.cls === cls ? prev : { cls, sinceMs: nowMs };
       this.held.set(name, held);
       const needHold = t.class === 'rising'
         ? Math.max(this.minRisingHoldMs, elapsed * this.risingHoldFraction)
         : Math.max(this.minHoldMs, elapsed * this.holdFraction);
-      if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
+      if (beyond && nowMs - held.sinceMs >= needHold) decided.push(`${name} undecided (${t.need} needed, past the phase's bound)`);
+      else if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
       else if (!answers(this.kind, t.class)) open.push(`${name} ${this.kind === 'idle' ? 'still coming back' : t.class}`);
       else if (nowMs - held.sinceMs < needHold) open.push(`${name} ${t.class} for ${((nowMs - held.sinceMs) / 1000).toFixed(0)} s of ${(needHold / 1000).toFixed(0)} s`);
       else decided.push(`${name} ${this.kind === 'idle' ? IDLE_WORDS[t.class] ?? t.class : t.class}`);

@@ -179,7 +179,8 @@ export function robustTrend(points: readonly SeriesPoint[]): { slopePerMin: numb
   if (!ts) return null;
   const n = points.length;
   const residuals = points.map((p) => p.v - (ts.intercept + ts.slope * p.t));
-  const factor = Math.max(hamedRaoFactor(residuals), lag1Factor(residuals));
+  const noise = curveResiduals(points) ?? residuals;
+  const factor = Math.max(hamedRaoFactor(noise), lag1Factor(noise));
   // Variance of Mann-Kendall's S with the tie correction, inflated by the autocorrelation factor.
   const counts = new Map<number, number>();
   for (const p of points) counts.set(p.v, (counts.get(p.v) ?? 0) + 1);
@@ -193,6 +194,20 @@ export function robustTrend(points: readonly SeriesPoint[]): { slopePerMin: numb
   const hi = Math.round((N + C) / 2);
   const pick = (i: number) => ts.slopes[Math.max(0, Math.min(N - 1, i))];
   return { slopePerMin: ts.slope * 60_000, interval: [pick(lo) * 60_000, pick(hi) * 60_000], intercept: ts.intercept, factor };
+}
+
+/**
+ * The residuals of points around the best continuous two-segment line, for the autocorrelation of the noise (null
+ * for fewer than 8 points). Around one straight line, a trend that bends (growth slowing as arenas fill, a cache
+ * filling then creeping) leaves residuals in long runs: read as autocorrelated noise, the bend alone would inflate
+ * the variance up to the cap and leave a clear rise "undecided" however long it ran. One bend is absorbed by the
+ * second segment; a plateau that wanders back and forth more than once is not, and keeps its wide interval.
+ */
+function curveResiduals(points: readonly SeriesPoint[]): number[] | null {
+  if (points.length < 8) return null;
+  const brk = rampBreak(points, 3);
+  if (!brk) return null;
+  return brk.residuals;
 }
 
 /** Time-weighted mean of points (trapezoids), or null for none. */
@@ -210,10 +225,10 @@ export function timeAverage(points: readonly SeriesPoint[]): number | null {
  * medians, the break chosen so that at least `minTail` points stay after it. Returns the index of the first settled
  * point and the two segment slopes (per ms), or null with too few points.
  */
-export function rampBreak(points: readonly SeriesPoint[], minTail: number): { index: number; early: number; late: number; sse: number } | null {
+export function rampBreak(points: readonly SeriesPoint[], minTail: number): { index: number; early: number; late: number; sse: number; residuals: number[] } | null {
   const n = points.length;
   if (n < minTail + 3) return null;
-  let best: { index: number; early: number; late: number; sse: number } | null = null;
+  let best: { index: number; early: number; late: number; sse: number; beta: number[]; tau: number } | null = null;
   for (let k = 2; k <= n - minTail; k++) {
     const tau = points[k].t;
     // Basis: 1, min(t - t0, tau - t0), max(0, t - tau); solve the 3x3 normal equations.
@@ -233,9 +248,13 @@ export function rampBreak(points: readonly SeriesPoint[], minTail: number): { in
       const e = p.v - (beta[0] + beta[1] * (Math.min(p.t, tau) - t0) + beta[2] * Math.max(0, p.t - tau));
       sse += e * e;
     }
-    if (!best || sse < best.sse) best = { index: k, early: beta[1], late: beta[2], sse };
+    if (!best || sse < best.sse) best = { index: k, early: beta[1], late: beta[2], sse, beta, tau };
   }
-  return best;
+  if (!best) return null;
+  const { beta, tau } = best;
+  const t0 = points[0].t;
+  const residuals = points.map((p) => p.v - (beta[0] + beta[1] * (Math.min(p.t, tau) - t0) + beta[2] * Math.max(0, p.t - tau)));
+  return { index: best.index, early: best.early, late: best.late, sse: best.sse, residuals };
 }
 
 function solve3(m: number[][], r: number[]): number[] | null {
@@ -395,7 +414,8 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
     settledPoints: settled.length, effectivePoints: effective, needMs: null, need: null,
   };
   const s = trend.slopePerMin;
-  const oscillating = spread > (opts.oscillationFraction ?? DEFAULT_OSCILLATION) * steady;
+  // abs: a series may be negated (an idle phase read upside down by the settler); its level is then below zero.
+  const oscillating = spread > (opts.oscillationFraction ?? DEFAULT_OSCILLATION) * Math.abs(steady);
 
   const settledSpanMin = (settled.at(-1)!.t - settled[0].t + bucketMs) / 60_000;
   const fewEffective = effective < MIN_EFFECTIVE;

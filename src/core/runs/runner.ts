@@ -362,7 +362,7 @@ async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: Abor
     signal.addEventListener('abort', endPhase, { once: true });
     let settled: string | null = null;
     let driverExited = false;
-    const settler = untilSettled ? new PhaseSettler(phase.kind, startMs) : null;
+    const settler = untilSettled ? new PhaseSettler(phase.kind, startMs, { boundMs: durationMs }) : null;
     const watch = settler && setInterval(() => {
       const check = settler.check(samples, env.now());
       if (!check.settled) return;

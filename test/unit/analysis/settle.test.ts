@@ -72,3 +72,30 @@ test('an idle phase settles once memory stops coming back, not while it falls', 
   const done = firstSettled('idle', series(30_000, (t) => 200 * MiB - Math.min(t, 3000) / 1000 * 30 * MiB), 30_000);
   assert.ok(done, 'never settled after memory came back');
 });
+
+test('an idle phase in which nothing comes back settles as level, and its level below zero (read upside down) is not a swing', () => {
+  const r = firstSettled('idle', series(30_000, () => 300 * MiB), 30_000);
+  assert.ok(r, 'never settled');
+  assert.match(r.why, /RSS level \(nothing coming back\)/);
+});
+
+test('a phase that its bound cannot decide ends as undecided, once that has held; a warm-up never does', () => {
+  // Swings of ±15 % every 13 s: within a 40 s bound no interval gets inside the band, and the trajectory's own
+  // estimate says so; running to the bound would end the phase undecided all the same.
+  const swing = series(40_000, (t) => 100 * MiB + 15 * MiB * Math.sin((2 * Math.PI * t) / 13_000));
+  const boundAt = (kind: PhaseKind) => {
+    const settler = new PhaseSettler(kind, 0, { boundMs: 40_000 });
+    for (let now = 1000; now < 40_000; now += 1000) {
+      const check = settler.check(swing.filter((s) => s.t <= now), now);
+      if (check.settled) return { at: now, why: check.why };
+    }
+    return null;
+  };
+  const load = boundAt('load');
+  assert.ok(load, 'ran to its bound');
+  assert.ok(load.at >= 10_000, `decided from too few points: ${load.at} ms`);
+  assert.match(load.why, /undecided .*past the phase's bound|oscillating/);
+  assert.equal(boundAt('warmup'), null);
+  // Without a bound the same series runs on.
+  assert.equal(firstSettled('load', swing, 39_000)?.why.includes('past the'), undefined);
+});
