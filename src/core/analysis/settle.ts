@@ -9,6 +9,9 @@
 // filling looks exactly like a leak until it levels off, and calling a leak is the costly mistake. So a cache
 // that fills for less than about 15 s is seen level before a leak is called; one that fills for longer needs a
 // longer phase (its duration is the bound), and a leak costs 15 s more than a flat series to settle.
+// A load or idle series that its bound cannot decide (still undecided, and its `need` reaches past the bound) ends
+// the phase too, once that has held as long as a class must hold: running on would end it undecided all the same.
+// The check then says `undecided`, and the runner says "stopped", not "settled".
 import type { PhaseKind, Sample } from '../model';
 import { classifyTrajectory, isDecided, seriesOf, type TrajectoryClass } from './trajectory';
 
@@ -34,6 +37,8 @@ export interface SettleOptions {
 
 export interface SettleCheck {
   settled: boolean;
+  /** Settled only in that its bound would not decide it either (a series still undecided): said as "stopped". */
+  undecided?: boolean;
   /** What was decided, or what is still open, in words (for progress and notes). */
   why: string;
 }
@@ -89,6 +94,7 @@ export class PhaseSettler {
     const bucketMs = this.bucketMs && Math.max(this.bucketMs, Math.ceil(elapsed / MAX_POINTS / this.bucketMs) * this.bucketMs);
     const open: string[] = [];
     const decided: string[] = [];
+    let undecided = false;
     for (const [name, value] of series) {
       // The trajectory finds start-up ramps that rise; memory given back in idle is the same shape upside down
       // (a drop, then a level), so idle series are negated: their ramp is then found and "levelling-off" means
@@ -107,12 +113,15 @@ export class PhaseSettler {
       const needHold = t.class === 'rising'
         ? Math.max(this.minRisingHoldMs, elapsed * this.risingHoldFraction)
         : Math.max(this.minHoldMs, elapsed * this.holdFraction);
-      if (beyond && nowMs - held.sinceMs >= needHold) decided.push(`${name} undecided (${t.need} needed, past the phase's bound)`);
+      if (beyond && nowMs - held.sinceMs >= needHold) {
+        undecided = true;
+        decided.push(`${name} undecided (${t.need} needed, past the phase's bound)`);
+      }
       else if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
       else if (!answers(this.kind, t.class)) open.push(`${name} ${this.kind === 'idle' ? 'still coming back' : t.class}`);
       else if (nowMs - held.sinceMs < needHold) open.push(`${name} ${t.class} for ${((nowMs - held.sinceMs) / 1000).toFixed(0)} s of ${(needHold / 1000).toFixed(0)} s`);
       else decided.push(`${name} ${this.kind === 'idle' ? IDLE_WORDS[t.class] ?? t.class : t.class}`);
     }
-    return open.length ? { settled: false, why: open.join(', ') } : { settled: true, why: decided.join(', ') };
+    return open.length ? { settled: false, why: open.join(', ') } : { settled: true, why: decided.join(', '), ...(undecided ? { undecided } : {}) };
   }
 }
