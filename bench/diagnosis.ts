@@ -283,7 +283,7 @@ function demoMatrix(): string[] {
   lines.push('');
   lines.push('| durations | run | finding (confidence) | wall s | load phase per environment, s |');
   lines.push('|---|---|---|---|---|');
-  for (const settled of [false, true]) {
+  for (const settled of settledModes) {
     for (const rep of repNumbers) {
       const o = runScenario(scenario, false, settled, `demo-${settled}-${rep}`, `demo-false-${rep}`);
       if (!o) continue;

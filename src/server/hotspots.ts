@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeLens, DocumentSelector, Hover } from 'vscode-languageserver';
 import { AlloclabError } from '../core/errors';
 import {
-  allocatedWithError, diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS, resolveSourceFile,
+  diffProfiles, findProfiles, formatCount, getBackend, hotspotFigures, isSystemFrame, listBackends, localFile, openProfile, rankHotspots, RANKINGS, resolveSourceFile,
   supportedRankings, describeFrame, type AllocationProfile, type AttributionBackend, type Hotspot, type Ranking,
 } from '../core/profilers';
 import { formatGrowth, formatMiB } from '../core/units';
@@ -247,7 +247,7 @@ export class HotspotService {
       const rows = a.profiles.map((p) => {
         const match = this.environmentSites(p).get(lineKey(h));
         // A sampling backend's estimate carries its statistical error (probe-sampled gives one per site).
-        const figures = match && [hotspotFigures(match, p.profile.capabilities, p.profile.sampled), allocatedWithError(match)].filter(Boolean).join(' · ');
+        const figures = match && hotspotFigures(match, p.profile.capabilities, p.profile.sampled);
         return `| ${esc(p.label)} | ${match ? figures || '-' : 'not seen'} |`;
       });
       parts.push(['| environment | figures |', '|---|---|', ...rows].join('\n'));

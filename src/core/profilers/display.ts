@@ -14,7 +14,7 @@ export function formatCount(n: number): string {
   return String(Math.round(n));
 }
 
-/** The figures of a hotspot its backend supports, in a fixed order. */
+/** The figures of a hotspot its backend supports, in a fixed order (lenses, the Hotspots view, hovers, the panel). */
 export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities'], sampled: boolean): string {
   const est = sampled ? '~' : '';
   const parts: string[] = [];
@@ -23,6 +23,9 @@ export function hotspotFigures(h: Hotspot, caps: AllocationProfile['capabilities
   if (caps.peak) parts.push(`${est}${formatMiB(h.peakBytes)} at peak`);
   // What no backend here can tell is whether a block was still reachable (a cache kept to the end is not a leak).
   if (caps.leaked && h.leakedBytes) parts.push(`${formatMiB(h.leakedBytes)} not freed at exit`);
+  // A sampled site's figures are estimates: its allocated bytes carry their statistical error wherever it is shown.
+  const withError = allocatedWithError(h);
+  if (withError) parts.push(withError);
   return parts.join(' · ');
 }
 

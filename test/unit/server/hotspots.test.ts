@@ -101,6 +101,10 @@ describe('HotspotService lenses and hovers', () => {
     assert.match(md, /^\| alloclab-hot-sampled-\w+ \| .*~12\.3 MiB ± 0\.4 MiB allocated \(1σ\) \|$/m);
     // A small error is in KiB, never "± 0.0 MiB".
     assert.match((svc.hover(sitesC, CHURN - 1)!.contents as { value: string }).value, /~2\.0 MiB ± 40 KiB allocated/);
+    // The lens (and so the Hotspots view, which shows the same figures) carries the error too, once.
+    const lens = svc.codeLenses(sitesC).find((l) => l.range.start.line === LEAK - 1)!.command!.title;
+    assert.match(lens, /· ~12\.3 MiB ± 0\.4 MiB allocated \(1σ\)$/);
+    assert.equal(md.match(/±/g)?.length, 1, md);
     // heaptrack counts every allocation: no error to show.
     await svc.activate(heaptrack, settings([proftestDir]));
     assert.doesNotMatch((svc.hover(sitesC, LEAK - 1)!.contents as { value: string }).value, /±/);
