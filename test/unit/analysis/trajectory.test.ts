@@ -233,6 +233,21 @@ test('growth that slows as it goes (arenas filling) and moves in steps is rising
   }
 });
 
+test('a leak that pauses after its first fill, then grows linearly (a hockey stick), is rising', () => {
+  // Per-second medians of the corpus' unbounded-map under glibc over a 42 s load (recorded, MiB; the one miss of
+  // the accuracy benchmark of 2026-12-06): a fill, 4 s level, then +0.42 MiB/s. Around one straight line the bend
+  // left residuals in long runs, the autocorrelation factor reached its cap, and the interval reached zero
+  // ("too-short: run 153 s longer").
+  const mib = [4.04, 4.04, 5.76, 6.48, 6.9, 7.31, 7.73, 7.83, 7.85, 7.88, 7.89, 8.12, 8.54, 8.81, 9.22, 9.64, 10.05, 10.72, 11.13,
+    11.54, 11.94, 12.16, 12.57, 12.91, 13.38, 13.83, 14.29, 14.75, 15.17, 15.58, 15.99, 16.26, 16.73, 17.15, 17.57, 17.96, 18.56,
+    18.98, 19.39, 19.8, 20.02, 20.36];
+  const recorded = mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) }));
+  const tr = classifyTrajectory(recorded, 0, mib.length * 1000);
+  assert.equal(tr.class, 'rising', cls(tr));
+  const [lo, hi] = tr.slopeIntervalBytesPerMin!;
+  assert.ok(lo < 25 * MiB && hi > 25 * MiB, `the interval holds the late slope (about 25 MiB/min): ${cls(tr)}`);
+});
+
 test('a plateau that swings back and forth within the window is never rising or falling', () => {
   // Two-segment residuals absorb one bend, not repeated swings: these keep the wide interval of their swings.
   for (let seed = 1; seed <= 10; seed++) {
