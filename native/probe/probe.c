@@ -213,10 +213,12 @@ static inline size_t request_usable(void *p, size_t n) {
 static int counting = 1;
 
 /* With counting == 0, whether the short paths may call the next allocator without the re-entry guard: set when it
- * is one of the four known (glibc, jemalloc, tcmalloc, mimalloc). Their malloc and their own operator new never
- * serve a block by calling another public entry point, so whatever they allocate inside (a thread's start-up,
+ * is one of the four known (glibc, jemalloc, tcmalloc, mimalloc). Their malloc and their own plain operator new
+ * never serve a block by calling another public entry point, so whatever they allocate inside (a thread's start-up,
  * jemalloc's background thread) is a distinct block, sampled on its own merits, and no block can be sampled twice.
- * An unknown allocator may wrap one entry point in another (a custom operator new over malloc): the guard stays.
+ * Not so their aligned operator new: jemalloc's calls aligned_alloc through its PLT, which is the probe's, so the
+ * aligned variants keep the guard (NEW_FN_AS). An unknown allocator may wrap one entry point in another (a custom
+ * operator new over malloc): the guard stays (tested with native/testprogs/custom-alloc.c).
  * The probe's own work runs as PROBE_OWN, which the sampling slow path refuses, so it never samples itself. */
 static int direct_c;   /* malloc: the next malloc is a known allocator's */
 static int direct_cxx; /* operator new: the next one is that allocator's own (jemalloc, tcmalloc, mimalloc) */
@@ -487,7 +489,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
        * bad_alloc), under the guard, which the full path gives. */     \
       p = next_malloc((SIZE) ? (SIZE) : 1);                               \
       if (UNLIKELY(!p)) return sym##_full ARGS;                           \
-    } else if (direct_cxx) {                                              \
+    } else if (direct_cxx && !(ALIGN)) {                                   \
       p = next ARGS;                                                      \
     } else {                                                              \
       if (UNLIKELY(in_probe)) return next ARGS;                           \
