@@ -213,10 +213,12 @@ static inline size_t request_usable(void *p, size_t n) {
 static int counting = 1;
 
 /* With counting == 0, whether the short paths may call the next allocator without the re-entry guard: set when it
- * is one of the four known (glibc, jemalloc, tcmalloc, mimalloc). Their malloc and their own operator new never
- * serve a block by calling another public entry point, so whatever they allocate inside (a thread's start-up,
+ * is one of the four known (glibc, jemalloc, tcmalloc, mimalloc). Their malloc and their own plain operator new
+ * never serve a block by calling another public entry point, so whatever they allocate inside (a thread's start-up,
  * jemalloc's background thread) is a distinct block, sampled on its own merits, and no block can be sampled twice.
- * An unknown allocator may wrap one entry point in another (a custom operator new over malloc): the guard stays.
+ * Not so their aligned operator new: jemalloc's calls aligned_alloc through its PLT, which is the probe's, so the
+ * aligned variants keep the guard (NEW_FN_AS). An unknown allocator may wrap one entry point in another (a custom
+ * operator new over malloc): the guard stays (tested with native/testprogs/custom-alloc.c).
  * The probe's own work runs as PROBE_OWN, which the sampling slow path refuses, so it never samples itself. */
 static int direct_c;   /* malloc: the next malloc is a known allocator's */
 static int direct_cxx; /* operator new: the next one is that allocator's own (jemalloc, tcmalloc, mimalloc) */
@@ -267,9 +269,11 @@ static __attribute__((noinline, cold)) void forget_sampled(void *p) {
     if (UNLIKELY(sampling_maybe_live(PTR))) forget_sampled(PTR);      \
   } while (0)
 
-/* The hottest entry points (malloc, free, plain new and delete) are each one indirect jump through entry_<name>:
- * to the full path (counting, and always during start-up), or, once the constructor knows the probe only
- * samples, to a short path (short_paths_init). One jump is all either mode pays for the other's existence.
+/* The hottest allocations (malloc, plain new) are each one indirect jump through entry_<name>: to the full path
+ * (counting, and always during start-up), or, once the constructor knows the probe only samples, to a short path
+ * (short_paths_init). The hottest frees (free, plain and sized delete) are the short path themselves, behind one
+ * test of their target pointer (NULL: the full path): the short path ends in an indirect jump to the allocator, so
+ * a second one in front of it would cost a free more than the test does (measured on the demo service).
  * The short paths keep no frame pointer (they save one register at most); a frame-pointer walk still sees the
  * program's call site, since the sampling slow path is reached by a tail call into sample_then, whose own frame
  * then holds the return address into the program. */
@@ -326,15 +330,18 @@ static __attribute__((noinline)) void free_full(void *p) {
   count_free(n);
 }
 
-SHORT_FN void free_short(void *p) {
+/* Like the deletes below: the short target (next_free, set by short_paths_init) or the full path. */
+static void (*short_free)(void *);
+
+EXPORT __attribute__((optimize("omit-frame-pointer"))) void free(void *p) {
+  if (UNLIKELY(!short_free)) {
+    free_full(p);
+    return;
+  }
   if (UNLIKELY(is_boot(p))) return;
   SHORT_FREE_CHECK(p);
-  next_free(p);
+  short_free(p);
 }
-
-static void (*entry_free)(void *) = free_full;
-
-EXPORT void free(void *p) { entry_free(p); }
 
 EXPORT void *calloc(size_t k, size_t n) {
   if (UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))) {
@@ -482,7 +489,7 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
        * bad_alloc), under the guard, which the full path gives. */     \
       p = next_malloc((SIZE) ? (SIZE) : 1);                               \
       if (UNLIKELY(!p)) return sym##_full ARGS;                           \
-    } else if (direct_cxx) {                                              \
+    } else if (direct_cxx && !(ALIGN)) {                                   \
       p = next ARGS;                                                      \
     } else {                                                              \
       if (UNLIKELY(in_probe)) return next ARGS;                           \
@@ -530,10 +537,12 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
     if (cxx_via_malloc) next_free(PTR); else next ARGS;                   \
   }
 
-/* Plain new and delete (what std::allocator and every container use) dispatch like malloc and free (above):
- * entry_<sym> goes to <sym>_full, to <sym>_general (the flag-tested short path above, for an allocator that needs
- * the guard), or to <sym>_short, which calls short_<sym>, the target chosen once by short_paths_init. */
+/* Plain new and delete (what std::allocator and every container use) dispatch like malloc and free (above): for
+ * new, entry_<sym> goes to <sym>_full, to <sym>_general (the flag-tested short path above, for an allocator that
+ * needs the guard), or to <sym>_short, which calls short_<sym>, the target chosen once by short_paths_init; a
+ * delete tests short_<sym> itself. */
 #define HOT static __attribute__((noinline))
+#define SHORT_EXPORT EXPORT __attribute__((optimize("omit-frame-pointer")))
 static void *(*short__Znwm)(size_t), *(*short__Znam)(size_t);
 static void (*short__ZdlPv)(void *), (*short__ZdaPv)(void *);
 static void (*short__ZdlPvm)(void *, size_t), (*short__ZdaPvm)(void *, size_t);
@@ -549,32 +558,35 @@ static void (*short__ZdlPvm)(void *, size_t), (*short__ZdaPvm)(void *, size_t);
   static void *(*entry_##sym)(size_t) = sym##_full;                       \
   EXPORT void *sym(size_t n) { return entry_##sym(n); }
 
+/* Deletes test their short target first: NULL (counting, start-up, or no C++ runtime next) sends them to the full or
+ * general path; otherwise the filter, then a tail call to the target. That test replaces the indirect jump through
+ * entry_<sym> that new still takes: a delete then costs one indirect jump (to the allocator), not two.
+ * They test neither NULL nor the bootstrap buffer: a NULL pointer reads the filter like any address (the slow path
+ * ignores it) and is handed on to a delete, which takes NULL; operator new never returns a bootstrap block (only
+ * malloc and calloc do, inside dlsym), and deleting a malloc'd block is undefined. Each test saved is an
+ * instruction on every delete; free keeps both. */
 #define DELETE_SHORT(sym)                                                 \
   DELETE_SIZED_FN_AS(sym, sym##_general, HOT, (void *p), (p), p, 0)       \
-  SHORT_FN void sym##_short(void *p) {                                    \
-    if (!p || UNLIKELY(is_boot(p))) return;                               \
+  SHORT_EXPORT void sym(void *p) {                                        \
+    if (UNLIKELY(!short_##sym)) {                                         \
+      sym##_general(p);                                                   \
+      return;                                                             \
+    }                                                                     \
     SHORT_FREE_CHECK(p);                                                  \
     short_##sym(p);                                                       \
-  }                                                                       \
-  static void (*entry_##sym)(void *) = sym##_full;                        \
-  EXPORT void sym(void *p) { entry_##sym(p); }
+  }
 
-/* A sized delete goes to the allocator's own (_short) or, when libstdc++'s is next (free), to free (_short_free). */
+/* A sized delete goes to the allocator's own or, when libstdc++'s is next, to free (short_paths_init). */
 #define DELETE_SIZED_SHORT(sym)                                           \
   DELETE_SIZED_FN_AS(sym, sym##_general, HOT, (void *p, size_t n), (p, n), p, n) \
-  SHORT_FN void sym##_short(void *p, size_t n) {                          \
-    if (!p || UNLIKELY(is_boot(p))) return;                               \
+  SHORT_EXPORT void sym(void *p, size_t n) {                              \
+    if (UNLIKELY(!short_##sym)) {                                         \
+      sym##_general(p, n);                                                \
+      return;                                                             \
+    }                                                                     \
     SHORT_FREE_CHECK(p);                                                  \
     short_##sym(p, n);                                                    \
-  }                                                                       \
-  SHORT_FN void sym##_short_free(void *p, size_t n) {                     \
-    (void)n;                                                              \
-    if (!p || UNLIKELY(is_boot(p))) return;                               \
-    SHORT_FREE_CHECK(p);                                                  \
-    next_free(p);                                                         \
-  }                                                                       \
-  static void (*entry_##sym)(void *, size_t) = sym##_full;                \
-  EXPORT void sym(void *p, size_t n) { entry_##sym(p, n); }
+  }
 
 NEW_SHORT(_Znwm)
 NEW_SHORT(_Znam)
@@ -731,22 +743,27 @@ static void short_paths_init(void) {
     short__Znwm = next__Znwm;
     short__Znam = next__Znam;
   }
-  if (cxx_via_malloc) {
+  if (cxx_via_malloc || direct_cxx) {
+    /* Unsized delete is free for libstdc++ and for the three allocators with their own operators (tcmalloc's and
+     * mimalloc's are aliases of free; jemalloc's jumps to free through its PLT, which is the probe's free, so it
+     * would take the filter twice). */
     short__ZdlPv = short__ZdaPv = next_free;
   } else {
     short__ZdlPv = next__ZdlPv;
     short__ZdaPv = next__ZdaPv;
+  }
+  if (cxx_via_malloc) {
+    /* free ignores the size argument: a function of one argument called with two is harmless in the x86-64 and
+     * aarch64 calling conventions, and saves a jump through a wrapper. */
+    short__ZdlPvm = short__ZdaPvm = (void (*)(void *, size_t))(void (*)(void))next_free;
+  } else {
     short__ZdlPvm = next__ZdlPvm;
     short__ZdaPvm = next__ZdaPvm;
   }
   entry_malloc = malloc_short;
-  entry_free = free_short;
+  short_free = next_free;
   entry__Znwm = short__Znwm ? _Znwm_short : _Znwm_general;
   entry__Znam = short__Znam ? _Znam_short : _Znam_general;
-  entry__ZdlPv = short__ZdlPv ? _ZdlPv_short : _ZdlPv_general;
-  entry__ZdaPv = short__ZdaPv ? _ZdaPv_short : _ZdaPv_general;
-  entry__ZdlPvm = cxx_via_malloc ? _ZdlPvm_short_free : short__ZdlPvm ? _ZdlPvm_short : _ZdlPvm_general;
-  entry__ZdaPvm = cxx_via_malloc ? _ZdaPvm_short_free : short__ZdaPvm ? _ZdaPvm_short : _ZdaPvm_general;
 }
 
 /* What figures.c needs of this file. */

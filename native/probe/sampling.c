@@ -73,6 +73,13 @@ uint64_t sampling_interval = UINT64_MAX;
 uint64_t sampling_live_filter[(1u << SAMPLING_FILTER_BITS) / 64];
 /* Tracked blocks per filter bit (the bit is set while its count is not 0); only the slow paths touch it. */
 static uint8_t filter_count[1u << SAMPLING_FILTER_BITS];
+/* The second filter, looked at only after a hit in the first: the same size, indexed by the top bits of the
+ * Fibonacci hash (independent of the first filter's shift-and-xor). A free that passes the first filter by chance
+ * (about one in 200 on the demo service) then costs a load that stays in cache, not a line of the 512 KiB table. */
+static uint64_t live_filter2[(1u << SAMPLING_FILTER_BITS) / 64];
+static uint8_t filter2_count[1u << SAMPLING_FILTER_BITS];
+
+static unsigned filter2_bit(const void *p) { return (unsigned)(sampling_hash(p) >> (64 - SAMPLING_FILTER_BITS)); }
 int sampling_frees;
 
 #define MAX_DEPTH 128u
@@ -404,26 +411,35 @@ static int put_record(const void *rec, uint32_t bytes) {
 
 static uint64_t *live_slots; /* BUCKETS x SLOTS_PER_BUCKET addresses, 0 = empty */
 
-/* The filter bit of hash h is set while filter_count[h] is not 0. A count that drops to 0 clears the bit and
- * then looks again: an insert racing with it has counted first and sets the bit after, or is seen and the bit is
- * set back. The bit may be clear for an instant while a block is being inserted; that block's address has not
- * reached the program yet, so its free cannot be missed. */
-static void filter_add(unsigned h) {
-  __atomic_fetch_add(&filter_count[h], 1, __ATOMIC_SEQ_CST);
-  __atomic_fetch_or(&sampling_live_filter[h / 64], 1ull << (h % 64), __ATOMIC_SEQ_CST);
+/* A filter bit h is set while count[h] is not 0. A count that drops to 0 clears the bit and then looks again: an
+ * insert racing with it has counted first and sets the bit after, or is seen and the bit is set back. The bit may
+ * be clear for an instant while a block is being inserted; that block's address has not reached the program yet,
+ * so its free cannot be missed. */
+static void filter_add(uint64_t *bits, uint8_t *count, unsigned h) {
+  __atomic_fetch_add(&count[h], 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_or(&bits[h / 64], 1ull << (h % 64), __ATOMIC_SEQ_CST);
 }
 
-static void filter_remove(unsigned h) {
-  if (__atomic_sub_fetch(&filter_count[h], 1, __ATOMIC_SEQ_CST) != 0) return;
-  __atomic_fetch_and(&sampling_live_filter[h / 64], ~(1ull << (h % 64)), __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&filter_count[h], __ATOMIC_SEQ_CST) != 0)
-    __atomic_fetch_or(&sampling_live_filter[h / 64], 1ull << (h % 64), __ATOMIC_SEQ_CST);
+static void filter_remove(uint64_t *bits, uint8_t *count, unsigned h) {
+  if (__atomic_sub_fetch(&count[h], 1, __ATOMIC_SEQ_CST) != 0) return;
+  __atomic_fetch_and(&bits[h / 64], ~(1ull << (h % 64)), __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&count[h], __ATOMIC_SEQ_CST) != 0) __atomic_fetch_or(&bits[h / 64], 1ull << (h % 64), __ATOMIC_SEQ_CST);
+}
+
+static void filters_add(const void *p) {
+  filter_add(sampling_live_filter, filter_count, sampling_filter_bit(p));
+  filter_add(live_filter2, filter2_count, filter2_bit(p));
+}
+
+static void filters_remove(const void *p) {
+  filter_remove(sampling_live_filter, filter_count, sampling_filter_bit(p));
+  filter_remove(live_filter2, filter2_count, filter2_bit(p));
 }
 
 static int live_insert(void *p) {
-  unsigned h = sampling_filter_bit(p), b = (unsigned)(sampling_hash(p) >> (64 - BUCKET_BITS));
+  unsigned b = (unsigned)(sampling_hash(p) >> (64 - BUCKET_BITS));
   uint64_t *slot = live_slots + (size_t)b * SLOTS_PER_BUCKET;
-  filter_add(h); /* before the slot: a free that finds the slot must have found the bit */
+  filters_add(p); /* before the slot: a free that finds the slot must have found both bits */
   for (unsigned i = 0; i < SLOTS_PER_BUCKET; i++) {
     uint64_t expected = 0;
     if (__atomic_compare_exchange_n(&slot[i], &expected, (uint64_t)(uintptr_t)p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
@@ -431,7 +447,7 @@ static int live_insert(void *p) {
       return 1;
     }
   }
-  filter_remove(h);
+  filters_remove(p);
   return 0;
 }
 
@@ -440,13 +456,15 @@ struct rec_alloc { uint32_t type, bytes; uint64_t t, addr, size; uint32_t depth,
 
 void sampling_forget(void *p) {
   if (!enabled || !p) return;
-  unsigned h = sampling_filter_bit(p), b = (unsigned)(sampling_hash(p) >> (64 - BUCKET_BITS));
+  unsigned h2 = filter2_bit(p);
+  if (!((__atomic_load_n(&live_filter2[h2 / 64], __ATOMIC_RELAXED) >> (h2 % 64)) & 1)) return;
+  unsigned b = (unsigned)(sampling_hash(p) >> (64 - BUCKET_BITS));
   uint64_t *slot = live_slots + (size_t)b * SLOTS_PER_BUCKET;
   for (unsigned i = 0; i < SLOTS_PER_BUCKET; i++) {
     uint64_t expected = (uint64_t)(uintptr_t)p;
     if (__atomic_load_n(&slot[i], __ATOMIC_RELAXED) == expected &&
         __atomic_compare_exchange_n(&slot[i], &expected, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-      filter_remove(h);
+      filters_remove(p);
       __atomic_fetch_sub(&stat_live, 1, __ATOMIC_RELAXED);
       /* Writing the record may allocate (a thread's first ring registers a destructor): the probe's own work. */
       int saved = in_probe;

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { nativeProgram } from '../support/paths';
+import { nativeBuild, nativeProgram } from '../support/paths';
 import { diffProfiles, rankHotspots, type AllocationProfile, type Ranking } from '../../../src/core/profilers';
 import { readElfInfo } from '../../../src/core/profilers/symbolize';
 import { readProbeSampledProfile, parseSampleFile, findSampleFiles } from '../../../src/core/profilers/probeSampled';
@@ -58,6 +58,40 @@ for (const a of allocators) {
       assert.equal(f.module, nativeProgram('proftest-sites'));
       assert.equal(f.buildId, readElfInfo(nativeProgram('proftest-sites'))?.buildId);
       assert.match(f.offset ?? '', /^0x[0-9a-f]+$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+// Every block of proftest-once is 1 MiB, above the interval: each must be sampled once and its free seen once. Under
+// jemalloc its aligned operator new calls aligned_alloc through its PLT (the probe's); libcustom-alloc.so is an
+// allocator the probe does not know, whose operator new calls malloc: the short paths must keep the guard there.
+const onceAllocators = [...allocators, { id: 'an unknown allocator (libcustom-alloc.so, new over malloc)', preload: path.join(nativeBuild, 'libcustom-alloc.so') }];
+for (const a of onceAllocators) {
+  test(`probe-sampled under ${a.id}: every allocation entry point samples a block once, and sees its free once`, async (t) => {
+    if (a.preload && !existsSync(a.preload)) return t.skip(`${a.preload} not installed`);
+    const dir = await sampled(nativeProgram('proftest-once'), ['10'], { ALLOCLAB_PROBE_SAMPLE_INTERVAL: '524288', ...(a.preload ? { LD_PRELOAD: a.preload } : {}) });
+    try {
+      const [file] = findSampleFiles(dir);
+      const raw = parseSampleFile(file);
+      assert.equal(raw.events.filter((e) => e.size >= 1 << 20).length, 50, 'samples of the 50 blocks of 1 MiB');
+      // In record order, each address alternates: sampled, freed (a block sampled by chance at start-up, such as
+      // libstdc++'s emergency pool, may stay live).
+      const live = new Set<number>();
+      let bigFrees = 0;
+      const big = new Set<number>();
+      for (const e of raw.events) {
+        if (e.size > 0) {
+          assert.ok(!live.has(e.addr), `0x${e.addr.toString(16)} sampled twice while live`);
+          live.add(e.addr);
+          if (e.size >= 1 << 20) big.add(e.addr);
+        } else {
+          assert.ok(live.delete(e.addr), `a free of 0x${e.addr.toString(16)} that was not live`);
+          if (big.delete(e.addr)) bigFrees++;
+        }
+      }
+      assert.equal(bigFrees, 50, 'frees of the 50 blocks of 1 MiB');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
