@@ -44,6 +44,7 @@ const sampledRepeat = Math.max(1, opt('sampled-repeat', 5));
 const sampledArgs = ['--work', String(sampledWork), '--threads', String(threads)];
 // One perf record of the demo holds about 5,000 samples: its shares move by a few tenths of a point between runs.
 const perfRepeat = Math.max(1, opt('perf-repeat', 3));
+const ACCURACY_RUNS = Math.max(1, opt('accuracy-runs', 20));
 const pct = (x: number | null) => (x == null ? '-' : `${(100 * x).toFixed(1)} %`);
 const mib = (x: number) => (x / 1048576).toFixed(2);
 
@@ -155,15 +156,25 @@ async function main() {
       if (heaptrack.available().ok && existsSync(volume)) {
         const exactDir = path.join(tmp, 'accuracy-exact');
         const exact = (await profileRun({ backend: heaptrack, target: { command: volume, args: [], durationMs: 600_000, cwd: tmp }, runsDir: exactDir, outDir: exactDir })).profiles[0].profile;
-        const dir = path.join(tmp, 'accuracy');
-        mkdirSync(dir, { recursive: true });
-        spawnSync(volume, [], { env: { ...process.env, ...sampledEnv(dir, 524288, null) }, stdio: 'ignore', timeout: 600_000 });
-        const sampled = await readProbeSampledProfile(dir);
-        const acc = compareAccuracy(exact, sampled);
+        // The sampled side is cheap (full speed): run it many times, since one run's order and coverage are draws
+        // from the sampler's distribution. The table shows the first run; the sentence gives the rates over all.
+        const accs: ReturnType<typeof compareAccuracy>[] = [];
+        let sampled: AllocationProfile | null = null;
+        for (let i = 0; i < ACCURACY_RUNS; i++) {
+          const dir = path.join(tmp, `accuracy-${i}`);
+          mkdirSync(dir, { recursive: true });
+          spawnSync(volume, [], { env: { ...process.env, ...sampledEnv(dir, 524288, null) }, stdio: 'ignore', timeout: 600_000 });
+          const profile = await readProbeSampledProfile(dir);
+          sampled ??= profile;
+          accs.push(compareAccuracy(exact, profile));
+        }
+        const acc = accs[0];
+        const orderRuns = accs.filter((a) => a.top10Same).length;
+        const within = accs.reduce((n, a) => n + a.above1Within, 0), lines = accs.reduce((n, a) => n + a.above1, 0);
         sampledTables.push(
           `### probe-sampled: accuracy against heaptrack (exact), 512 KiB`,
           '',
-          `native/proftest/volume.c (twelve sites, 1.5 GiB allocated in all, the same on every run: a fixed volume; the demo service's volume changes with its timing, and heaptrack's slowdown changes that timing) once under heaptrack (every allocation) and once under glibc + probe-sampled at 512 KiB (${sampled.sampling?.samples ?? '?'} samples); allocated bytes per user line. Top 10 in the same order: **${acc.top10Same ? 'yes' : 'no'}**. Lines above 1 % of the total within 2 sigma of the exact figure: **${acc.above1Within} of ${acc.above1}** (at 2 sigma about 1 in 20 is expected outside).`,
+          `native/proftest/volume.c (twelve sites, 1.5 GiB allocated in all, the same on every run: a fixed volume; the demo service's volume changes with its timing, and heaptrack's slowdown changes that timing) once under heaptrack (every allocation) and ${ACCURACY_RUNS} times under glibc + probe-sampled at 512 KiB (the first: ${sampled?.sampling?.samples ?? '?'} samples); allocated bytes per user line. Top 10 in the same order: **${orderRuns} of ${ACCURACY_RUNS} runs** (the first: ${acc.top10Same ? 'yes' : 'no'}; neighbours 25 % apart at 1-3 % of the total are 1.3 to 1.7 sigma apart at this interval, so an occasional swap there is the sampler's resolution, not a bias). Lines above 1 % of the total within 2 sigma of the exact figure: **${within} of ${lines} (${(100 * within / Math.max(1, lines)).toFixed(0)} %)** over all runs (about 95 % expected); the first run: ${acc.above1Within} of ${acc.above1}.`,
           '',
           '| exact rank | sampled rank | user line | exact MiB | sampled MiB | 1-sigma MiB | share | within 2 sigma |',
           '|---|---|---|---|---|---|---|---|',
