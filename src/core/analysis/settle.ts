@@ -13,7 +13,7 @@
 // the phase too, once that has held as long as a class must hold: running on would end it undecided all the same.
 // The check then says `undecided`, and the runner says "stopped", not "settled".
 import type { PhaseKind, Sample } from '../model';
-import { classifyTrajectory, isDecided, seriesOf, type TrajectoryClass } from './trajectory';
+import { classifyTrajectory, isDecided, MIN_SETTLED, seriesOf, type TrajectoryClass } from './trajectory';
 
 export interface SettleOptions {
   /**
@@ -105,7 +105,10 @@ export class PhaseSettler {
       // Undecided, and by the trajectory's own estimate (an interval narrowing as n^-3/2) not decidable before the
       // bound: running on to the bound would end the phase undecided all the same, only later. Not in a warm-up,
       // whose length is also what keeps start-up out of the load phase that follows.
-      const beyond = this.kind !== 'warmup' && !isDecided(t) && this.boundMs != null && t.needMs != null && nowMs + t.needMs > this.startMs + this.boundMs;
+      // Only once the window holds enough buckets for any class: a bound shorter than that (an idle phase of 8 s)
+      // never decides a class, and the phase is there for its own figures (what came back), so it runs to its bound.
+      const beyond = this.kind !== 'warmup' && !isDecided(t) && this.boundMs != null && t.needMs != null &&
+        elapsed >= MIN_SETTLED * t.bucketMs && nowMs + t.needMs > this.startMs + this.boundMs;
       const cls = beyond ? 'beyond-bound' : t.class;
       const prev = this.held.get(name);
       const held: Held = prev && prev.cls === cls ? prev : { cls, sinceMs: nowMs };

@@ -45,11 +45,13 @@ const DEFAULT_OSCILLATION = 0.1;
 // At least 10 settled buckets: the normal approximation of the Mann-Kendall statistic is accepted from n ≈ 10, and
 // fewer points give an interval that is mostly its own uncertainty. Effective points (after autocorrelation) at
 // least 5 for the same reason.
-const MIN_SETTLED = 10;
+export const MIN_SETTLED = 10;
 const MIN_EFFECTIVE = 5;
 // A trend (rising, falling) can be called from fewer effective points, since its interval already carries the
 // autocorrelation; but not from under two, where the series is in effect one block.
 const MIN_TREND_EFFECTIVE = 2;
+// ... unless one straight line explains the series almost entirely (nearlyLinear).
+const NEARLY_LINEAR = 0.05;
 const DEFAULT_MAX_POINTS = 120;
 // Breaks looked for one after another at the start of a window (the corner of a fill, then the knee of its creep):
 // three are enough for a fill-creep-level shape; more would start cutting trends into pieces.
@@ -429,7 +431,7 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   const withinBandByRange = settled.length >= MIN_SETTLED && settledRange <= band * settledSpanMin;
   if (withinBandByRange) {
     out.class = rampRise != null && rampRise > band ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
-  } else if (settled.length < MIN_SETTLED || effective < MIN_TREND_EFFECTIVE) {
+  } else if (settled.length < MIN_SETTLED || (effective < MIN_TREND_EFFECTIVE && !nearlyLinear(settled, trend.intercept, trend.slopePerMin / 60_000))) {
     out.class = 'too-short';
     const moreEffective = Math.ceil((MIN_EFFECTIVE - effective) * trend.factor);
     out.needMs = Math.max(MIN_SETTLED - settled.length, moreEffective, 1) * bucketMs;
@@ -467,6 +469,20 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   if (out.needMs != null) out.need = needWords(out.needMs);
   if (out.needMs === 0) { out.needMs = null; out.need = null; }
   return out;
+}
+
+/**
+ * A series that one straight line explains almost entirely (residuals around the Theil-Sen line with a standard
+ * deviation under 5 % of what the line rises over the window: R^2 above about 0.97). Its interval is then narrow
+ * because every pairwise slope agrees, and the autocorrelation of what little is left (a leak counted to the byte
+ * has residuals of a few bytes, in a pattern) says nothing about the trend: a count of effective points is no
+ * reason to leave it undecided. A plateau that wanders is not nearly linear: its excursions are of the size of its
+ * drift.
+ */
+function nearlyLinear(points: readonly SeriesPoint[], intercept: number, slopePerMs: number): boolean {
+  const rise = Math.abs(slopePerMs) * (points.at(-1)!.t - points[0].t);
+  if (!(rise > 0)) return false;
+  return standardDeviation(points.map((p) => p.v - (intercept + slopePerMs * p.t))) < NEARLY_LINEAR * rise;
 }
 
 function bandFor(level: number, opts: TrajectoryOptions): number {

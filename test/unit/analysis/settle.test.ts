@@ -100,3 +100,9 @@ test('a phase that its bound cannot decide ends as undecided, once that has held
   // Without a bound the same series runs on.
   assert.equal(firstSettled('load', swing, 39_000)?.why.includes('past the'), undefined);
 });
+
+test('an idle phase whose bound is too short for any class runs to its bound (its figures are what came back)', () => {
+  const settler = new PhaseSettler('idle', 0, { boundMs: 8000 });
+  const flat = series(8000, () => 300 * MiB);
+  for (let now = 1000; now < 8000; now += 1000) assert.equal(settler.check(flat.filter((s) => s.t <= now), now).settled, false, `stopped at ${now} ms`);
+});
