@@ -119,8 +119,7 @@ export class PhaseSettler {
       if (beyond && nowMs - held.sinceMs >= needHold) {
         undecided = true;
         decided.push(`${name} undecided (${t.need} needed, past the phase's bound)`);
-      }
-      else if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
+      } else if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
       else if (!answers(this.kind, t.class)) open.push(`${name} ${this.kind === 'idle' ? 'still coming back' : t.class}`);
       else if (nowMs - held.sinceMs < needHold) open.push(`${name} ${t.class} for ${((nowMs - held.sinceMs) / 1000).toFixed(0)} s of ${(needHold / 1000).toFixed(0)} s`);
       else decided.push(`${name} ${this.kind === 'idle' ? IDLE_WORDS[t.class] ?? t.class : t.class}`);
