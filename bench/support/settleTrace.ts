@@ -1,9 +1,9 @@
 // What --until-settled would have decided, second by second, on a kept run: for each environment and phase, the
-// settler's answer at every check (`node dist/bench/settleTrace.js RUN_DIR [--ledger off] [--every N]`). A tool for
+// settler's answer at every check (`node dist/bench/support/settleTrace.js RUN_DIR [--ledger off] [--every N]`; not one of `npm run bench`'s benchmarks). A tool for
 // reading the settler on real samples; it prints, it judges nothing.
-import { PhaseSettler } from '../src/core/analysis/settle';
-import { openRun } from '../src/core/runs/store';
-import { withoutLedger } from './support/deriveRun';
+import { PhaseSettler } from '../../src/core/analysis/settle';
+import { openRun } from '../../src/core/runs/store';
+import { withoutLedger } from './deriveRun';
 
 const dir = process.argv[2];
 if (!dir) {
