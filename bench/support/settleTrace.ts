@@ -1,6 +1,6 @@
 // What --until-settled would have decided, second by second, on a kept run: for each environment and phase, the
-// settler's answer at every check (`node dist/bench/support/settleTrace.js RUN_DIR [--ledger off] [--every N]`; not one of `npm run bench`'s benchmarks). A tool for
-// reading the settler on real samples; it prints, it judges nothing.
+// settler's answer at every check. A tool for reading the settler on real samples (it prints, it judges nothing),
+// not one of `npm run bench`'s benchmarks: `node dist/bench/support/settleTrace.js RUN_DIR [--ledger off] [--every N]`.
 import { PhaseSettler } from '../../src/core/analysis/settle';
 import { openRun } from '../../src/core/runs/store';
 import { withoutLedger } from './deriveRun';
