@@ -278,6 +278,8 @@ static __attribute__((noinline, cold)) void forget_sampled(void *p) {
  * program's call site, since the sampling slow path is reached by a tail call into sample_then, whose own frame
  * then holds the return address into the program. */
 #define SHORT_FN static __attribute__((noinline, optimize("omit-frame-pointer")))
+/* An exported entry point that is itself the short path (free, the deletes). */
+#define SHORT_EXPORT EXPORT __attribute__((optimize("omit-frame-pointer")))
 
 static __attribute__((noinline)) void *sample_then(void *p, size_t request) {
   sampling_take(p, request);
@@ -333,7 +335,7 @@ static __attribute__((noinline)) void free_full(void *p) {
 /* Like the deletes below: the short target (next_free, set by short_paths_init) or the full path. */
 static void (*short_free)(void *);
 
-EXPORT __attribute__((optimize("omit-frame-pointer"))) void free(void *p) {
+SHORT_EXPORT void free(void *p) {
   if (UNLIKELY(!short_free)) {
     free_full(p);
     return;
@@ -542,7 +544,6 @@ static void *new_fallback(size_t n, size_t align, int nothrow) {
  * needs the guard), or to <sym>_short, which calls short_<sym>, the target chosen once by short_paths_init; a
  * delete tests short_<sym> itself. */
 #define HOT static __attribute__((noinline))
-#define SHORT_EXPORT EXPORT __attribute__((optimize("omit-frame-pointer")))
 static void *(*short__Znwm)(size_t), *(*short__Znam)(size_t);
 static void (*short__ZdlPv)(void *), (*short__ZdaPv)(void *);
 static void (*short__ZdlPvm)(void *, size_t), (*short__ZdaPvm)(void *, size_t);

@@ -344,15 +344,12 @@ interface Reading {
 }
 
 /** The finding from the weighed environments (before the caveats lower its confidence). */
-function read(list: readonly Weighed[], ranUntilSettled: boolean): Reading {
+function read(list: readonly Weighed[], ranUntilSettled: boolean, single: boolean): Reading {
   const ids = list.map((x) => x.rec.env);
   const rising = list.filter((x) => isRising(x.tr));
   const bounded = list.filter((x) => isBounded(x.tr));
   const undecided = list.filter((x) => x.tr.class === 'too-short');
   const withLedger = list.filter((x) => x.m.liveHeapTrajectory);
-  // One allocator configuration, however many environments ran it (a binary that links jemalloc, run as shipped
-  // and with jemalloc preloaded, is one): nothing to compare with.
-  const single = configurations(list) === 1;
   const secondAllocator = list.some((x) => x.rec.env === 'as-shipped')
     ? 'The binary links its own allocator, so no other can be swapped in: relink it against glibc malloc to compare allocators.'
     : null;
@@ -512,9 +509,12 @@ export function diagnose(envs: readonly EnvironmentRecord[], scenario: unknown =
     d.summary = diagnosisHeadline(d);
     return d;
   }
-  const r = read(list, (scenario as { untilSettled?: unknown } | null)?.untilSettled === true);
+  // One allocator configuration, however many environments ran it (a binary that links jemalloc, run as shipped
+  // and with jemalloc preloaded, is one): nothing to compare with.
+  const single = configurations(list) === 1;
+  const r = read(list, (scenario as { untilSettled?: unknown } | null)?.untilSettled === true, single);
   const caveats = workCaveats(list, scenario);
-  if (configurations(list) === 1 && r.finding !== 'inconclusive') {
+  if (single && r.finding !== 'inconclusive') {
     caveats.push(list.length === 1 ? `Only ${list[0].rec.label} was measured: no other allocator to compare with.`
       : `Only one allocator was measured: ${list.map((x) => x.rec.label).join(' and ')} ran the same one (${list[0].rec.verification?.mappedAllocator ?? 'glibc malloc'}) with the same settings, so there is no other allocator to compare with.`);
   }

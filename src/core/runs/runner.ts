@@ -10,7 +10,7 @@ import {
   type AllocatorProfile, type BinaryInfo, type DiscoveryOptions,
 } from '../allocators';
 import { computeEnvironmentMetrics } from '../analysis/metrics';
-import { PhaseSettler } from '../analysis/settle';
+import { PhaseSettler, type SettleCheck } from '../analysis/settle';
 import { judgeRun } from '../analysis/verdict';
 import { AlloclabError, printableOutput, TargetError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
@@ -360,15 +360,13 @@ async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: Abor
     const phaseEnd = new AbortController();
     const endPhase = () => phaseEnd.abort();
     signal.addEventListener('abort', endPhase, { once: true });
-    let settled: string | null = null;
-    let undecided = false;
+    let settled = null as SettleCheck | null; // set by the watch below (a closure)
     let driverExited = false;
     const settler = untilSettled ? new PhaseSettler(phase.kind, startMs, { boundMs: durationMs }) : null;
     const watch = settler && setInterval(() => {
       const check = settler.check(samples, env.now());
       if (!check.settled) return;
-      settled = check.why;
-      undecided = check.undecided ?? false;
+      settled = check;
       endPhase();
     }, SETTLE_CHECK_MS);
     let load: LoadStats | undefined;
@@ -390,7 +388,7 @@ async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: Abor
       : driverExited ? 'driver-exit'
       : requests != null && load && load.requests >= requests ? 'requests'
       : 'duration';
-    if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled})`);
+    if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${settled.undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled.why})`);
     env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason });
     if (load?.redirects) {
       env.emit({ t: env.now(), type: 'note', level: 'warning', message: `${phase.name}: ${load.redirects} of ${load.requests} answers were redirects (3xx), which the load does not follow: they are not successes. Point the URL at the final address.` });
