@@ -11,9 +11,10 @@
 // longer phase (its duration is the bound), and a leak costs 15 s more than a flat series to settle.
 // A load or idle series that its bound cannot decide (still undecided, and its `need` reaches past the bound) ends
 // the phase too, once that has held as long as a class must hold: running on would end it undecided all the same.
-// The check then says `undecided`, and the runner says "stopped", not "settled".
+// The check then says `undecided`, and the runner says "stopped", not "settled". A rise that is slowing down (its
+// second half under half the rate of its first) is not settled as rising: a cache filling towards its bound.
 import type { PhaseKind, Sample } from '../model';
-import { classifyTrajectory, isDecided, MIN_SETTLED, seriesOf, type TrajectoryClass } from './trajectory';
+import { bucketMedians, classifyTrajectory, isDecided, MIN_SETTLED, seriesOf, theilSen, type SeriesPoint, type Trajectory, type TrajectoryClass } from './trajectory';
 
 export interface SettleOptions {
   /**
@@ -48,6 +49,9 @@ const DEFAULT_MIN_HOLD_MS = 2000;
 const DEFAULT_RISING_HOLD_FRACTION = 1 / 2;
 const DEFAULT_MIN_RISING_HOLD_MS = 15_000;
 const MAX_POINTS = 120;
+// Slowing: the second half of the window growing at under half the first half's rate, each half of 4 buckets or more.
+const SLOWING_FRACTION = 0.5;
+const MIN_HALF = 4;
 
 interface Held { cls: TrajectoryClass | 'beyond-bound'; sinceMs: number }
 
@@ -63,6 +67,20 @@ function answers(kind: PhaseKind, cls: TrajectoryClass): boolean {
   // Idle series are classified upside down (below): "rising" there is memory still coming back.
   if (kind === 'idle') return cls !== 'rising';
   return true;
+}
+
+/**
+ * A rise that is slowing down: over the settled window, the second half grows at under half the rate of the first.
+ * A cache filling towards its bound (keys drawn at random cover a keyspace ever more slowly) is "rising" at every
+ * moment until it levels off; ended there, the phase would call a leak what a longer run shows bounded. A leak
+ * grows at the same rate in both halves, so this only delays it (its phase still ends at its bound).
+ */
+function slowing(points: readonly SeriesPoint[], t: Trajectory, nowMs: number): boolean {
+  const buckets = bucketMedians(points, t.rampEndMs ?? t.startMs, nowMs, t.bucketMs);
+  if (buckets.length < 2 * MIN_HALF) return false;
+  const mid = buckets.length >> 1;
+  const first = theilSen(buckets.slice(0, mid)), second = theilSen(buckets.slice(mid));
+  return first != null && second != null && first.slope > 0 && second.slope < SLOWING_FRACTION * first.slope;
 }
 
 /** Follows one phase of one environment; `check` is called with every sample so far and the time now (ms, the samples' clock). */
@@ -121,6 +139,7 @@ export class PhaseSettler {
         decided.push(`${name} undecided (${t.need} needed, past the phase's bound)`);
       } else if (!isDecided(t)) open.push(`${name}: ${t.need ?? 'undecided'}`);
       else if (!answers(this.kind, t.class)) open.push(`${name} ${this.kind === 'idle' ? 'still coming back' : t.class}`);
+      else if (t.class === 'rising' && slowing(points, t, nowMs)) open.push(`${name} rising, but slowing: it may level off`);
       else if (nowMs - held.sinceMs < needHold) open.push(`${name} ${t.class} for ${((nowMs - held.sinceMs) / 1000).toFixed(0)} s of ${(needHold / 1000).toFixed(0)} s`);
       else decided.push(`${name} ${this.kind === 'idle' ? IDLE_WORDS[t.class] ?? t.class : t.class}`);
     }
