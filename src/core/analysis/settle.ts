@@ -70,13 +70,16 @@ function answers(kind: PhaseKind, cls: TrajectoryClass): boolean {
 }
 
 /**
- * A rise that is slowing down: over the settled window, the second half grows at under half the rate of the first.
+ * A rise that is slowing down: over the phase so far, the second half grows at under half the rate of the first.
  * A cache filling towards its bound (keys drawn at random cover a keyspace ever more slowly) is "rising" at every
  * moment until it levels off; ended there, the phase would call a leak what a longer run shows bounded. A leak
  * grows at the same rate in both halves, so this only delays it (its phase still ends at its bound).
  */
 function slowing(points: readonly SeriesPoint[], t: Trajectory, nowMs: number): boolean {
-  const buckets = bucketMedians(points, t.rampEndMs ?? t.startMs, nowMs, t.bucketMs);
+  // The whole window, not the part after the ramp cut: the cut follows the bend (a fill's knee is cut again and
+  // again), and what is left after it is too short for its halves to differ. Theil-Sen gives a short fill at the
+  // start of a leak little weight in the first half.
+  const buckets = bucketMedians(points, t.startMs, nowMs, t.bucketMs);
   if (buckets.length < 2 * MIN_HALF) return false;
   const mid = buckets.length >> 1;
   const first = theilSen(buckets.slice(0, mid)), second = theilSen(buckets.slice(mid));
