@@ -199,6 +199,41 @@ export function robustTrend(points: readonly SeriesPoint[]): { slopePerMin: numb
 }
 
 /**
+ * The drift of points read as a random walk: the mean of the increments from one point to the next (per ms), with a
+ * 99 % Student t interval. Why beside Mann-Kendall's: RSS that climbs in page- or arena-sized steps (a staircase)
+ * is a random walk with a drift, not a trend under stationary noise. Around any line its residuals run long, so the
+ * autocorrelation factor reads it as a plateau wandering with a long memory and gives Sen's interval the whole range
+ * of pairwise slopes ("-763 to +1267 MiB/min" for a series that climbed 260 MiB in 60 s, and only ever upwards). The
+ * increments of a walk are independent, and their mean is the drift: that is the test of a staircase.
+ * It is valid or conservative under the other noises too: under stationary noise the increments are negatively
+ * correlated (their mean is (last - first) / n, whose spread the interval overstates), and a swing adds as much down
+ * as up. So both intervals hold under both readings, and the trajectory uses their intersection (a 98 % interval).
+ * Null for fewer than MIN_SETTLED points.
+ */
+export function driftInterval(points: readonly SeriesPoint[]): { slope: number; interval: [number, number] } | null {
+  const n = points.length - 1;
+  if (n + 1 < MIN_SETTLED) return null;
+  const d: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    const dt = points[i].t - points[i - 1].t;
+    if (dt > 0) d.push((points[i].v - points[i - 1].v) / dt);
+  }
+  if (d.length < MIN_SETTLED - 1) return null;
+  const mean = d.reduce((a, x) => a + x, 0) / d.length;
+  const half = studentT99(d.length - 1) * standardDeviation(d) / Math.sqrt(d.length);
+  return { slope: mean, interval: [mean - half, mean + half] };
+}
+
+/**
+ * The two-sided 99 % quantile of Student's t with `df` degrees of freedom (Cornish-Fisher expansion about the
+ * normal; within 0.5 % of the table from df = 5).
+ */
+export function studentT99(df: number): number {
+  const z = ZCI, z3 = z ** 3, z5 = z ** 5, z7 = z ** 7;
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3);
+}
+
+/**
  * The residuals of points around the best continuous two-segment line, for the autocorrelation of the noise (null
  * for fewer than 8 points). Around one straight line, a trend that bends (growth slowing as arenas fill, a cache
  * filling then creeping) leaves residuals in long runs: read as autocorrelated noise, the bend alone would inflate
@@ -395,6 +430,10 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
     const ramp = transientEnd(part, opts, round > 0), step = levelShift(part, opts);
     const brk = ramp && step ? (step.sse < ramp.sse ? step : ramp) : ramp ?? step;
     if (!brk) break;
+    // A knee must leave at least as much as it cuts off: a level seen for less time than the creep before it is not
+    // yet a level (a staircase that pauses near the end of the window is still climbing), and the cut would leave a
+    // tail too short to say anything of the creep that made most of the window.
+    if (round > 0 && part.length - brk.index < brk.index) break;
     rampRise = (rampRise ?? 0) + brk.rise;
     settledFrom += brk.index;
     // A drop (a warm-up peak) is not followed by further ramps: what follows it is the steady state by the test.
@@ -409,13 +448,24 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   const resid = rawSettled.map((p) => p.v - (trend.intercept + (trend.slopePerMin / 60_000) * p.t)).sort((a, b) => a - b);
   const spread = resid.length ? quantileSorted(resid, 0.75) - quantileSorted(resid, 0.25) : 0;
   const effective = settled.length / trend.factor;
-  const [lo, hi] = trend.interval;
+  // Two intervals, each right under one reading of the noise: Mann-Kendall's (a trend under stationary noise) and the
+  // drift's (a random walk), each valid or conservative under the other reading too: their intersection. Disjoint,
+  // they disagree on the model and Mann-Kendall's (the primary) stands. The slope stays Theil-Sen's, brought inside
+  // the interval when the drift narrowed it.
+  const drift = driftInterval(settled);
+  const mk = trend.interval;
+  const dr = drift ? [drift.interval[0] * 60_000, drift.interval[1] * 60_000] as const : null;
+  const meet = dr != null && dr[0] <= mk[1] && dr[1] >= mk[0];
+  const lo = meet ? Math.max(mk[0], dr[0]) : mk[0];
+  const hi = meet ? Math.min(mk[1], dr[1]) : mk[1];
+  const s = Math.min(hi, Math.max(lo, trend.slopePerMin));
+  // The drift clears the band on its own: a climb (or descent) in steps, decided whatever the effective points.
+  const driftDecides = meet && (dr[0] > band || dr[1] < -band);
   const out: Trajectory = {
-    ...base, steadyBytes: steady, slopeBytesPerMin: trend.slopePerMin, slopeIntervalBytesPerMin: [lo, hi], bandBytesPerMin: band,
+    ...base, steadyBytes: steady, slopeBytesPerMin: s, slopeIntervalBytesPerMin: [lo, hi], bandBytesPerMin: band,
     rampEndMs: settledFrom ? settledStart : null, rampRiseBytes: rampRise, spreadBytes: spread,
     settledPoints: settled.length, effectivePoints: effective, needMs: null, need: null,
   };
-  const s = trend.slopePerMin;
   // abs: a series may be negated (an idle phase read upside down by the settler); its level is then below zero.
   const oscillating = spread > (opts.oscillationFraction ?? DEFAULT_OSCILLATION) * Math.abs(steady);
 
@@ -431,7 +481,7 @@ export function classifyTrajectory(points: readonly SeriesPoint[], startMs?: num
   const withinBandByRange = settled.length >= MIN_SETTLED && settledRange <= band * settledSpanMin;
   if (withinBandByRange) {
     out.class = rampRise != null && rampRise > band ? 'levelling-off' : oscillating ? 'oscillating' : 'flat';
-  } else if (settled.length < MIN_SETTLED || (effective < MIN_TREND_EFFECTIVE && !nearlyLinear(settled, trend.intercept, trend.slopePerMin / 60_000))) {
+  } else if (settled.length < MIN_SETTLED || (effective < MIN_TREND_EFFECTIVE && !driftDecides && !nearlyLinear(settled, trend.intercept, trend.slopePerMin / 60_000))) {
     out.class = 'too-short';
     const moreEffective = Math.ceil((MIN_EFFECTIVE - effective) * trend.factor);
     out.needMs = Math.max(MIN_SETTLED - settled.length, moreEffective, 1) * bucketMs;
