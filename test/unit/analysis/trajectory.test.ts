@@ -28,6 +28,11 @@ function ar1(phi: number, sd: number): (t: number, rand: () => number) => number
   return (_t, rand) => (x = phi * x + innov * gauss(rand));
 }
 
+/** Recorded per-second medians (MiB) as a series, one point in the middle of each second. */
+function perSecond(mib: readonly number[]): SeriesPoint[] {
+  return mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) }));
+}
+
 function cls(tr: Trajectory): string {
   return `${tr.class} (slope ${((tr.slopeBytesPerMin ?? NaN) / MiB).toFixed(2)} [${tr.slopeIntervalBytesPerMin?.map((x) => (x / MiB).toFixed(2)).join(', ')}] MiB/min, band ${((tr.bandBytesPerMin ?? NaN) / MiB).toFixed(2)})`;
 }
@@ -220,7 +225,7 @@ test('growth that slows as it goes (arenas filling) and moves in steps is rising
     380.6, 380.7, 396.5, 406.4, 406.4, 406.4, 406.4, 406.4, 408.4, 408.8, 411.9, 412.1, 413.3, 421.4, 424.5, 426.5, 434.6, 428.4,
     433.9, 433.9, 433.9, 438.3, 438.3, 438.3, 438.3, 438.3, 438.3, 438.3, 438.3, 438.3, 447.8, 447.8, 455.2, 455.2, 455.2, 455.2,
     455.2, 459.7, 459.7, 465.9, 466.4, 466.4, 470.1, 470.1, 470.1];
-  const recorded = mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) }));
+  const recorded = perSecond(mib);
   for (const end of [30, 35, 40, 45, 50, 55, 61]) {
     const tr = classifyTrajectory(recorded, 0, end * 1000);
     const [lo, hi] = tr.slopeIntervalBytesPerMin!;
@@ -243,7 +248,7 @@ test('a leak that pauses after its first fill, then grows linearly (a hockey sti
   const mib = [4.04, 4.04, 5.76, 6.48, 6.9, 7.31, 7.73, 7.83, 7.85, 7.88, 7.89, 8.12, 8.54, 8.81, 9.22, 9.64, 10.05, 10.72, 11.13,
     11.54, 11.94, 12.16, 12.57, 12.91, 13.38, 13.83, 14.29, 14.75, 15.17, 15.58, 15.99, 16.26, 16.73, 17.15, 17.57, 17.96, 18.56,
     18.98, 19.39, 19.8, 20.02, 20.36];
-  const recorded = mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) }));
+  const recorded = perSecond(mib);
   const tr = classifyTrajectory(recorded, 0, mib.length * 1000);
   assert.equal(tr.class, 'rising', cls(tr));
   const [lo, hi] = tr.slopeIntervalBytesPerMin!;
@@ -269,7 +274,7 @@ test('a staircase that climbs through the whole window is rising, with an interv
     369.1, 387.5, 387.5, 403.1, 415.3, 418.7, 423.5, 430.5, 430.5, 430.5, 430.5, 417.8, 425.1, 426.0, 418.6, 418.6, 419.1, 423.3, 426.8,
     426.8, 426.8, 426.8, 426.8, 427.1, 448.2, 449.2, 449.2, 454.2, 460.5, 466.6, 467.4, 472.8, 472.8, 472.8, 473.4, 481.6, 482.4, 491.8,
     502.0, 502.0, 502.1, 502.2, 502.2, 502.2];
-  const tr = classifyTrajectory(mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) })), 0, mib.length * 1000);
+  const tr = classifyTrajectory(perSecond(mib));
   assert.equal(tr.class, 'rising', cls(tr));
   const [lo, hi] = tr.slopeIntervalBytesPerMin!;
   // It rose 260 MiB in a minute: the interval holds that and stays within what the data allows.
@@ -284,7 +289,7 @@ test('a knee is not cut when the level after it is shorter than the climb before
     429.6, 433.6, 433.6, 433.6, 433.6, 426.2, 426.2, 426.2, 428.4, 431.8, 431.8, 444.0, 444.0, 455.7, 466.5, 466.5, 468.8, 468.8, 468.8,
     463.0, 463.0, 464.0, 464.0, 464.0, 464.0, 464.0, 464.0, 464.4, 464.4, 464.6, 470.4, 470.4, 470.4, 470.4, 472.1, 472.1, 472.1, 472.1,
     472.1, 465.5, 465.5, 465.5, 465.5, 465.5];
-  const tr = classifyTrajectory(mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) })), 0, mib.length * 1000);
+  const tr = classifyTrajectory(perSecond(mib));
   assert.ok(tr.rampEndMs != null && tr.rampEndMs >= 28_000 && tr.rampEndMs <= 36_000, `ramp end ${tr.rampEndMs}: ${cls(tr)}`);
   assert.ok(tr.settledPoints >= 25, `${tr.settledPoints} settled points`);
   assert.ok(tr.class !== 'rising' && tr.class !== 'falling', cls(tr));
