@@ -136,8 +136,11 @@ function fastEnough(list: readonly Weighed[]): Weighed[] {
 export function recommend(list: readonly Weighed[]): Recommendation | null {
   if (list.length < 2) return null;
   const base = defaultOf(list);
-  // A rising environment has no steady level to deploy on: its median is only where it was mid-run.
-  const candidates = fastEnough(list.filter((x) => x.tr.class !== 'too-short')).filter((x) => !isRising(x.tr)).sort((a, b) => a.steady - b.steady);
+  // A rising environment has no steady level to deploy on: its median is only where it was mid-run. The best
+  // throughput and p99 are those of every measured environment, settled or not: a rate does not wait for memory
+  // to settle, and an environment much slower than one still settling is not the one to deploy.
+  const fast = new Set(fastEnough(list));
+  const candidates = list.filter((x) => fast.has(x) && x.tr.class !== 'too-short' && !isRising(x.tr)).sort((a, b) => a.steady - b.steady);
   const pick = candidates[0];
   // A default that keeps growing has no level: it is priced at where the load left it, and any bounded environment
   // helps, since the default's memory has no bound at all.

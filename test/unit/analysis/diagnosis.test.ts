@@ -373,6 +373,22 @@ test('a gap where most of the higher level is the allocator\'s stays retention w
   assert.equal(climbing.finding, 'inconclusive', climbing.summary);
 });
 
+test('the best throughput is that of every measured environment: one much slower than an unsettled one is not recommended', () => {
+  // The demo's fixed run of 2026-12-07 03:44: tcmalloc settled at 123 MiB serving 1242 req/s; jemalloc, not settled
+  // at 193 MiB, served 2094. "Deploy tcmalloc" would have cost 40 % of the throughput jemalloc showed.
+  const envs = [
+    env('glibc', { rss: linear(300 * MiB, 100 * MiB), load: { throughputRps: 1000 } }),
+    env('tcmalloc', { rss: flat(120 * MiB), load: { throughputRps: 1250 } }),
+    env('jemalloc', { rss: flat(190 * MiB), noise: 4 * MiB, loadMs: 8000, load: { throughputRps: 2100 } }),
+  ];
+  const d = diagnose(envs);
+  assert.equal(d.environments['08-jemalloc'].trajectory, 'too-short');
+  assert.equal(d.recommendation, null, d.recommendation?.text);
+  assert.equal(d.unsettledCandidate?.env, 'jemalloc');
+  // Without the faster one, tcmalloc is the recommendation.
+  assert.equal(diagnose(envs.slice(0, 2)).recommendation?.env, 'tcmalloc');
+});
+
 test('an environment that needs far less but did not settle is named as such, not recommended and not hidden', () => {
   const envs = [env('glibc', { rss: flat(400 * MiB) }), env('jemalloc', { rss: flat(150 * MiB), noise: 3 * MiB, loadMs: 8000 })];
   const d = diagnose(envs);
