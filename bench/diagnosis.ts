@@ -279,10 +279,7 @@ function debianPrograms(): string[] {
 function demoMatrix(): string[] {
   const scenario = path.join(root, 'examples', 'demo.alloclab.json');
   const lines: string[] = [];
-  lines.push(`The demo's matrix (examples/demo.alloclab.json: six environments, 5 s warm-up, 60 s of load, 15 s idle), ${reps} run(s) with fixed durations and ${reps} with --until-settled, without the ledger.`);
-  lines.push('');
-  lines.push('| durations | run | finding (confidence) | wall s | load phase per environment, s |');
-  lines.push('|---|---|---|---|---|');
+  const count = { fixed: 0, settled: 0 };
   for (const settled of settledModes) {
     for (const rep of repNumbers) {
       const o = runScenario(scenario, false, settled, `demo-${settled}-${rep}`, `demo-false-${rep}`);
@@ -293,9 +290,16 @@ function demoMatrix(): string[] {
         return p ? `${e.env} ${seconds(p.endMs - p.startMs)}` : `${e.env} -`;
       }).join(', ');
       lines.push(`| ${settled ? 'until settled' : 'fixed'} | ${rep} | ${o.finding}${o.confidence ? ` (${o.confidence})` : ''} | ${seconds(o.wallMs)} | ${loads} |`);
+      count[settled ? 'settled' : 'fixed']++;
     }
   }
-  return lines;
+  return [
+    `The demo's matrix (examples/demo.alloclab.json: six environments, 5 s warm-up, 60 s of load, 15 s idle), ${count.fixed} run(s) with fixed durations and ${count.settled} with --until-settled, without the ledger.`,
+    '',
+    '| durations | run | finding (confidence) | wall s | load phase per environment, s |',
+    '|---|---|---|---|---|',
+    ...lines,
+  ];
 }
 
 function writeSection(body: string): void {
