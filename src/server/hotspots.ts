@@ -246,7 +246,6 @@ export class HotspotService {
       if (v.baseline) parts.push(`Change since ${esc(v.baseline)}: ${this.deltaText(h)}`);
       const rows = a.profiles.map((p) => {
         const match = this.environmentSites(p).get(lineKey(h));
-        // A sampling backend's estimate carries its statistical error (probe-sampled gives one per site).
         const figures = match && hotspotFigures(match, p.profile.capabilities, p.profile.sampled);
         return `| ${esc(p.label)} | ${match ? figures || '-' : 'not seen'} |`;
       });
