@@ -346,8 +346,11 @@ function transientEnd(buckets: readonly SeriesPoint[], opts: TrajectoryOptions, 
   const noise = standardDeviation(tail.map((p) => p.v - (tailTrend.intercept + (tailTrend.slopePerMin / 60_000) * p.t)));
   const early = brk.early * 60_000;
   // A drop is a start-up transient only when what follows is level (a warm-up peak, then the steady state): a
-  // drop followed by a climb is the series wandering, and trimming it would make a trend out of the climb.
-  const steep = early > 0 ? early > band && tailTrend.interval[1] < early
+  // drop followed by a climb is the series wandering, and trimming it would make a trend out of the climb. The
+  // same holds upside down: a ramp may be followed by a level or a slower creep (a cache filling, then churning),
+  // but a climb followed by a descent is the series wandering (a random walk goes up, then down), and trimming the
+  // climb would make a fall out of the descent.
+  const steep = early > 0 ? early > band && tailTrend.interval[1] < early && tailTrend.interval[1] >= 0
     : -early > band && tailTrend.interval[0] > early && tailTrend.interval[0] <= 0 && tailTrend.interval[1] >= 0;
   // A ramp must move the level by more than the noise, and by more than flat allows in a minute (the band): less
   // is not a start-up transient. The knee after a ramp (its creep) only has to stand out of the noise and move
