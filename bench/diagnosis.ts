@@ -237,6 +237,8 @@ interface DebianCase {
   name: string;
   scenario: string;
   needs: string[];
+  /** Debian packages that provide them. */
+  packages: string[];
   /** What a right finding is for this program under this client, and why (our reading of the program, not tuned). */
   expected: string;
   why: string;
@@ -257,7 +259,7 @@ function debianPrograms(): string[] {
   for (const c of cases) {
     const missing = c.needs.filter((n) => !onPath(n));
     if (missing.length) {
-      lines.push(`| ${c.name} | - | - | not run: ${missing.join(', ')} missing (apt-get install redis-server redis-tools memcached libmemcached-tools) | ${c.expected} | - | - | - |`);
+      lines.push(`| ${c.name} | - | - | not run: ${missing.join(', ')} missing (apt-get install ${c.packages.join(' ')}) | ${c.expected} | - | - | - |`);
       continue;
     }
     for (const settled of settledModes) {
