@@ -211,10 +211,9 @@ export function robustTrend(points: readonly SeriesPoint[]): { slopePerMin: numb
  * Null for fewer than MIN_SETTLED points.
  */
 export function driftInterval(points: readonly SeriesPoint[]): { slope: number; interval: [number, number] } | null {
-  const n = points.length - 1;
-  if (n + 1 < MIN_SETTLED) return null;
+  if (points.length < MIN_SETTLED) return null;
   const d: number[] = [];
-  for (let i = 1; i <= n; i++) {
+  for (let i = 1; i < points.length; i++) {
     const dt = points[i].t - points[i - 1].t;
     if (dt > 0) d.push((points[i].v - points[i - 1].v) / dt);
   }

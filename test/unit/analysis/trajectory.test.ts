@@ -33,6 +33,16 @@ function perSecond(mib: readonly number[]): SeriesPoint[] {
   return mib.map((m, i) => ({ t: 500 + i * 1000, v: Math.round(m * MiB) }));
 }
 
+/** 60 s of a random walk without drift around 200 MiB: in a share `p` of seconds, a step of about `stepMiB` (0.5-1.5x) up or down. */
+function driftlessWalk(seed: number, p: number, stepMiB: number): SeriesPoint[] {
+  let x = 200 * MiB, last = -1;
+  return series(60, (t, rand) => {
+    const sec = Math.floor(t / 1000);
+    if (sec !== last) { last = sec; if (rand() < p) x += (rand() < 0.5 ? -1 : 1) * stepMiB * MiB * (0.5 + rand()); }
+    return x;
+  }, seed);
+}
+
 function cls(tr: Trajectory): string {
   return `${tr.class} (slope ${((tr.slopeBytesPerMin ?? NaN) / MiB).toFixed(2)} [${tr.slopeIntervalBytesPerMin?.map((x) => (x / MiB).toFixed(2)).join(', ')}] MiB/min, band ${((tr.bandBytesPerMin ?? NaN) / MiB).toFixed(2)})`;
 }
@@ -312,13 +322,7 @@ test('a driftless walk in steps is no more often taken for a trend with the drif
   // The drift interval narrows Mann-Kendall's only where both hold: on walks that go nowhere it must not add trends.
   let trends = 0, trendsOld = 0;
   for (let seed = 1; seed <= 100; seed++) {
-    const rand = prng(seed);
-    let x = 200 * MiB, last = -1;
-    const walk = series(60, (t) => {
-      const sec = Math.floor(t / 1000);
-      if (sec !== last) { last = sec; if (rand() < 0.3) x += (rand() < 0.5 ? -1 : 1) * 5 * MiB * (0.5 + rand()); }
-      return x;
-    }, seed);
+    const walk = driftlessWalk(seed, 0.3, 5);
     const tr = classifyTrajectory(walk);
     if (tr.class === 'rising' || tr.class === 'falling') trends++;
     const mkOnly = robustTrend(bucketMedians(walk, 0, 60_000, 1000))!;
@@ -334,13 +338,7 @@ test('a walk that climbs and then comes back down is not cut into a start-up ram
   for (const [p, step] of [[0.8, 2], [0.3, 5]] as const) {
     const cut: number[] = [];
     for (let seed = 1; seed <= 100; seed++) {
-      const rand = prng(seed);
-      let x = 200 * MiB, last = -1;
-      const walk = series(60, (t) => {
-        const sec = Math.floor(t / 1000);
-        if (sec !== last) { last = sec; if (rand() < p) x += (rand() < 0.5 ? -1 : 1) * step * MiB * (0.5 + rand()); }
-        return x;
-      }, seed);
+      const walk = driftlessWalk(seed, p, step);
       const tr = classifyTrajectory(walk);
       if ((tr.rampRiseBytes ?? 0) > 0 && tr.class === 'falling') cut.push(seed);
     }
