@@ -60,6 +60,9 @@ function progressObserver(quiet: boolean): RunObserver & { end(): void } {
   let label = '';
   let phase = '';
   let rss = 0;
+  // The line follows the newest environment (the one before it may still be idling out).
+  let current = -1;
+  const earlier = new Set<string>();
   let last = 0;
   const draw = (force = false) => {
     if (!tty) return;
@@ -69,10 +72,17 @@ function progressObserver(quiet: boolean): RunObserver & { end(): void } {
     process.stderr.write(`\r\x1b[K${label} ${phase}  RSS ${formatMiB(rss)}`);
   };
   return {
-    environmentStarted(_i, env) { label = env.label; phase = 'starting'; rss = 0; draw(true); },
-    samples(_i, batch) { if (batch.length) rss = batch[batch.length - 1].rssBytes; draw(); },
+    environmentStarted(i, env) {
+      if (label) earlier.add(label);
+      current = i; label = env.label; phase = 'starting'; rss = 0; draw(true);
+    },
+    samples(i, batch) { if (i === current && batch.length) { rss = batch[batch.length - 1].rssBytes; draw(); } },
     progress(message) {
-      if (tty) { phase = message.includes(': ') ? message.slice(message.indexOf(': ') + 2) : message; draw(true); }
+      if (tty) {
+        if (!message.startsWith(`${label}: `) && [...earlier].some((l) => message.startsWith(`${l}: `))) return; // one idling out
+        phase = message.includes(': ') ? message.slice(message.indexOf(': ') + 2) : message;
+        draw(true);
+      }
       else if (!quiet) process.stderr.write(message + '\n');
     },
     environmentFinished(_i, env) {

@@ -51,7 +51,8 @@ export class RunSession implements vscode.Disposable {
         if (!this.runDir) return;
         this.deps.viewer.pushSamples(this.runDir, index, samples);
         const last = samples[samples.length - 1];
-        if (last) {
+        // The status follows the newest environment (the one before it may still be idling out).
+        if (last && index >= this.envIndex) {
           this.envIndex = index;
           this.lastRss = last.rssBytes;
           this.updateStatus();

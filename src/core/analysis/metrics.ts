@@ -215,3 +215,18 @@ export function computeEnvironmentMetrics(samples: Sample[], events: RunEvent[])
     phases,
   };
 }
+
+/**
+ * The share of one core the target used over fromMs..toMs (0.25: a quarter of a core), from the cumulative CPU
+ * time of its samples; null when fewer than two samples in the window carry it, or they span under half the window.
+ */
+export function cpuShare(samples: readonly Sample[], fromMs: number, toMs: number): number | null {
+  let first: Sample | undefined, last: Sample | undefined;
+  for (const s of samples) {
+    if (s.cpuMs == null || s.t < fromMs || s.t > toMs) continue;
+    first ??= s;
+    last = s;
+  }
+  if (!first || !last || last.t - first.t < (toMs - fromMs) / 2) return null;
+  return (last.cpuMs! - first.cpuMs!) / (last.t - first.t);
+}

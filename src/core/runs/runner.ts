@@ -1,5 +1,8 @@
-// Runs a scenario over its allocator environments, one after another (never in parallel: on a small machine
-// they would distort each other), and records everything in a run folder as it happens.
+// Runs a scenario over its allocator environments, one after another (never two under load at once: on a small
+// machine they would distort each other), and records everything in a run folder as it happens. One overlap is
+// allowed: once an environment is in its closing idle phases and its target is quiet (under 5 % of a core), the
+// next environment starts. An idle target needs no CPU, and its idle phase is there to show what memory it gives
+// back over time, which another process's load does not change.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,7 +12,7 @@ import {
   composeEnvironment, inspectBinary, preflight, resolveEnvironments, shippedEnvironments, verifyEnvironment,
   type AllocatorProfile, type BinaryInfo, type DiscoveryOptions,
 } from '../allocators';
-import { computeEnvironmentMetrics } from '../analysis/metrics';
+import { computeEnvironmentMetrics, cpuShare } from '../analysis/metrics';
 import { PhaseSettler, type SettleCheck } from '../analysis/settle';
 import { judgeRun } from '../analysis/verdict';
 import { AlloclabError, printableOutput, TargetError } from '../errors';
@@ -71,6 +74,10 @@ const STOP_GRACE_MS = 3000;
 const SETTLE_CHECK_MS = 1000;
 /** A profiler writes its trace after the target ends: give it longer before SIGKILL. */
 const PROFILED_STOP_GRACE_MS = 15_000;
+/** An environment in its closing idle phases hands over to the next once its target used under this share of a core... */
+const QUIET_CPU_SHARE = 0.05;
+/** ...over this long (and not before this long into the idle: in-flight work drains first). */
+const QUIET_WINDOW_MS = 2000;
 
 /** A scenario with no load: run BINARY ARGS for durationMs under each environment. */
 export function compareScenario(command: string, args: string[], durationMs: number, environments: string[], cwd: string): LoadedScenario {
@@ -139,25 +146,41 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   }
 
   const repeat = Math.max(1, scenario.repeat ?? 1);
+  // Environments still running (the newest, and any idling out before it), and the first failure of any.
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  // A profiler's collection after the target's exit (symbolising, writing its trace) is work: no overlap then.
+  const overlap = !req.hooks?.afterEnvironment && !req.hooks?.prepareLaunch && !req.hooks?.terminate;
   try {
     outer: for (const profile of profiles) {
       for (let rep = 1; rep <= repeat; rep++) {
-        if (req.signal?.aborted) break outer;
-        await runEnvironment({ req, observer, writer, profile, repetition: rep, executable, binary, cwd, phases, allowRemote });
+        if (req.signal?.aborted || failure) break outer;
+        let handOff = () => {};
+        const handedOff = new Promise<void>((resolve) => { handOff = resolve; });
+        const tracked: Promise<void> = runEnvironment({
+          req, observer, writer, profile, repetition: rep, executable, binary, cwd, phases, allowRemote,
+          ...(overlap ? { handOff } : {}),
+        }).catch((error: unknown) => { failure ??= { error }; }).finally(() => running.delete(tracked));
+        running.add(tracked);
+        await Promise.race([handedOff, tracked]);
       }
     }
   } finally {
+    await Promise.all(running);
     writer.record.cancelled = !!req.signal?.aborted;
     judgeRun(writer.record);
     writer.record.complete = true;
     writer.save();
   }
+  if (failure) throw (failure as { error: unknown }).error;
   return { runDir: writer.dir, record: writer.record };
 }
 
 interface EnvContext {
   req: RunRequest; observer: RunObserver; writer: RunWriter; profile: AllocatorProfile; repetition: number;
   executable: string; binary: BinaryInfo; cwd: string; phases: Phase[]; allowRemote: boolean;
+  /** Lets the next environment start (at most once, when this one idles out quietly); absent: no overlap. */
+  handOff?: () => void;
 }
 
 /**
@@ -351,49 +374,85 @@ async function awaitReady(c: EnvContext, env: EnvironmentInProgress, target: Tar
  */
 async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: AbortSignal, port: number, samples: readonly Sample[]): Promise<void> {
   const untilSettled = c.req.untilSettled ?? c.req.loaded.scenario.untilSettled ?? false;
-  for (const [i, phase] of c.phases.entries()) {
-    if (signal.aborted) break;
-    const { durationMs, requests } = phaseLimits(phase);
-    c.observer.progress?.(`${env.label}: ${phase.name} (${untilSettled ? `until settled, at most ${phase.duration}` : phase.duration})`);
-    const startMs = env.now();
-    env.emit({ t: startMs, type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
-    const phaseEnd = new AbortController();
-    const endPhase = () => phaseEnd.abort();
-    signal.addEventListener('abort', endPhase, { once: true });
-    let settled = null as SettleCheck | null; // set by the watch below (a closure)
-    let driverExited = false;
-    const settler = untilSettled ? new PhaseSettler(phase.kind, startMs, { boundMs: durationMs }) : null;
-    const watch = settler && setInterval(() => {
-      const check = settler.check(samples, env.now());
-      if (!check.settled) return;
-      settled = check;
-      endPhase();
-    }, SETTLE_CHECK_MS);
-    let load: LoadStats | undefined;
-    try {
-      if (phase.load && phase.kind !== 'idle') {
-        load = await runLoad(phase.load, {
-          port, durationMs, signal: phaseEnd.signal, outDir: env.dir, phaseName: phase.name,
-          baseDir: c.req.loaded.baseDir, allowRemote: c.allowRemote, requests, onDriverExit: () => { driverExited = true; },
-        });
-      } else {
-        await sleep(durationMs, undefined, { signal: phaseEnd.signal }).catch(() => undefined);
-      }
-    } finally {
-      if (watch) clearInterval(watch);
-      signal.removeEventListener('abort', endPhase);
+  let quiet: (() => void) | null = null;
+  try {
+    for (const [i, phase] of c.phases.entries()) {
+      if (signal.aborted) break;
+      if (!quiet && c.handOff && closingIdle(c.phases, i)) quiet = watchQuiet(c, env, samples, env.now());
+      await runPhase(c, env, signal, port, samples, untilSettled, phase, i);
     }
-    const reason: PhaseEndReason = signal.aborted ? 'cancelled'
-      : settled != null ? 'settled'
-      : driverExited ? 'driver-exit'
-      : requests != null && load && load.requests >= requests ? 'requests'
-      : 'duration';
-    if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${settled.undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled.why})`);
-    env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason });
-    if (load?.redirects) {
-      env.emit({ t: env.now(), type: 'note', level: 'warning', message: `${phase.name}: ${load.redirects} of ${load.requests} answers were redirects (3xx), which the load does not follow: they are not successes. Point the URL at the final address.` });
-    }
+  } finally {
+    quiet?.();
   }
+}
+
+/** One phase, to its end (phase-start, the load or the wait, the settle checks, phase-end with its reason). */
+async function runPhase(c: EnvContext, env: EnvironmentInProgress, signal: AbortSignal, port: number, samples: readonly Sample[],
+  untilSettled: boolean, phase: Phase, i: number): Promise<void> {
+  const { durationMs, requests } = phaseLimits(phase);
+  c.observer.progress?.(`${env.label}: ${phase.name} (${untilSettled ? `until settled, at most ${phase.duration}` : phase.duration})`);
+  const startMs = env.now();
+  env.emit({ t: startMs, type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
+  const phaseEnd = new AbortController();
+  const endPhase = () => phaseEnd.abort();
+  signal.addEventListener('abort', endPhase, { once: true });
+  let settled = null as SettleCheck | null; // set by the watch below (a closure)
+  let driverExited = false;
+  const settler = untilSettled ? new PhaseSettler(phase.kind, startMs, { boundMs: durationMs }) : null;
+  const watch = settler && setInterval(() => {
+    const check = settler.check(samples, env.now());
+    if (!check.settled) return;
+    settled = check;
+    endPhase();
+  }, SETTLE_CHECK_MS);
+  let load: LoadStats | undefined;
+  try {
+    if (phase.load && phase.kind !== 'idle') {
+      load = await runLoad(phase.load, {
+        port, durationMs, signal: phaseEnd.signal, outDir: env.dir, phaseName: phase.name,
+        baseDir: c.req.loaded.baseDir, allowRemote: c.allowRemote, requests, onDriverExit: () => { driverExited = true; },
+      });
+    } else {
+      await sleep(durationMs, undefined, { signal: phaseEnd.signal }).catch(() => undefined);
+    }
+  } finally {
+    if (watch) clearInterval(watch);
+    signal.removeEventListener('abort', endPhase);
+  }
+  const reason: PhaseEndReason = signal.aborted ? 'cancelled'
+    : settled != null ? 'settled'
+    : driverExited ? 'driver-exit'
+    : requests != null && load && load.requests >= requests ? 'requests'
+    : 'duration';
+  if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${settled.undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled.why})`);
+  env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason });
+  if (load?.redirects) {
+    env.emit({ t: env.now(), type: 'note', level: 'warning', message: `${phase.name}: ${load.redirects} of ${load.requests} answers were redirects (3xx), which the load does not follow: they are not successes. Point the URL at the final address.` });
+  }
+}
+
+/** Phase i starts the closing idle phases: it and every phase after it are idle, and some phase before it was not. */
+function closingIdle(phases: readonly Phase[], i: number): boolean {
+  const idle = (p: Phase) => p.kind === 'idle' && !p.load;
+  return phases.slice(i).every(idle) && !phases.slice(0, i).every(idle);
+}
+
+/**
+ * In the closing idle phases: once the target has used under QUIET_CPU_SHARE of a core over QUIET_WINDOW_MS, the
+ * next environment may start (a note says so, with the share). A target that keeps working while "idle" (its own
+ * timers, a batch) never hands over, and the environments stay one after another. Returns the disposer.
+ */
+function watchQuiet(c: EnvContext, env: EnvironmentInProgress, samples: readonly Sample[], fromMs: number): () => void {
+  const timer = setInterval(() => {
+    const now = env.now();
+    if (now - fromMs < QUIET_WINDOW_MS) return;
+    const share = cpuShare(samples, now - QUIET_WINDOW_MS, now);
+    if (share == null || share >= QUIET_CPU_SHARE) return;
+    clearInterval(timer);
+    env.emit({ t: now, type: 'note', level: 'info', message: `idle and quiet (${(share * 100).toFixed(1)} % of a core over ${QUIET_WINDOW_MS / 1000} s): the next environment starts while this one idles` });
+    c.handOff?.();
+  }, SETTLE_CHECK_MS / 2);
+  return () => clearInterval(timer);
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeEnvironmentMetrics, growthBytesPerMin, slope } from '../../../src/core/analysis/metrics';
+import { computeEnvironmentMetrics, cpuShare, growthBytesPerMin, slope } from '../../../src/core/analysis/metrics';
 import type { RunEvent, Sample } from '../../../src/core/model';
 
 const MiB = 1024 * 1024;
@@ -32,6 +32,17 @@ test('slope is exact on a line and null without spread', () => {
   assert.equal(slope([0, 1, 2, 3], [1, 3, 5, 7]), 2);
   assert.equal(slope([1, 1, 1], [1, 2, 3]), null);
   assert.equal(slope([1, 2], [1, 2]), null);
+});
+
+test('the CPU share over a window is from the cumulative CPU time of the samples inside it, null without enough of them', () => {
+  // A quarter of a core for 2 s, then nothing: CPU time read every 100 ms, other samples without it.
+  const samples: Sample[] = [];
+  for (let t = 0; t <= 4000; t += 50) samples.push({ t, rssBytes: MiB, ...(t % 100 === 0 ? { cpuMs: Math.min(t, 2000) / 4 } : {}) });
+  assert.equal(cpuShare(samples, 0, 2000), 0.25);
+  assert.equal(cpuShare(samples, 2000, 4000), 0);
+  assert.equal(cpuShare(samples, 1000, 3000), 0.125);
+  assert.equal(cpuShare(samples, 3900, 5900), null, 'the samples span a twentieth of the window');
+  assert.equal(cpuShare(samples.map(({ t, rssBytes }) => ({ t, rssBytes })), 0, 2000), null, 'no CPU time read');
 });
 
 test('growth over a window is in bytes per minute', () => {

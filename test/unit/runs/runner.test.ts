@@ -90,6 +90,66 @@ test('cancelling stops the target at once and keeps the run, marked cancelled', 
   assert.ok(record.environments[0].metrics!.samples > 5);
 });
 
+/** A scenario of a short load phase (no driver) and an idle phase, over glibc and jemalloc. */
+function idleOut(name: string, command: string, args: string[], idle = '4s') {
+  const scenario = parseScenarioText(JSON.stringify({
+    name, target: { command, args }, environments: ['glibc', 'jemalloc'],
+    phases: [{ name: 'load', kind: 'load', duration: '1s' }, { name: 'idle', kind: 'idle', duration: idle }],
+  }), `${name}.alloclab.json`);
+  return { file: null, baseDir: os.tmpdir(), scenario };
+}
+
+/** When an environment's target stopped, on the wall clock (its record opens before the spawn, so this is not after). */
+const endedBy = (e: { startedAt: string; durationMs: number | null }) => Date.parse(e.startedAt) + (e.durationMs ?? 0);
+
+test('an environment idling out quietly lets the next one start; both run to their end and nothing is left running', async () => {
+  const { runDir, record } = await executeRun({ kind: 'scenario', loaded: idleOut('quiet', '/bin/sleep', ['60']), runsDir });
+  const [g, j] = record.environments;
+  const [gEvents] = openRun(runDir).environments.map((e) => e.events);
+  for (const e of [g, j]) {
+    assert.equal(e.error, null, String(e.error));
+    assert.deepEqual(e.metrics!.phases.map((p) => p.kind), ['load', 'idle']);
+    assert.ok(!alive(e.pid), `${e.env} pid ${e.pid} still alive`);
+  }
+  const note = gEvents.find((e) => e.type === 'note' && /idle and quiet/.test(e.message));
+  assert.ok(note, 'the first environment says it handed over');
+  assert.ok(Date.parse(j.startedAt) < endedBy(g) - 1000, `jemalloc started ${endedBy(g) - Date.parse(j.startedAt)} ms before glibc ended`);
+  // The idle phase still ran its full length while the next environment started.
+  const idle = gEvents.find((e) => e.type === 'phase-end' && e.phase === 'idle');
+  assert.equal(idle?.type === 'phase-end' && idle.reason, 'duration');
+});
+
+test('a target that keeps working in its idle phase does not hand over: the next environment waits for it', async () => {
+  const { runDir, record } = await executeRun({ kind: 'scenario', loaded: idleOut('busy', '/bin/sh', ['-c', 'while :; do :; done'], '3s'), runsDir });
+  const [g, j] = record.environments;
+  assert.equal(openRun(runDir).environments[0].events.some((e) => e.type === 'note' && /idle and quiet/.test(e.message)), false);
+  assert.ok(Date.parse(j.startedAt) >= endedBy(g) - 1, 'jemalloc started only once glibc had stopped');
+  for (const e of [g, j]) assert.ok(!alive(e.pid));
+});
+
+test('a scenario of idle phases only has nothing to idle out from: its environments run one after another', async () => {
+  const scenario = parseScenarioText(JSON.stringify({
+    name: 'only-idle', target: { command: '/bin/sleep', args: ['60'] }, environments: ['glibc', 'jemalloc'],
+    phases: [{ name: 'idle', kind: 'idle', duration: '3s' }],
+  }), 'only-idle.alloclab.json');
+  const { record } = await executeRun({ kind: 'scenario', loaded: { file: null, baseDir: os.tmpdir(), scenario }, runsDir });
+  const [g, j] = record.environments;
+  assert.ok(Date.parse(j.startedAt) >= endedBy(g) - 1, 'jemalloc started only once glibc had stopped');
+});
+
+test('cancelling while one environment idles out and the next runs stops both and keeps the run', async () => {
+  const controller = new AbortController();
+  const started = Date.now();
+  const observer = { environmentStarted: (i: number) => { if (i === 1) setTimeout(() => controller.abort(), 300); } };
+  const { runDir, record } = await executeRun({ kind: 'scenario', loaded: idleOut('cancel', '/bin/sleep', ['60'], '30s'), runsDir, signal: controller.signal }, observer);
+  assert.ok(Date.now() - started < 15_000, 'cancel returned promptly');
+  assert.equal(record.cancelled, true);
+  assert.equal(record.environments.length, 2);
+  for (const e of record.environments) assert.ok(!alive(e.pid), `${e.env} pid ${e.pid} still alive`);
+  const idle = openRun(runDir).environments[0].events.find((x) => x.type === 'phase-end' && x.phase === 'idle');
+  assert.equal(idle?.type === 'phase-end' && idle.reason, 'cancelled', 'glibc was stopped in its idle phase of 30 s');
+});
+
 test('a scenario with phases and built-in HTTP load against a loopback server records per-phase metrics', async () => {
   const server = `const http=require('http');const keep=[];http.createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{keep.push(Buffer.alloc(4096,1));s.end('ok')})}).listen(+process.argv[1],'127.0.0.1',()=>console.log('listening'))`;
   const text = `{
