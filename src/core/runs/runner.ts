@@ -1,7 +1,7 @@
 // Runs a scenario over its allocator environments, one after another (never two under load at once: on a small
 // machine they would distort each other), and records everything in a run folder as it happens. One overlap is
 // allowed: once an environment is in its closing idle phases and its target is quiet (under 5 % of a core), the
-// next environment starts. An idle target needs no CPU, and its idle phase is there to show what memory it gives
+// next environment starts (when each target takes its own ${port}). An idle target needs no CPU, and its idle phase is there to show what memory it gives
 // back over time, which another process's load does not change.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -150,20 +150,20 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   const running = new Set<Promise<void>>();
   let failure: { error: unknown } | null = null;
   // A profiler's collection after the target's exit (symbolising, writing its trace) is work: no overlap then.
-  const overlap = !req.hooks?.afterEnvironment && !req.hooks?.prepareLaunch && !req.hooks?.terminate;
+  const overlap = !req.hooks?.afterEnvironment && !req.hooks?.prepareLaunch && !req.hooks?.terminate && ownPort(scenario);
   try {
-    outer: for (const profile of profiles) {
-      for (let rep = 1; rep <= repeat; rep++) {
-        if (req.signal?.aborted || failure) break outer;
-        let handOff = () => {};
-        const handedOff = new Promise<void>((resolve) => { handOff = resolve; });
-        const tracked: Promise<void> = runEnvironment({
-          req, observer, writer, profile, repetition: rep, executable, binary, cwd, phases, allowRemote,
-          ...(overlap ? { handOff } : {}),
-        }).catch((error: unknown) => { failure ??= { error }; }).finally(() => running.delete(tracked));
-        running.add(tracked);
-        await Promise.race([handedOff, tracked]);
-      }
+    const order = profiles.flatMap((profile) => Array.from({ length: repeat }, (_, k) => ({ profile, repetition: k + 1 })));
+    for (const [i, { profile, repetition }] of order.entries()) {
+      if (req.signal?.aborted || failure) break;
+      let handOff = () => {};
+      const handedOff = new Promise<void>((resolve) => { handOff = resolve; });
+      const tracked: Promise<void> = runEnvironment({
+        req, observer, writer, profile, repetition, executable, binary, cwd, phases, allowRemote,
+        // The last environment has no one to hand over to.
+        ...(overlap && i < order.length - 1 ? { handOff } : {}),
+      }).catch((error: unknown) => { failure ??= { error }; }).finally(() => running.delete(tracked));
+      running.add(tracked);
+      await Promise.race([handedOff, tracked]);
     }
   } finally {
     await Promise.all(running);
@@ -429,6 +429,17 @@ async function runPhase(c: EnvContext, env: EnvironmentInProgress, signal: Abort
   if (load?.redirects) {
     env.emit({ t: env.now(), type: 'note', level: 'warning', message: `${phase.name}: ${load.redirects} of ${load.requests} answers were redirects (3xx), which the load does not follow: they are not successes. Point the URL at the final address.` });
   }
+}
+
+/**
+ * Two targets side by side must not meet: each takes its own `${port}` (in its arguments or environment), and its
+ * readiness, if it listens, is looked for there. A target on a fixed port would fail to bind beside the one idling
+ * out, or worse, the readiness check and the load would reach the one idling out.
+ */
+function ownPort(scenario: Scenario): boolean {
+  const { args, env, ready } = scenario.target;
+  const own = (v: string | number | undefined) => v == null || String(v).includes('${port}');
+  return [...args, ...Object.values(env ?? {})].some((v) => v.includes('${port}')) && own(ready?.tcpPort) && own(ready?.httpUrl);
 }
 
 /** Phase i starts the closing idle phases: it and every phase after it are idle, and some phase before it was not. */

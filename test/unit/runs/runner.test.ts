@@ -90,10 +90,10 @@ test('cancelling stops the target at once and keeps the run, marked cancelled', 
   assert.ok(record.environments[0].metrics!.samples > 5);
 });
 
-/** A scenario of a short load phase (no driver) and an idle phase, over glibc and jemalloc. */
-function idleOut(name: string, command: string, args: string[], idle = '4s') {
+/** A scenario of a short load phase (no driver) and an idle phase, over glibc and jemalloc; each target is given its own ${port}. */
+function idleOut(name: string, command: string, args: string[], idle = '4s', env: Record<string, string> = { PORT: '${port}' }) {
   const scenario = parseScenarioText(JSON.stringify({
-    name, target: { command, args }, environments: ['glibc', 'jemalloc'],
+    name, target: { command, args, env }, environments: ['glibc', 'jemalloc'],
     phases: [{ name: 'load', kind: 'load', duration: '1s' }, { name: 'idle', kind: 'idle', duration: idle }],
   }), `${name}.alloclab.json`);
   return { file: null, baseDir: os.tmpdir(), scenario };
@@ -105,14 +105,15 @@ const endedBy = (e: { startedAt: string; durationMs: number | null }) => Date.pa
 test('an environment idling out quietly lets the next one start; both run to their end and nothing is left running', async () => {
   const { runDir, record } = await executeRun({ kind: 'scenario', loaded: idleOut('quiet', '/bin/sleep', ['60']), runsDir });
   const [g, j] = record.environments;
-  const [gEvents] = openRun(runDir).environments.map((e) => e.events);
+  const [gEvents, jEvents] = openRun(runDir).environments.map((e) => e.events);
   for (const e of [g, j]) {
     assert.equal(e.error, null, String(e.error));
     assert.deepEqual(e.metrics!.phases.map((p) => p.kind), ['load', 'idle']);
     assert.ok(!alive(e.pid), `${e.env} pid ${e.pid} still alive`);
   }
-  const note = gEvents.find((e) => e.type === 'note' && /idle and quiet/.test(e.message));
-  assert.ok(note, 'the first environment says it handed over');
+  const handedOver = (events: typeof gEvents) => events.some((e) => e.type === 'note' && /idle and quiet/.test(e.message));
+  assert.ok(handedOver(gEvents), 'the first environment says it handed over');
+  assert.equal(handedOver(jEvents), false, 'the last has no one to hand over to');
   assert.ok(Date.parse(j.startedAt) < endedBy(g) - 1000, `jemalloc started ${endedBy(g) - Date.parse(j.startedAt)} ms before glibc ended`);
   // The idle phase still ran its full length while the next environment started.
   const idle = gEvents.find((e) => e.type === 'phase-end' && e.phase === 'idle');
@@ -127,9 +128,15 @@ test('a target that keeps working in its idle phase does not hand over: the next
   for (const e of [g, j]) assert.ok(!alive(e.pid));
 });
 
+test('a target without its own ${port} is not started beside the one idling out (a fixed port would collide)', async () => {
+  const { record } = await executeRun({ kind: 'scenario', loaded: idleOut('fixed-port', '/bin/sleep', ['60'], '4s', {}), runsDir });
+  const [g, j] = record.environments;
+  assert.ok(Date.parse(j.startedAt) >= endedBy(g) - 1, 'jemalloc started only once glibc had stopped');
+});
+
 test('a scenario of idle phases only has nothing to idle out from: its environments run one after another', async () => {
   const scenario = parseScenarioText(JSON.stringify({
-    name: 'only-idle', target: { command: '/bin/sleep', args: ['60'] }, environments: ['glibc', 'jemalloc'],
+    name: 'only-idle', target: { command: '/bin/sleep', args: ['60'], env: { PORT: '${port}' } }, environments: ['glibc', 'jemalloc'],
     phases: [{ name: 'idle', kind: 'idle', duration: '3s' }],
   }), 'only-idle.alloclab.json');
   const { record } = await executeRun({ kind: 'scenario', loaded: { file: null, baseDir: os.tmpdir(), scenario }, runsDir });
