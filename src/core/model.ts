@@ -91,13 +91,19 @@ export interface LoadStats {
  */
 export type PhaseEndReason = 'duration' | 'driver-exit' | 'requests' | 'settled' | 'cancelled';
 
+/**
+ * What a phase ended `settled` on: its trajectory class, the comparison with an earlier environment (its own class
+ * still undecided), or its bound's inability to decide it either (`undecided`).
+ */
+export type SettledOn = 'class' | 'comparison' | 'undecided';
+
 /** What happened to the target, in time order (events.ndjson). */
 export type RunEvent =
   | { t: number; type: 'spawn'; pid: number; command: string; args: string[] }
   | { t: number; type: 'ready'; how: string }
   | { t: number; type: 'verified'; verification: Verification }
   | { t: number; type: 'phase-start'; phase: string; kind: PhaseKind; index: number }
-  | { t: number; type: 'phase-end'; phase: string; kind: PhaseKind; index: number; load?: LoadStats; reason?: PhaseEndReason }
+  | { t: number; type: 'phase-end'; phase: string; kind: PhaseKind; index: number; load?: LoadStats; reason?: PhaseEndReason; settledOn?: SettledOn }
   | { t: number; type: 'exit'; code: number | null; signal: string | null; expected: boolean }
   | { t: number; type: 'debug-stop'; reason: string; description?: string; threadId?: number }
   | { t: number; type: 'trim'; pid: number; rssBeforeBytes: number; rssAfterBytes: number; returnedBytes: number; allocator: string }
@@ -139,6 +145,8 @@ export interface PhaseMetrics {
   trajectory?: Trajectory | null;
   /** Why the phase ended (from its phase-end event), when the run recorded it. */
   endReason?: PhaseEndReason;
+  /** When it ended settled: on what. */
+  settledOn?: SettledOn;
   /** For idle phases: ms from the phase start until half of what the idle phase gave back was given back. */
   returnHalfMs?: number | null;
   /** For idle phases: share of the RSS gained since the first load phase that was given back (0..1). */

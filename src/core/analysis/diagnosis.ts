@@ -39,7 +39,7 @@ const MATERIAL_RAMP_FRACTION = 0.2;
 const PERFORMANCE_TOLERANCE = 0.1;
 // Growth under one allocator whose interval lies entirely below a quarter of another's: three quarters or more of
 // the faster growth is the allocator's, whatever the slower one settles to.
-const SLOWER_FRACTION = 0.25;
+export const SLOWER_FRACTION = 0.25;
 // A growth of something other than the heap explains RSS growth when it is at least half of it.
 const EXPLAINS_FRACTION = 0.5;
 
@@ -59,6 +59,11 @@ function isBounded(tr: Trajectory | null | undefined): boolean {
 
 function isRising(tr: Trajectory | null | undefined): boolean {
   return tr?.class === 'rising';
+}
+
+/** Until settled, its load ended on the comparison with an earlier environment, its own class still undecided. */
+function endedOnComparison(x: Weighed): boolean {
+  return x.m.phases.some((p) => p.kind === 'load' && p.settledOn === 'comparison');
 }
 
 /** Environments that were measured cleanly (applied, not crashed), one per environment id: the median repetition by steady level. */
@@ -97,7 +102,7 @@ function materiallyAbove(high: number, low: number): boolean {
 }
 
 /** Most of the higher level is what the lower one does without: the allocator's, not the program's. */
-function allocatorDominates(high: number, low: number): boolean {
+export function allocatorDominates(high: number, low: number): boolean {
   return high - low >= MATERIAL_LEVEL_FLOOR && high - low >= ALLOCATOR_SHARE * high;
 }
 
@@ -359,9 +364,19 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean, single: boolea
   const ev: DiagnosisEvidence[] = [];
   const longest = () => {
     const ms = Math.max(...undecided.map((x) => x.tr.needMs ?? 0));
-    // A run already made until settled hit its phase bound: only a longer bound helps.
-    const how = ranUntilSettled ? 'raise the load phase\'s duration bound' : 'or with --until-settled';
-    return ms > 0 ? `Run the load ${Math.ceil(ms / 1000)} s longer (${how}): ${undecided.map((x) => x.rec.label).join(', ')} did not settle.` : null;
+    if (!(ms > 0)) return null;
+    // One ended on the comparison (until settled: apart from another allocator, its own trend not needed for that)
+    // runs longer only without --until-settled; one that hit its phase bound, only with a longer bound.
+    const compared = undecided.filter(endedOnComparison), bounded = undecided.filter((x) => !endedOnComparison(x));
+    const how = [
+      ...(bounded.length ? [ranUntilSettled ? 'raise the load phase\'s duration bound' : 'or with --until-settled'] : []),
+      ...(compared.length ? ['without --until-settled'] : []),
+    ].join(', and ');
+    const why = [
+      ...(bounded.length ? [`${bounded.map((x) => x.rec.label).join(', ')} did not settle`] : []),
+      ...(compared.length ? [`${compared.map((x) => x.rec.label).join(', ')} ended on the comparison with another allocator, ${compared.length > 1 ? 'their' : 'its'} own trend undecided`] : []),
+    ].join('; ');
+    return `Run the load ${Math.ceil(ms / 1000)} s longer (${how}): ${why}.`;
   };
 
   // With the ledger, live memory growing under every allocator is a leak by definition, whatever RSS shows yet.

@@ -1,5 +1,5 @@
 // Metrics of one environment's run, from its samples and events. Pure functions: no I/O.
-import type { EnvironmentMetrics, LoadStats, PhaseEndReason, PhaseKind, PhaseMetrics, RunEvent, Sample, Trajectory } from '../model';
+import type { EnvironmentMetrics, LoadStats, PhaseEndReason, PhaseKind, PhaseMetrics, RunEvent, Sample, SettledOn, Trajectory } from '../model';
 import { allocatorSnapshots } from './habits';
 import { figuresFresh, ledgerCoverage, liveBytesOf } from './ledgerSeries';
 import { classifyTrajectory, median, seriesOf, timeAverage } from './trajectory';
@@ -41,7 +41,7 @@ function fitGrowth(samples: Sample[], windows: number[][], value: (s: Sample) =>
   return k == null ? null : k * 60_000;
 }
 
-interface PhaseWindow { phase: string; kind: PhaseKind; index: number; startMs: number; endMs: number; load?: LoadStats; reason?: PhaseEndReason }
+interface PhaseWindow { phase: string; kind: PhaseKind; index: number; startMs: number; endMs: number; load?: LoadStats; reason?: PhaseEndReason; settledOn?: SettledOn }
 
 /** Phase windows from phase-start/phase-end events; a phase without an end (crash, cancel) ends at the last sample. */
 export function phaseWindows(events: RunEvent[], lastT: number): PhaseWindow[] {
@@ -58,6 +58,7 @@ export function phaseWindows(events: RunEvent[], lastT: number): PhaseWindow[] {
         w.endMs = e.t;
         w.load = e.load;
         if (e.reason) w.reason = e.reason;
+        if (e.settledOn) w.settledOn = e.settledOn;
         open.delete(e.index);
       }
     }
@@ -95,6 +96,7 @@ export function phaseMetrics(samples: Sample[], w: PhaseWindow, baselineRss: num
   };
   if (w.load) m.load = w.load;
   if (w.reason) m.endReason = w.reason;
+  if (w.settledOn) m.settledOn = w.settledOn;
   if (w.kind === 'idle') {
     // How fast: the time until half of what the phase gave back (down to its settled level) was given back.
     // A phase still giving back at its end has no settled level yet: its end is as far as it got.

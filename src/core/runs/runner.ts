@@ -13,7 +13,7 @@ import {
   type AllocatorProfile, type BinaryInfo, type DiscoveryOptions,
 } from '../allocators';
 import { computeEnvironmentMetrics, cpuShare } from '../analysis/metrics';
-import { PhaseSettler, type SettleCheck } from '../analysis/settle';
+import { comparisonReference, PhaseSettler, type ComparisonReference, type SettleCheck } from '../analysis/settle';
 import { judgeRun } from '../analysis/verdict';
 import { AlloclabError, printableOutput, TargetError } from '../errors';
 import { probeApplies, probeEnvironment } from '../ledger';
@@ -151,6 +151,8 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
   let failure: { error: unknown } | null = null;
   // A profiler's collection after the target's exit (symbolising, writing its trace) is work: no overlap then.
   const overlap = !req.hooks?.afterEnvironment && !req.hooks?.prepareLaunch && !req.hooks?.terminate && ownPort(scenario);
+  // Each finished load phase, for the comparison of the environments after it (by phase index).
+  const references: LoadReference[] = [];
   try {
     const order = profiles.flatMap((profile) => Array.from({ length: repeat }, (_, k) => ({ profile, repetition: k + 1 })));
     for (const [i, { profile, repetition }] of order.entries()) {
@@ -158,7 +160,7 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
       let handOff = () => {};
       const handedOff = new Promise<void>((resolve) => { handOff = resolve; });
       const tracked: Promise<void> = runEnvironment({
-        req, observer, writer, profile, repetition, executable, binary, cwd, phases, allowRemote,
+        req, observer, writer, profile, repetition, executable, binary, cwd, phases, allowRemote, references,
         // The last environment has no one to hand over to.
         ...(overlap && i < order.length - 1 ? { handOff } : {}),
       }).catch((error: unknown) => { failure ??= { error }; }).finally(() => running.delete(tracked));
@@ -179,9 +181,14 @@ export async function executeRun(req: RunRequest, observer: RunObserver = {}): P
 interface EnvContext {
   req: RunRequest; observer: RunObserver; writer: RunWriter; profile: AllocatorProfile; repetition: number;
   executable: string; binary: BinaryInfo; cwd: string; phases: Phase[]; allowRemote: boolean;
+  /** The run's finished load phases so far (this environment adds its own). */
+  references: LoadReference[];
   /** Lets the next environment start (at most once, when this one idles out quietly); absent: no overlap. */
   handOff?: () => void;
 }
+
+/** A finished load phase of one environment: what later environments' load phases are compared with. */
+interface LoadReference { env: string; index: number; ref: ComparisonReference }
 
 /**
  * One environment, as named steps: prepare -> launch -> sample -> await ready -> phases -> stop -> collect.
@@ -398,7 +405,9 @@ async function runPhase(c: EnvContext, env: EnvironmentInProgress, signal: Abort
   signal.addEventListener('abort', endPhase, { once: true });
   let settled = null as SettleCheck | null; // set by the watch below (a closure)
   let driverExited = false;
-  const settler = untilSettled ? new PhaseSettler(phase.kind, startMs, { boundMs: durationMs }) : null;
+  // A load phase may also settle on the comparison with the same phase under the allocators that ran before.
+  const references = phase.kind === 'load' ? c.references.filter((r) => r.index === i && r.env !== c.profile.id).map((r) => r.ref) : [];
+  const settler = untilSettled ? new PhaseSettler(phase.kind, startMs, { boundMs: durationMs, references }) : null;
   const watch = settler && setInterval(() => {
     const check = settler.check(samples, env.now());
     if (!check.settled) return;
@@ -425,7 +434,12 @@ async function runPhase(c: EnvContext, env: EnvironmentInProgress, signal: Abort
     : requests != null && load && load.requests >= requests ? 'requests'
     : 'duration';
   if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${settled.undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled.why})`);
-  env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason });
+  env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason,
+    ...(reason === 'settled' && settled?.on ? { settledOn: settled.on } : {}) });
+  if (untilSettled && phase.kind === 'load' && reason !== 'cancelled') {
+    const ref = comparisonReference(env.label, samples, startMs, env.now());
+    if (ref) c.references.push({ env: c.profile.id, index: i, ref });
+  }
   if (load?.redirects) {
     env.emit({ t: env.now(), type: 'note', level: 'warning', message: `${phase.name}: ${load.redirects} of ${load.requests} answers were redirects (3xx), which the load does not follow: they are not successes. Point the URL at the final address.` });
   }

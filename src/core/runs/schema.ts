@@ -50,6 +50,7 @@ export const loadStatsSchema = z.looseObject({
 });
 
 const phaseEndReason = z.enum(['duration', 'driver-exit', 'requests', 'settled', 'cancelled']);
+const settledOn = z.enum(['class', 'comparison', 'undecided']);
 
 export const eventSchema = z.discriminatedUnion('type', [
   z.looseObject({ t: num, type: z.literal('spawn'), pid: num, command: z.string(), args: z.array(z.string()) }),
@@ -57,7 +58,7 @@ export const eventSchema = z.discriminatedUnion('type', [
   z.looseObject({ t: num, type: z.literal('verified'), verification: verificationSchema }),
   z.looseObject({ t: num, type: z.literal('phase-start'), phase: z.string(), kind: phaseKind, index: num }),
   z.looseObject({ t: num, type: z.literal('phase-end'), phase: z.string(), kind: phaseKind, index: num, load: loadStatsSchema.optional(),
-    reason: phaseEndReason.optional().catch(undefined) }),
+    reason: phaseEndReason.optional().catch(undefined), settledOn: settledOn.optional().catch(undefined) }),
   z.looseObject({ t: num, type: z.literal('exit'), code: num.nullable(), signal: z.string().nullable(), expected: z.boolean() }),
   z.looseObject({ t: num, type: z.literal('debug-stop'), reason: z.string(), description: z.string().optional(), threadId: num.optional() }),
   z.looseObject({ t: num, type: z.literal('trim'), pid: num, rssBeforeBytes: count, rssAfterBytes: count, returnedBytes: num, allocator: z.string() }),
@@ -108,7 +109,7 @@ const phaseMetricsSchema = z.looseObject({
   phase: z.string(), kind: phaseKind, index: num, startMs: num, endMs: num,
   startRssBytes: num, endRssBytes: num, peakRssBytes: num, growthBytesPerMin: nullableNum,
   returnedFraction: nullableNum.optional(), load: loadStatsSchema.optional(),
-  lsGrowthBytesPerMin: nullableNum.optional(), trajectory: trajectorySchema.nullable().optional(), endReason: phaseEndReason.optional(),
+  lsGrowthBytesPerMin: nullableNum.optional(), trajectory: trajectorySchema.nullable().optional(), endReason: phaseEndReason.optional(), settledOn: settledOn.optional(),
   returnHalfMs: nullableNum.optional(),
 });
 

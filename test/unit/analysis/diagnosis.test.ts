@@ -4,7 +4,7 @@ import { diagnose, deploymentSetting } from '../../../src/core/analysis/diagnosi
 import { diagnosisSentences, FINDING_SENTENCES, FINDING_TITLES, renderDiagnosis } from '../../../src/core/analysis/diagnosisText';
 import { computeEnvironmentMetrics } from '../../../src/core/analysis/metrics';
 import { judgeRun, verdict } from '../../../src/core/analysis/verdict';
-import type { Diagnosis, EnvironmentRecord, Finding, LoadStats, PhaseEndReason, RunEvent, RunRecord, Sample } from '../../../src/core/model';
+import type { Diagnosis, EnvironmentRecord, Finding, LoadStats, PhaseEndReason, RunEvent, RunRecord, Sample, SettledOn } from '../../../src/core/model';
 import { prng } from '../support/prng';
 
 const MiB = 1024 * 1024;
@@ -21,6 +21,7 @@ interface Shape {
   loadMs?: number;
   idleMs?: number;
   reason?: PhaseEndReason;
+  settledOn?: SettledOn;
   load?: Partial<LoadStats>;
   seed?: number;
 }
@@ -41,7 +42,7 @@ function env(id: string, shape: Shape, extra: Partial<EnvironmentRecord> = {}): 
   const load: LoadStats = { parsed: true, requests: 60_000, errors: { status: 0, connect: 0, timeout: 0, other: 0 }, durationMs: loadMs, throughputRps: 1000, latencyMs: { p50: 1, p90: 2, p99: 5, max: 9 }, ...shape.load };
   const events: RunEvent[] = [
     { t: LOAD_FROM, type: 'phase-start', phase: 'load', kind: 'load', index: 0 },
-    { t: LOAD_FROM + loadMs, type: 'phase-end', phase: 'load', kind: 'load', index: 0, load, reason: shape.reason ?? 'duration' },
+    { t: LOAD_FROM + loadMs, type: 'phase-end', phase: 'load', kind: 'load', index: 0, load, reason: shape.reason ?? 'duration', ...(shape.settledOn ? { settledOn: shape.settledOn } : {}) },
     { t: LOAD_FROM + loadMs, type: 'phase-start', phase: 'idle', kind: 'idle', index: 1 },
     { t: end, type: 'phase-end', phase: 'idle', kind: 'idle', index: 1, reason: 'duration' },
   ];
@@ -152,6 +153,19 @@ test('a load too short to tell is inconclusive and says how much longer to run',
   // A run already made until settled hit its bound: the advice is a longer bound, not the flag it already used.
   const settled = diagnose([env('glibc', { rss: linear(100 * MiB, 5 * MiB), noise: 4 * MiB, loadMs: 6000 }), env('jemalloc', { rss: flat(90 * MiB), noise: 4 * MiB, loadMs: 6000 })], { untilSettled: true });
   assert.match(settled.next!, /Run the load \d+ s longer \(raise the load phase's duration bound\)/);
+});
+
+test('an environment that ended on the comparison, its own trend undecided, is asked for a run without --until-settled, not a longer bound', () => {
+  // glibc level at 470 MiB; jemalloc swinging ±20 MiB around 150 MiB, ended after 15 s on the comparison.
+  const swing = (t: number) => 150 * MiB + 20 * MiB * Math.sin((2 * Math.PI * t) / 12_000);
+  const d = diagnose([
+    env('glibc', { rss: flat(470 * MiB), noise: 3 * MiB, reason: 'settled', settledOn: 'class' }),
+    env('jemalloc', { rss: swing, noise: 2 * MiB, loadMs: 15_000, reason: 'settled', settledOn: 'comparison' }),
+  ], { untilSettled: true });
+  assert.equal(d.environments['08-jemalloc'].trajectory, 'too-short', 'the case needs an undecided environment');
+  assert.equal(d.finding, 'allocator-retention');
+  assert.match(d.next!, /Run the load \d+ s longer \(without --until-settled\): jemalloc ended on the comparison with another allocator, its own trend undecided\./);
+  assert.doesNotMatch(d.next!, /duration bound|did not settle/);
 });
 
 test('no measured environment is inconclusive, and says so once', () => {

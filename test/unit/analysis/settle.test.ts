@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PhaseKind, Sample } from '../../../src/core/model';
-import { PhaseSettler } from '../../../src/core/analysis/settle';
+import { comparisonReference, PhaseSettler, type ComparisonReference } from '../../../src/core/analysis/settle';
 
 const MiB = 1024 * 1024;
 
@@ -19,11 +19,11 @@ function series(endMs: number, rss: (t: number) => number, live?: (t: number) =>
 }
 
 /** Checks once a second, as the runner does; the first time the phase is settled (ms), or null. */
-function firstSettled(kind: PhaseKind, samples: Sample[], endMs: number): { at: number; why: string } | null {
-  const settler = new PhaseSettler(kind, 0);
+function firstSettled(kind: PhaseKind, samples: Sample[], endMs: number, opts: ConstructorParameters<typeof PhaseSettler>[2] = {}): { at: number; why: string; on?: string } | null {
+  const settler = new PhaseSettler(kind, 0, opts);
   for (let now = 1000; now <= endMs; now += 1000) {
     const check = settler.check(samples.filter((s) => s.t <= now), now);
-    if (check.settled) return { at: now, why: check.why };
+    if (check.settled) return { at: now, why: check.why, on: check.on };
   }
   return null;
 }
@@ -34,6 +34,7 @@ test('a flat load phase settles within seconds, as flat', () => {
   assert.ok(r, 'never settled');
   assert.ok(r.at <= 15_000, `settled only after ${r.at} ms`);
   assert.match(r.why, /RSS flat/);
+  assert.equal(r.on, 'class');
 });
 
 test('a leak settles as rising, but only after rising has held for 15 s', () => {
@@ -87,7 +88,7 @@ test('a phase that its bound cannot decide ends as undecided, once that has held
     const settler = new PhaseSettler(kind, 0, { boundMs: 40_000 });
     for (let now = 1000; now < 40_000; now += 1000) {
       const check = settler.check(swing.filter((s) => s.t <= now), now);
-      if (check.settled) return { at: now, why: check.why, undecided: check.undecided };
+      if (check.settled) return { at: now, why: check.why, undecided: check.undecided, on: check.on };
     }
     return null;
   };
@@ -96,6 +97,7 @@ test('a phase that its bound cannot decide ends as undecided, once that has held
   assert.ok(load.at >= 10_000, `decided from too few points: ${load.at} ms`);
   assert.match(load.why, /undecided .*past the phase's bound/);
   assert.equal(load.undecided, true);
+  assert.equal(load.on, 'undecided');
   assert.equal(boundAt('warmup'), null);
   // Without a bound the same series runs on.
   assert.equal(firstSettled('load', swing, 39_000)?.why.includes('past the'), undefined);
@@ -123,4 +125,63 @@ test('a cache filling towards its bound ever more slowly is not settled as risin
     const check = settler.check(samples.filter((s) => s.t <= now), now);
     assert.ok(!(check.settled && /rising/.test(check.why)), `settled as rising at ${now} ms: ${check.why}`);
   }
+});
+
+// The comparison. A load that steps between levels at random (7 s steps of 0 to 32 MiB over 100 MiB) is undecided as a
+// class within 60 s: only the comparison can settle it.
+const steps = series(60_000, (t) => 100 * MiB + ((Math.floor(t / 7000) * 7919) % 5) * 8 * MiB);
+const level = (mib: number): ComparisonReference => ({ label: 'glibc', levelBytes: mib * MiB, rising: false, growthIntervalBytesPerMin: [-MiB, MiB] });
+const rise = (mib: number, lo: number, hi: number): ComparisonReference => ({ label: 'glibc', levelBytes: mib * MiB, rising: true, growthIntervalBytesPerMin: [lo * MiB, hi * MiB] });
+const compared = (s: Sample[], references: ComparisonReference[]) => firstSettled('load', s, 60_000, { boundMs: 60_000, references });
+
+test('a load phase far below an earlier allocator\'s level, wherever its growth interval takes it by the bound, settles on the comparison', () => {
+  assert.equal(compared(steps, []), null, 'the class alone settled it: the case tests nothing');
+  const r = compared(steps, [level(500)]);
+  assert.ok(r, 'never settled');
+  assert.ok(r.at >= 10_000, `compared from too few points: ${r.at} ms`);
+  assert.match(r.why, /RSS at most [\d.]+ MiB by the bound, at most half of glibc's 500\.0 MiB/);
+  assert.equal(r.on, 'comparison');
+  // Below a rise, growth far slower than it is the allocator's difference too.
+  assert.match(compared(steps, [rise(500, 100, 140)])?.why ?? '', /at most half of glibc's/);
+});
+
+test('a load phase not far enough apart from the earlier ones does not settle on the comparison', () => {
+  // 150 MiB: the higher level is not twice the lower; most of it would be the program's own.
+  assert.equal(compared(steps, [level(150)]), null);
+});
+
+test('a load phase far above an earlier allocator\'s level settles on the comparison', () => {
+  const high = series(60_000, (t) => 400 * MiB + ((Math.floor(t / 7000) * 7919) % 5) * 16 * MiB);
+  assert.equal(compared(high, []), null);
+  assert.match(compared(high, [level(100)])?.why ?? '', /RSS at least [\d.]+ MiB by the bound, at least twice glibc's 100\.0 MiB/);
+});
+
+test('a leak far below a rise of the same rate is not settled on the comparison: two rises alike may be one leak', () => {
+  const leak = series(60_000, (t) => 20 * MiB + (t / 1000) * 2 * MiB);
+  const r = compared(leak, [rise(500, 100, 140)]);
+  assert.ok(r, 'never settled');
+  assert.match(r.why, /RSS rising/);
+  assert.doesNotMatch(r.why, /at most half/);
+  // Below a level, a rise of its own is not the comparison's either.
+  assert.doesNotMatch(compared(leak, [level(5000)])?.why ?? '', /at most half/);
+});
+
+test('the comparison settles RSS only: the live heap must settle as a class too (a leak is read from it)', () => {
+  // RSS far below, its live heap stepping at random: settled only once the live heap has a class of its own.
+  const wandering = series(40_000, () => 50 * MiB, (t) => 10 * MiB + ((Math.floor(t / 7000) * 7919) % 5) * 2 * MiB);
+  const r = firstSettled('load', wandering, 40_000, { boundMs: 60_000, references: [level(500)] });
+  assert.ok(!r || /live heap (flat|levelling-off|oscillating|falling|rising|undecided)/.test(r.why), `settled without the live heap's class: ${r?.why}`);
+});
+
+test('a finished load phase leaves its level for the comparison: the steady level, or where a rise left it', () => {
+  const flat = comparisonReference('tcmalloc', series(30_000, () => 120 * MiB), 0, 30_000);
+  assert.ok(flat);
+  assert.equal(flat.rising, false);
+  assert.ok(Math.abs(flat.levelBytes - 120 * MiB) < MiB, `level ${flat.levelBytes / MiB} MiB`);
+  const leak = comparisonReference('glibc', series(30_000, (t) => 100 * MiB + (t / 1000) * 4 * MiB), 0, 30_000);
+  assert.ok(leak);
+  assert.equal(leak.rising, true);
+  assert.ok(leak.levelBytes > 210 * MiB, `a rise is priced where it ended, not at its median: ${leak.levelBytes / MiB} MiB`);
+  assert.ok(leak.growthIntervalBytesPerMin && leak.growthIntervalBytesPerMin[0] > 200 * MiB);
+  assert.equal(comparisonReference('none', [], 0, 30_000), null);
 });

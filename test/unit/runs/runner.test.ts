@@ -157,6 +157,36 @@ test('cancelling while one environment idles out and the next runs stops both an
   assert.equal(idle?.type === 'phase-end' && idle.reason, 'cancelled', 'glibc was stopped in its idle phase of 30 s');
 });
 
+test('until settled, a load phase far apart from an earlier environment\'s ends on the comparison', async () => {
+  // The corpus's leak, as two environments that differ only in what each request keeps: 128 KiB (150 MiB/min at
+  // 20 requests/s), then 8 KiB (9 MiB/min). A rise must hold for 15 s and half the phase, longer than this 20 s
+  // bound: only the comparison can end the second one early (far below, and growing at under a quarter of the rate).
+  const scenario = parseScenarioText(JSON.stringify({
+    name: 'comparison', untilSettled: true,
+    target: { command: '/bin/sh', args: ['-c', 'exec "$0" "$1" "$BYTES"', nativeProgram('diag-leak'), '${port}'], ready: { tcpPort: '${port}', timeout: '10s' } },
+    environments: ['fast', 'slow'], sampling: { intervalMs: 100 },
+    phases: [{ name: 'load', kind: 'load', duration: '20s', load: { driver: 'http', method: 'GET', url: 'http://127.0.0.1:${port}/work', rate: 20 } }],
+  }), 'comparison.alloclab.json');
+  const progress: string[] = [];
+  const allocators = { custom: [{ id: 'fast', env: { BYTES: String(128 << 10) } }, { id: 'slow', env: { BYTES: String(8 << 10) } }] };
+  const { runDir, record } = await executeRun({ kind: 'scenario', loaded: { file: null, baseDir: os.tmpdir(), scenario }, runsDir, allocators },
+    { progress: (m: string) => progress.push(m) });
+  const [fast, slow] = record.environments;
+  for (const e of [fast, slow]) assert.equal(e.error, null, String(e.error));
+  const loadEnd = (i: number) => openRun(runDir).environments[i].events.find((e) => e.type === 'phase-end' && e.phase === 'load');
+  const [fastEnd, slowEnd] = [loadEnd(0), loadEnd(1)];
+  assert.ok(fastEnd?.type === 'phase-end' && slowEnd?.type === 'phase-end');
+  assert.equal(fast.metrics!.trajectory!.class, 'rising');
+  assert.equal(fastEnd.reason, 'duration', 'the first has nothing to be compared with');
+  assert.ok(progress.some((m) => /^slow: load settled after \d+ s \(RSS at most [\d.]+ MiB by the bound, at most half of fast's [\d.]+ MiB\)/.test(m)), progress.join('\n'));
+  assert.equal(slowEnd.reason, 'settled');
+  assert.equal(slowEnd.settledOn, 'comparison');
+  const [load] = slow.metrics!.phases;
+  assert.equal(load.settledOn, 'comparison');
+  assert.ok(load.endMs - load.startMs < 19_000, `ended ${load.endMs - load.startMs} ms in: not before its bound`);
+  for (const e of [fast, slow]) assert.ok(!alive(e.pid));
+});
+
 test('a scenario with phases and built-in HTTP load against a loopback server records per-phase metrics', async () => {
   const server = `const http=require('http');const keep=[];http.createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{keep.push(Buffer.alloc(4096,1));s.end('ok')})}).listen(+process.argv[1],'127.0.0.1',()=>console.log('listening'))`;
   const text = `{
