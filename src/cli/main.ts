@@ -62,7 +62,6 @@ function progressObserver(quiet: boolean): RunObserver & { end(): void } {
   let rss = 0;
   // The line follows the newest environment (the one before it may still be idling out).
   let current = -1;
-  const earlier = new Set<string>();
   let last = 0;
   const draw = (force = false) => {
     if (!tty) return;
@@ -72,14 +71,11 @@ function progressObserver(quiet: boolean): RunObserver & { end(): void } {
     process.stderr.write(`\r\x1b[K${label} ${phase}  RSS ${formatMiB(rss)}`);
   };
   return {
-    environmentStarted(i, env) {
-      if (label) earlier.add(label);
-      current = i; label = env.label; phase = 'starting'; rss = 0; draw(true);
-    },
+    environmentStarted(i, env) { current = i; label = env.label; phase = 'starting'; rss = 0; draw(true); },
     samples(i, batch) { if (i === current && batch.length) { rss = batch[batch.length - 1].rssBytes; draw(); } },
-    progress(message) {
+    progress(message, index) {
       if (tty) {
-        if (!message.startsWith(`${label}: `) && [...earlier].some((l) => message.startsWith(`${l}: `))) return; // one idling out
+        if (index != null && index !== current) return; // one idling out
         phase = message.includes(': ') ? message.slice(message.indexOf(': ') + 2) : message;
         draw(true);
       }

@@ -64,7 +64,8 @@ export interface RunObserver {
   samples?(index: number, samples: Sample[]): void;
   event?(index: number, event: RunEvent): void;
   environmentFinished?(index: number, env: EnvironmentRecord): void;
-  progress?(message: string): void;
+  /** A line of progress; `index` is the environment it is about (absent for the run as a whole). */
+  progress?(message: string, index?: number): void;
 }
 
 export interface RunOutcome { runDir: string; record: RunRecord }
@@ -205,7 +206,7 @@ async function runEnvironment(c: EnvContext): Promise<void> {
   try {
     const verification = await awaitReady(c, env, target, watch.signal, prepared.vars);
     if (verification.applied) await runPhases(c, env, watch.signal, prepared.port, sampling.samples);
-    else c.observer.progress?.(`${env.label}: not applied (${verification.notAppliedReason})`);
+    else c.observer.progress?.(`${env.label}: not applied (${verification.notAppliedReason})`, env.index);
   } catch (e) {
     // A target that died before it was ready: the readiness error names the exit and keeps its last stderr lines.
     if (!c.req.signal?.aborted && (!watch.died() || e instanceof TargetError)) env.rec.error = (e as Error).message;
@@ -277,7 +278,7 @@ async function prepare(c: EnvContext, env: EnvironmentInProgress): Promise<Prepa
   if (reason) {
     env.rec.verification = notApplied(reason);
     env.emit({ t: 0, type: 'note', level: 'warning', message: `${profile.label} not applied: ${reason}` });
-    c.observer.progress?.(`${env.label}: not applied (${reason})`);
+    c.observer.progress?.(`${env.label}: not applied (${reason})`, env.index);
     return null;
   }
   const port = await findFreePort();
@@ -296,7 +297,7 @@ async function prepare(c: EnvContext, env: EnvironmentInProgress): Promise<Prepa
 
 /** Spawns the target in its own process group; null (with the error recorded) when it could not start. */
 async function launch(c: EnvContext, env: EnvironmentInProgress, p: PreparedLaunch): Promise<TargetProcess | null> {
-  c.observer.progress?.(`${env.label}: starting ${path.basename(c.executable)}`);
+  c.observer.progress?.(`${env.label}: starting ${path.basename(c.executable)}`, env.index);
   let target: TargetProcess;
   try {
     target = await launchTarget({
@@ -397,7 +398,7 @@ async function runPhases(c: EnvContext, env: EnvironmentInProgress, signal: Abor
 async function runPhase(c: EnvContext, env: EnvironmentInProgress, signal: AbortSignal, port: number, samples: readonly Sample[],
   untilSettled: boolean, phase: Phase, i: number): Promise<void> {
   const { durationMs, requests } = phaseLimits(phase);
-  c.observer.progress?.(`${env.label}: ${phase.name} (${untilSettled ? `until settled, at most ${phase.duration}` : phase.duration})`);
+  c.observer.progress?.(`${env.label}: ${phase.name} (${untilSettled ? `until settled, at most ${phase.duration}` : phase.duration})`, env.index);
   const startMs = env.now();
   env.emit({ t: startMs, type: 'phase-start', phase: phase.name, kind: phase.kind, index: i });
   const phaseEnd = new AbortController();
@@ -433,7 +434,7 @@ async function runPhase(c: EnvContext, env: EnvironmentInProgress, signal: Abort
     : driverExited ? 'driver-exit'
     : requests != null && load && load.requests >= requests ? 'requests'
     : 'duration';
-  if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${settled.undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled.why})`);
+  if (settled != null) c.observer.progress?.(`${env.label}: ${phase.name} ${settled.undecided ? 'stopped' : 'settled'} after ${((env.now() - startMs) / 1000).toFixed(0)} s (${settled.why})`, env.index);
   env.emit({ t: env.now(), type: 'phase-end', phase: phase.name, kind: phase.kind, index: i, ...(load ? { load } : {}), reason,
     ...(reason === 'settled' && settled?.on ? { settledOn: settled.on } : {}) });
   if (untilSettled && phase.kind === 'load' && reason !== 'cancelled') {
