@@ -66,6 +66,12 @@ function endedOnComparison(x: Weighed): boolean {
   return x.m.phases.some((p) => p.kind === 'load' && p.settledOn === 'comparison');
 }
 
+/** Why a load phase ended with its work done, before its bound: its driver exited, or it reached its request count. */
+function workEnded(x: Weighed): 'driver-exit' | 'requests' | null {
+  const p = x.m.phases.find((q) => q.kind === 'load' && (q.endReason === 'driver-exit' || q.endReason === 'requests'));
+  return p ? p.endReason as 'driver-exit' | 'requests' : null;
+}
+
 /** Environments that were measured cleanly (applied, not crashed), one per environment id: the median repetition by steady level. */
 function weigh(envs: readonly EnvironmentRecord[]): Weighed[] {
   const groups = new Map<string, Weighed[]>();
@@ -366,15 +372,24 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean, single: boolea
     const ms = Math.max(...undecided.map((x) => x.tr.needMs ?? 0));
     if (!(ms > 0)) return null;
     // One ended on the comparison (until settled: apart from another allocator, its own trend not needed for that)
-    // runs longer only without --until-settled; one that hit its phase bound, only with a longer bound.
-    const compared = undecided.filter(endedOnComparison), bounded = undecided.filter((x) => !endedOnComparison(x));
+    // runs longer only without --until-settled; one whose load ended with its work done (the driver exited, or the
+    // request count was reached), only with more work, whatever the bound; one that hit its phase bound, only with
+    // a longer bound.
+    const compared = undecided.filter(endedOnComparison);
+    const done = undecided.filter((x) => !endedOnComparison(x) && workEnded(x));
+    const bounded = undecided.filter((x) => !compared.includes(x) && !done.includes(x));
+    const names = (xs: Weighed[]) => xs.map((x) => x.rec.label).join(', ');
+    const their = (xs: Weighed[]) => (xs.length > 1 ? 'their' : 'its');
     const how = [
       ...(bounded.length ? [ranUntilSettled ? 'raise the load phase\'s duration bound' : 'or with --until-settled'] : []),
+      ...(done.some((x) => workEnded(x) === 'driver-exit') ? ['give the load driver more work'] : []),
+      ...(done.some((x) => workEnded(x) === 'requests') ? ['raise the load phase\'s request count'] : []),
       ...(compared.length ? ['without --until-settled'] : []),
     ].join(', and ');
     const why = [
-      ...(bounded.length ? [`${bounded.map((x) => x.rec.label).join(', ')} did not settle`] : []),
-      ...(compared.length ? [`${compared.map((x) => x.rec.label).join(', ')} ended on the comparison with another allocator, ${compared.length > 1 ? 'their' : 'its'} own trend undecided`] : []),
+      ...(bounded.length ? [`${names(bounded)} did not settle`] : []),
+      ...(done.length ? [`${names(done)} did not settle before ${their(done)} load's work was done`] : []),
+      ...(compared.length ? [`${names(compared)} ended on the comparison with another allocator, ${their(compared)} own trend undecided`] : []),
     ].join('; ');
     return `Run the load ${Math.ceil(ms / 1000)} s longer (${how}): ${why}.`;
   };

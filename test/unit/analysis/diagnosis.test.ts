@@ -155,6 +155,27 @@ test('a load too short to tell is inconclusive and says how much longer to run',
   assert.match(settled.next!, /Run the load \d+ s longer \(raise the load phase's duration bound\)/);
 });
 
+test('an environment whose load driver finished before its trend was decided is asked for more work, not a longer bound', () => {
+  // A fixed-work client (MariaDB's mysqlslap in the Debian bench) exits after its queries: the phase ended on the
+  // driver's exit, so neither a longer bound nor --until-settled would have run it longer.
+  const swing = (t: number) => 150 * MiB + 10 * MiB * Math.sin((2 * Math.PI * t) / 12_000);
+  for (const untilSettled of [true, false]) {
+    const d = diagnose([
+      env('glibc', { rss: flat(150 * MiB), noise: MiB, reason: untilSettled ? 'settled' : 'driver-exit' }),
+      env('jemalloc', { rss: swing, noise: MiB, loadMs: 8000, reason: 'driver-exit' }),
+    ], { untilSettled });
+    assert.equal(d.environments['08-jemalloc'].trajectory, 'too-short', 'the case needs an undecided environment');
+    assert.match(d.next!, /Run the load \d+ s longer \(give the load driver more work\): jemalloc did not settle before its load's work was done\./);
+    assert.doesNotMatch(d.next!, /duration bound|--until-settled/);
+  }
+  // A phase bounded by its request count is told to raise the count.
+  const requests = diagnose([
+    env('glibc', { rss: flat(150 * MiB), noise: MiB }),
+    env('jemalloc', { rss: swing, noise: MiB, loadMs: 8000, reason: 'requests' }),
+  ]);
+  assert.match(requests.next!, /Run the load \d+ s longer \(raise the load phase's request count\): jemalloc did not settle before its load's work was done\./);
+});
+
 test('an environment that ended on the comparison, its own trend undecided, is asked for a run without --until-settled, not a longer bound', () => {
   // glibc level at 470 MiB; jemalloc swinging ±20 MiB around 150 MiB, ended after 15 s on the comparison.
   const swing = (t: number) => 150 * MiB + 20 * MiB * Math.sin((2 * Math.PI * t) / 12_000);
