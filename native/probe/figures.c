@@ -13,8 +13,10 @@
  *   is a handful of words per arena. Only for glibc versions whose layout is known, and only after the list
  *   checked out (a closed ring, plausible sizes); every read goes through process_vm_readv, which fails
  *   cleanly instead of faulting if a heap is unmapped under our feet.
- * - Large blocks glibc mmaps directly are separate mappings: recognised by their chunk header (size with the
- *   IS_MMAPPED bit equal to the mapping), they are reported apart from the heap.
+ * - Large blocks glibc mmaps directly are reported apart from the heap. probe.c records each one as it is handed
+ *   out (the IS_MMAPPED bit of its chunk header); here their resident pages come from mincore. The map walk (a
+ *   chain of chunk headers from the start of a mapping) is only the fallback: the kernel merges adjacent
+ *   anonymous mmaps, so a block may sit behind a region of the program's own, where no walk from the start finds it.
  * - The publication interval stays at 250 ms while a round costs under 5 ms; beyond that it stretches so the
  *   thread stays under 2 % of a core. Requests are checked every 20 ms in between.
  */
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,7 +221,7 @@ static void classify(const struct vma *v, const struct vma *prev, int glibc, str
     f->stacks += v->anon;
     return;
   }
-  if (glibc) direct_chunks(v, f);
+  if (glibc == 1) direct_chunks(v, f);
 }
 
 static uint64_t kib_field(const char *line, const char *name) {
@@ -297,12 +300,39 @@ static void live_now(int64_t *bytes, int64_t *blocks) {
   *blocks = a;
 }
 
+/* The direct blocks the probe recorded: their usable bytes and count, and their resident pages by mincore
+ * (per block, in steps of 16 MiB). 0 when the probe keeps no table (the map walk is used instead). */
+static int direct_from_table(struct map_figures *f) {
+  static struct probe_direct_block blocks[PROBE_DIRECT_MAX];
+  static unsigned char vec[4096];
+  int n = probe_direct_blocks(blocks, sizeof blocks / sizeof blocks[0]);
+  if (n < 0) return 0;
+  for (int i = 0; i < n; i++) {
+    f->direct_usable += blocks[i].usable;
+    f->direct_blocks++;
+    /* A block freed since the copy was made may be unmapped: mincore then fails, and it counts for nothing. */
+    for (uint64_t at = 0; at < blocks[i].len; at += sizeof vec * 4096) {
+      uint64_t len = blocks[i].len - at < sizeof vec * 4096 ? blocks[i].len - at : sizeof vec * 4096;
+      if (mincore((void *)(blocks[i].start + at), len, vec) != 0) break;
+      for (uint64_t k = 0; k < (len + 4095) / 4096; k++) f->direct += (vec[k] & 1) * 4096ull;
+    }
+  }
+  return 1;
+}
+
 static void collect_map(struct stat_set *s, int glibc) {
   uint64_t t0 = cpu_ns();
   int64_t live, blocks;
-  struct map_figures f;
+  struct map_figures f, table = {0};
+  /* The table first: its blocks are then at most as recent as the live counters read next. */
+  int from_table = glibc && direct_from_table(&table);
   live_now(&live, &blocks);
-  if (!read_map(glibc, &f)) return;
+  if (!read_map(glibc && !from_table ? 1 : glibc ? 2 : 0, &f)) return;
+  if (from_table) {
+    f.direct = table.direct;
+    f.direct_usable = table.direct_usable;
+    f.direct_blocks = table.direct_blocks;
+  }
   put(s, PMAP_LIVE_BYTES, (uint64_t)(live > 0 ? live : 0));
   put(s, PMAP_LIVE_BLOCKS, (uint64_t)(blocks > 0 ? blocks : 0));
   put(s, PMAP_ANON, f.anon);

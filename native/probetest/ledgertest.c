@@ -5,7 +5,8 @@
  * churns until SECONDS have passed: frees and allocates blocks of the same sizes, so its live bytes and the
  * free memory of its arena stay put while the allocator works flat out. The main thread also holds 4 blocks of
  * 1 MiB (directly mmapped by glibc), a 16 MiB anonymous mapping of its own ("other"), of which 4 MiB are given
- * back with MADV_FREE (lazily freed: still resident). Every 200 ms it prints a truth line:
+ * back with MADV_FREE (lazily freed: still resident), placed right below the direct blocks so that the kernel
+ * merges it with them into one mapping. Every 200 ms it prints a truth line:
  *   truth NS live L free F direct D stacks S own O lazy Z arenas A
  * NS: CLOCK_MONOTONIC; L: usable bytes of the live blocks (malloc_usable_size); F: mallinfo2 fordblks (the free
  * chunks, walked by glibc itself; this program pays that, not the probe); D: the mmapped blocks' bytes; S: stack
@@ -108,7 +109,17 @@ int main(int argc, char **argv) {
     memset(direct[i], 3, 1 << 20);
     direct_bytes += malloc_usable_size(direct[i]) + 16;
   }
-  char *own = mmap(NULL, OWN_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  /* The own mapping goes right below the direct blocks' mappings, so that the kernel merges them into one mapping
+   * that starts with the program's own bytes, not with a chunk header (as MariaDB's are): the ledger must still
+   * find the direct blocks. */
+  uintptr_t lowest = UINTPTR_MAX;
+  for (int i = 0; i < DIRECT_BLOCKS; i++) {
+    const size_t *chunk = (const size_t *)direct[i] - 2;
+    uintptr_t start = (uintptr_t)chunk - chunk[0];
+    if (start < lowest) lowest = start;
+  }
+  char *own = mmap((void *)(lowest - OWN_MAP), OWN_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (own == MAP_FAILED) own = mmap(NULL, OWN_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (own == MAP_FAILED) return 1;
   memset(own, 4, OWN_MAP);
   size_t lazy = madvise(own, LAZY, MADV_FREE) == 0 ? LAZY : 0;

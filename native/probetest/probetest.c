@@ -7,11 +7,14 @@
  *   threads  200 short-lived threads (8 at a time) allocating and freeing; each leaves one block alive and frees
  *            one block the main thread allocated
  *   wide     the same with 80 threads alive at once (more threads than the probe has thread-owned shards)
+ *   direct   4 threads churn blocks that glibc mmaps directly (malloc, calloc, posix_memalign, realloc up and down,
+ *            frees, some by another thread), then print "direct N U": the blocks left and their usable bytes
  */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +123,63 @@ static void threads(int TOTAL, int BATCH) {
   }
 }
 
+/* Blocks glibc mmaps directly: every size here is above the threshold fixed below. Each thread owns its slots;
+ * a thread frees what it finds in its neighbour's first slot now and then (under the lock), so blocks also go
+ * back from another thread than the one that allocated them. */
+#define DIRECT_THREADS 4
+#define DIRECT_SLOTS_PER 64
+static void *dslot[DIRECT_THREADS][DIRECT_SLOTS_PER];
+
+static void *direct_main(void *arg) {
+  int t = (int)(intptr_t)arg;
+  unsigned seed = 77u + (unsigned)t;
+  for (int step = 0; step < 4000; step++) {
+    int i = rand_r(&seed) % DIRECT_SLOTS_PER;
+    size_t n = (160u << 10) + (size_t)(rand_r(&seed) % (3u << 20));
+    void **at = &dslot[t][i];
+    pthread_mutex_lock(&own_lock);
+    void *p = *at; /* taken out of the slot meanwhile, so the neighbour cannot free it under our hands */
+    *at = NULL;
+    pthread_mutex_unlock(&own_lock);
+    switch (rand_r(&seed) % 6) {
+    case 0: if (!p) { p = malloc(n); if (!p) exit(1); } break;
+    case 1: if (!p) { p = calloc(1, n); if (!p) exit(1); } break;
+    case 2: if (!p && posix_memalign(&p, 4096, n) != 0) exit(1); break;
+    case 3: if (p) { void *q = realloc(p, n); if (!q) exit(1); p = q; } break;
+    case 4: if (p) { free(p); p = NULL; } break;
+    default: {
+      void **other = &dslot[(t + 1) % DIRECT_THREADS][0];
+      pthread_mutex_lock(&own_lock);
+      void *o = *other;
+      *other = NULL;
+      pthread_mutex_unlock(&own_lock);
+      free(o);
+    }
+    }
+    pthread_mutex_lock(&own_lock);
+    *at = p;
+    pthread_mutex_unlock(&own_lock);
+  }
+  return NULL;
+}
+
+static void direct(void) {
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  pthread_t id[DIRECT_THREADS];
+  for (int t = 0; t < DIRECT_THREADS; t++) if (pthread_create(&id[t], NULL, direct_main, (void *)(intptr_t)t) != 0) exit(1);
+  for (int t = 0; t < DIRECT_THREADS; t++) pthread_join(id[t], NULL);
+  size_t count = 0, bytes = 0;
+  for (int t = 0; t < DIRECT_THREADS; t++)
+    for (int i = 0; i < DIRECT_SLOTS_PER; i++)
+      if (dslot[t][i]) {
+        /* Every one of them is mmapped (the IS_MMAPPED bit of its chunk header, glibc's own mark). */
+        if (!(((size_t *)dslot[t][i])[-1] & 2)) exit(3);
+        count++;
+        bytes += malloc_usable_size(dslot[t][i]);
+      }
+  printf("direct %zu %zu\n", count, bytes);
+}
+
 static void forks(void) {
   for (int i = 0; i < 4000; i++) add(malloc(2000));
   fflush(stdout);
@@ -150,8 +210,9 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "threads") == 0) threads(200, 8);
   else if (strcmp(mode, "wide") == 0) threads(80, 80);
   else if (strcmp(mode, "fork") == 0) forks();
+  else if (strcmp(mode, "direct") == 0) direct();
   else {
-    fprintf(stderr, "usage: probetest known|threads|wide|fork\n");
+    fprintf(stderr, "usage: probetest known|threads|wide|fork|direct\n");
     return 2;
   }
   printf("count %zu\n", own);
