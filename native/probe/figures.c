@@ -194,7 +194,8 @@ static void direct_chunks(const struct vma *v, struct map_figures *f) {
   f->direct_blocks += blocks;
 }
 
-static void classify(const struct vma *v, const struct vma *prev, int glibc, struct map_figures *f) {
+/* walk_direct: find glibc's direct blocks by their chunk headers (only when probe.c keeps no table of them). */
+static void classify(const struct vma *v, const struct vma *prev, int glibc, int walk_direct, struct map_figures *f) {
   f->anon += v->anon;
   f->lazyfree += v->lazyfree;
   if (!v->anon) return;
@@ -221,7 +222,7 @@ static void classify(const struct vma *v, const struct vma *prev, int glibc, str
     f->stacks += v->anon;
     return;
   }
-  if (glibc == 1) direct_chunks(v, f);
+  if (glibc && walk_direct) direct_chunks(v, f);
 }
 
 static uint64_t kib_field(const char *line, const char *name) {
@@ -246,7 +247,7 @@ static void parse_header(const char *line, struct vma *v) {
 }
 
 /* One pass over /proc/self/smaps with a fixed buffer: nothing allocated, no lock of the allocator taken. */
-static int read_map(int glibc, struct map_figures *f) {
+static int read_map(int glibc, int walk_direct, struct map_figures *f) {
   memset(f, 0, sizeof *f);
   int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -267,7 +268,7 @@ static int read_map(int glibc, struct map_figures *f) {
       /* A header starts with a hex address; field lines with a capitalised name. */
       if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
         if (in_vma) {
-          classify(&cur, have_prev ? &prev : NULL, glibc, f);
+          classify(&cur, have_prev ? &prev : NULL, glibc, walk_direct, f);
           prev = cur;
           have_prev = 1;
         }
@@ -284,7 +285,7 @@ static int read_map(int glibc, struct map_figures *f) {
     memmove(buf, line, have);
   }
   close(fd);
-  if (in_vma) classify(&cur, have_prev ? &prev : NULL, glibc, f);
+  if (in_vma) classify(&cur, have_prev ? &prev : NULL, glibc, walk_direct, f);
   return in_vma;
 }
 
@@ -327,7 +328,7 @@ static void collect_map(struct stat_set *s, int glibc) {
   /* The table first: its blocks are then at most as recent as the live counters read next. */
   int from_table = glibc && direct_from_table(&table);
   live_now(&live, &blocks);
-  if (!read_map(glibc && !from_table ? 1 : glibc ? 2 : 0, &f)) return;
+  if (!read_map(glibc, !from_table, &f)) return;
   if (from_table) {
     f.direct = table.direct;
     f.direct_usable = table.direct_usable;

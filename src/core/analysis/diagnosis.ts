@@ -376,7 +376,7 @@ function read(list: readonly Weighed[], ranUntilSettled: boolean, single: boolea
     // request count was reached), only with more work, whatever the bound; one that hit its phase bound, only with
     // a longer bound.
     const compared = undecided.filter(endedOnComparison);
-    const done = undecided.filter((x) => !endedOnComparison(x) && workEnded(x));
+    const done = undecided.filter((x) => !compared.includes(x) && workEnded(x));
     const bounded = undecided.filter((x) => !compared.includes(x) && !done.includes(x));
     const names = (xs: Weighed[]) => xs.map((x) => x.rec.label).join(', ');
     const their = (xs: Weighed[]) => (xs.length > 1 ? 'their' : 'its');
